@@ -1,0 +1,274 @@
+"""The ``kvratio`` command line (``interfaces.md``).
+
+Subcommands are thin wrappers over library functions. Each package adds its own from its own
+``cli.py`` through ``register(subparsers)``; those modules import only :mod:`argparse` at load
+time so that ``kvratio simulate`` never loads PuLP, Ray or vLLM.
+
+Every command takes ``--json`` and then prints exactly one JSON object on stdout; progress and
+logs go to stderr. Exit 0 on success, 2 on bad input (one clear line on stderr), 1 on an
+internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ratio.errors import InputError, StuckError
+
+__all__ = ["main", "emit", "add_json_flag", "PLUGINS"]
+
+#: Modules that may add subcommands; a missing module is skipped.
+PLUGINS = (
+    "ratio.interop.cli",
+    "ratio.queueing.cli",
+    "offline_opt.cli",
+    "adversaries.cli",
+    "hardware_check.cli",
+    "proofs.cli",
+)
+
+Handler = Callable[[argparse.Namespace], int | None]
+
+
+def add_json_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+
+
+def emit(args: argparse.Namespace, obj: dict[str, Any], text: str) -> None:
+    """Print ``obj`` as JSON with ``--json``, else the human-readable ``text``."""
+    if getattr(args, "json", False):
+        print(json.dumps(obj, default=str))
+    else:
+        print(text)
+
+
+def _table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:
+    cells = [[str(c) for c in header]] + [[str(c) for c in r] for r in rows]
+    widths = [max(len(r[k]) for r in cells) for k in range(len(header))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+# --- simulate ---------------------------------------------------------------------------------
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from ratio.check import check
+    from ratio.io import load
+    from ratio.simulate import simulate
+
+    inst = load(args.trace)
+    res = simulate(inst, args.policy, convention=args.convention, block_size=args.block_size)
+    verdict = check(inst, res.schedule, convention=args.convention, block_size=args.block_size)
+    if not verdict:
+        print(f"internal error: simulated schedule is infeasible: {verdict.reason}", file=sys.stderr)
+        return 1
+    c = res.costs
+    obj = {
+        "policy": res.policy,
+        "total_latency": res.total_latency,
+        "starts": list(res.starts),
+        "completions": list(res.completions),
+        "evictions": res.evictions,
+        "peak_memory": c.peak_memory,
+        "makespan": c.makespan,
+        "n": inst.n,
+        "M": inst.capacity,
+        "alpha": str(inst.alpha),
+        "convention": args.convention,
+        "costs": c.to_dict(),
+    }
+    if args.plot:
+        from ratio.plot import plot_run
+
+        out = plot_run(res, args.plot)
+        obj["plot"] = str(out)
+    rows = [
+        ("requests", inst.n),
+        ("capacity M", inst.capacity),
+        ("alpha = max P / M", f"{inst.alpha} ({float(inst.alpha):.3f})"),
+        ("total latency", c.total_latency),
+        ("mean latency", f"{c.mean_latency:.2f}"),
+        ("p50 / p90 / p99 latency", f"{c.p50_latency:.1f} / {c.p90_latency:.1f} / {c.p99_latency:.1f}"),
+        ("mean time to first token", f"{c.mean_ttft:.2f}"),
+        ("makespan", c.makespan),
+        ("throughput (tokens/round)", f"{c.throughput:.2f}"),
+        ("peak memory", f"{c.peak_memory} ({c.peak_memory / inst.capacity:.0%} of M)"),
+        ("mean utilisation", f"{c.mean_utilisation:.1%}"),
+        ("evictions", c.evictions),
+        ("wasted tokens", c.wasted_tokens),
+    ]
+    text = f"policy {res.policy} on {args.trace} (rounds, tokens; checker: feasible)\n"
+    text += _table(rows, ("cost", "value"))
+    if args.plot:
+        text += f"\nplot written to {args.plot}"
+    emit(args, obj, text)
+    return 0
+
+
+# --- policies ---------------------------------------------------------------------------------
+def _cmd_policies(args: argparse.Namespace) -> int:
+    from ratio.policies import REGISTRY
+
+    rows = []
+    objs = []
+    for name, cls in sorted(REGISTRY.items()):
+        pol = cls()
+        params = {k: v for k, v in cls.PARAMS.items()}
+        rows.append(
+            (name, pol.info, pol.admission, ",".join(f"{k}={v}" for k, v in params.items()), cls.summary)
+        )
+        objs.append(
+            {
+                "name": name,
+                "info": pol.info,
+                "admission": pol.admission,
+                "params": params,
+                "summary": cls.summary,
+            }
+        )
+    emit(args, {"policies": objs}, _table(rows, ("name", "info", "admission", "params", "summary")))
+    return 0
+
+
+# --- gen --------------------------------------------------------------------------------------
+def _range(text: str) -> tuple[int, int]:
+    lo, sep, hi = text.partition("..")
+    try:
+        return (int(lo), int(hi)) if sep else (int(lo), int(lo))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected LO..HI, got {text!r}") from None
+
+
+def _cmd_gen(args: argparse.Namespace) -> int:
+    from ratio.gen import generate
+    from ratio.io import dump
+
+    inst = generate(
+        args.n,
+        capacity=args.M,
+        arrivals=args.arrivals,
+        rate=args.rate,
+        prompt_dist=args.prompt_dist,
+        prompt_range=args.prompt,
+        prompt_mean=args.prompt_mean,
+        output_dist=args.output_dist,
+        output_range=args.output,
+        output_mean=args.output_mean,
+        seed=args.seed,
+    )
+    path = dump(inst, args.out)
+    emit(
+        args,
+        {"path": str(path), "n": inst.n, "M": inst.capacity, "alpha": str(inst.alpha)},
+        f"wrote {inst.n} requests (M = {inst.capacity}, alpha = {inst.alpha}) to {path}",
+    )
+    return 0
+
+
+# --- import (Azure) ---------------------------------------------------------------------------
+def _cmd_import(args: argparse.Namespace) -> int:
+    from ratio.io import dump, import_azure_csv
+
+    if args.format != "azure":
+        raise InputError(f"unknown import format {args.format!r} (valid: azure)")
+    inst = import_azure_csv(args.file, capacity=args.capacity, round_ms=args.round_ms)
+    path = dump(inst, args.out)
+    arrivals = [r.arrival for r in inst.requests]
+    merged = len(arrivals) - len(set(arrivals))
+    emit(
+        args,
+        {"path": str(path), "n": inst.n, "dropped": [], "merged": merged},
+        f"wrote {inst.n} requests to {path} ({merged} share a round with an earlier one)",
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kvratio",
+        description="Competitive ratios of LLM-inference scheduling under KV-cache limits.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser("simulate", help="simulate a policy on a trace")
+    p.add_argument("trace", help="kvratio-trace/1 JSON file")
+    p.add_argument("--policy", default="svf", help="NAME[:key=value,...] (see `kvratio policies`)")
+    p.add_argument("--convention", choices=("model", "engine"), default="model")
+    p.add_argument("--block-size", type=int, default=1)
+    p.add_argument("--plot", metavar="PNG", help="write memory-over-time and Gantt chart")
+    add_json_flag(p)
+    p.set_defaults(func=_cmd_simulate)
+
+    p = sub.add_parser("policies", help="list the registered policies")
+    add_json_flag(p)
+    p.set_defaults(func=_cmd_policies)
+
+    p = sub.add_parser("gen", help="write a synthetic trace")
+    p.add_argument("--n", type=int, required=True)
+    p.add_argument("--arrivals", choices=("zero", "poisson"), default="zero")
+    p.add_argument("--rate", type=float, default=1.0, help="Poisson arrivals per round")
+    p.add_argument("--M", type=int, default=40, help="capacity in tokens")
+    p.add_argument("--prompt", type=_range, default=(1, 12), metavar="LO..HI")
+    p.add_argument("--output", type=_range, default=(1, 16), metavar="LO..HI")
+    p.add_argument("--prompt-dist", choices=("uniform", "geometric", "lognormal"), default="uniform")
+    p.add_argument("--output-dist", choices=("uniform", "geometric", "lognormal"), default="uniform")
+    p.add_argument("--prompt-mean", type=float, default=6.0)
+    p.add_argument("--output-mean", type=float, default=8.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("-o", "--out", required=True, help="output trace file")
+    add_json_flag(p)
+    p.set_defaults(func=_cmd_gen)
+
+    p = sub.add_parser("import", help="import a production trace (Azure CSV)")
+    p.add_argument("file")
+    p.add_argument("--format", default="azure")
+    p.add_argument("--capacity", type=int, required=True)
+    p.add_argument("--round-ms", type=float, default=50.0, help="milliseconds per round")
+    p.add_argument("-o", "--out", required=True)
+    add_json_flag(p)
+    p.set_defaults(func=_cmd_import)
+
+    for mod in PLUGINS:
+        try:
+            m = importlib.import_module(mod)
+        except ModuleNotFoundError as e:
+            if e.name and (mod == e.name or mod.startswith(e.name + ".")):
+                continue
+            raise
+        m.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # argparse already printed its one line; bad input is exit 2
+        return int(e.code or 0)
+    try:
+        rc = args.func(args)
+    except (InputError, StuckError) as e:
+        print(f"kvratio: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("kvratio: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as e:  # noqa: BLE001 - one line for users, the traceback on request
+        if "KVRATIO_DEBUG" in __import__("os").environ:
+            raise
+        print(f"kvratio: internal error: {type(e).__name__}: {e} (set KVRATIO_DEBUG=1 for the traceback)", file=sys.stderr)
+        return 1
+    return int(rc or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+

@@ -1,0 +1,253 @@
+"""Core data types of the scheduling model (spec ``model.md`` sections 1, 2, 4).
+
+Every type here is a small frozen dataclass validated on construction; token counts, rounds and
+capacities are exact Python ``int``s. ``numpy`` views for hot loops are derived on demand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from functools import cached_property
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from ratio.errors import InputError
+
+__all__ = [
+    "Request",
+    "Instance",
+    "Run",
+    "Schedule",
+    "volume",
+    "peak",
+]
+
+
+def _check_int(name: str, value: Any, minimum: int) -> int:
+    # bool is an int subclass; a trace saying `"prompt": true` is a bug, not the number 1.
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise InputError(f"{name} must be an integer, got {value!r}")
+    value = int(value)
+    if value < minimum:
+        raise InputError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def volume(prompt: int, output: int) -> int:
+    """Volume ``V = s*o + o*(o+1)/2`` in token-rounds (spec section 4).
+
+    >>> volume(3, 2)
+    9
+    """
+    return prompt * output + output * (output + 1) // 2
+
+
+def peak(prompt: int, output: int) -> int:
+    """Peak memory ``P = s + o`` of a request in the model convention (spec section 4)."""
+    return prompt + output
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One request ``(a_i, s_i, o_i)`` (spec section 1).
+
+    Parameters
+    ----------
+    arrival
+        Arrival round ``a_i >= 0``.
+    prompt
+        Prompt (prefill) length ``s_i >= 1``.
+    output
+        Output (decode) length ``o_i >= 1``.
+    id
+        Optional label; the request index in its instance is what the model uses.
+    """
+
+    arrival: int
+    prompt: int
+    output: int
+    id: str | None = None
+
+    def __post_init__(self) -> None:
+        label = f"request {self.id!r}" if self.id is not None else "request"
+        object.__setattr__(self, "arrival", _check_int(f"{label}: arrival", self.arrival, 0))
+        object.__setattr__(self, "prompt", _check_int(f"{label}: prompt", self.prompt, 1))
+        object.__setattr__(self, "output", _check_int(f"{label}: output", self.output, 1))
+        if self.id is not None and not isinstance(self.id, str):
+            raise InputError(f"request id must be a string, got {self.id!r}")
+
+    @property
+    def volume(self) -> int:
+        """``V_i = s_i*o_i + o_i*(o_i+1)/2`` (spec section 4)."""
+        return volume(self.prompt, self.output)
+
+    @property
+    def peak(self) -> int:
+        """``P_i = s_i + o_i`` (spec section 4)."""
+        return self.prompt + self.output
+
+    def memory(self, k: int, convention: str = "model") -> int:
+        """KV tokens held in the request's ``k``-th round, ``k = 1..o`` (spec section 2)."""
+        return self.prompt + k - (1 if convention == "engine" else 0)
+
+
+@dataclass(frozen=True)
+class Instance:
+    """A capacity ``M`` and requests ``0..n-1`` (spec section 1).
+
+    Rejects, with a clear :class:`~ratio.errors.InputError`, any request whose peak exceeds ``M``
+    (it could never run), duplicate ids and non-integers.
+
+    Parameters
+    ----------
+    capacity
+        ``M``, KV-cache capacity in tokens.
+    requests
+        The requests, in index order.
+    meta
+        Free-form metadata (seed, generator, notes); not part of equality.
+    predictions
+        Optional predicted output lengths ``o_hat_i`` for policies at the ``predicted``
+        information level (spec section 5).
+    """
+
+    capacity: int
+    requests: tuple[Request, ...]
+    meta: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    predictions: tuple[int, ...] | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "capacity", _check_int("capacity M", self.capacity, 1))
+        reqs = tuple(self.requests)
+        for r in reqs:
+            if not isinstance(r, Request):
+                raise InputError(f"requests must be Request objects, got {type(r).__name__}")
+        object.__setattr__(self, "requests", reqs)
+        object.__setattr__(self, "meta", MappingProxyType(dict(self.meta)))
+        seen: set[str] = set()
+        for i, r in enumerate(reqs):
+            if r.id is not None:
+                if r.id in seen:
+                    raise InputError(f"duplicate request id {r.id!r}")
+                seen.add(r.id)
+            if r.peak > self.capacity:
+                raise InputError(
+                    f"request {self._label(i)} has peak s+o = {r.prompt}+{r.output} = {r.peak} "
+                    f"> M = {self.capacity}: it can never run"
+                )
+        if self.predictions is not None:
+            preds = tuple(
+                _check_int(f"prediction {i}", p, 1) for i, p in enumerate(self.predictions)
+            )
+            if len(preds) != len(reqs):
+                raise InputError(
+                    f"{len(preds)} predictions given for {len(reqs)} requests"
+                )
+            object.__setattr__(self, "predictions", preds)
+
+    def _label(self, i: int) -> str:
+        rid = self.requests[i].id
+        return f"{i} ({rid!r})" if rid is not None else str(i)
+
+    @classmethod
+    def from_tuples(
+        cls,
+        capacity: int,
+        rows: Iterable[Sequence[int]],
+        *,
+        meta: Mapping[str, Any] | None = None,
+    ) -> Instance:
+        """Build from ``(arrival, prompt, output)`` triples; ids are ``r0, r1, ...``.
+
+        >>> Instance.from_tuples(10, [(0, 3, 2), (1, 4, 1)]).n
+        2
+        """
+        reqs = tuple(Request(a, s, o, f"r{i}") for i, (a, s, o) in enumerate(rows))
+        return cls(capacity, reqs, meta or {})
+
+    @property
+    def n(self) -> int:
+        return len(self.requests)
+
+    @cached_property
+    def arrivals(self) -> np.ndarray:
+        return np.array([r.arrival for r in self.requests], dtype=np.int64)
+
+    @cached_property
+    def prompts(self) -> np.ndarray:
+        return np.array([r.prompt for r in self.requests], dtype=np.int64)
+
+    @cached_property
+    def outputs(self) -> np.ndarray:
+        return np.array([r.output for r in self.requests], dtype=np.int64)
+
+    @property
+    def volumes(self) -> list[int]:
+        return [r.volume for r in self.requests]
+
+    @property
+    def peaks(self) -> list[int]:
+        return [r.peak for r in self.requests]
+
+    @property
+    def all_at_zero(self) -> bool:
+        """True in the ``all_at_zero`` ("burst") regime of spec section 10."""
+        return all(r.arrival == 0 for r in self.requests)
+
+    @property
+    def alpha(self) -> Fraction:
+        """Concurrency parameter ``alpha = max_i P_i / M`` (spec section 10)."""
+        if not self.requests:
+            return Fraction(0)
+        return Fraction(max(self.peaks), self.capacity)
+
+    def with_capacity(self, capacity: int) -> Instance:
+        return Instance(capacity, self.requests, dict(self.meta), self.predictions)
+
+    def with_requests(self, requests: Iterable[Request]) -> Instance:
+        return Instance(self.capacity, tuple(requests), dict(self.meta))
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """An interrupted run of a request (spec section 7): it started at ``start`` and was evicted
+    after producing ``rounds`` tokens (it held memory in rounds ``start .. start+rounds-1``)."""
+
+    request: int
+    start: int
+    rounds: int
+
+    def __post_init__(self) -> None:
+        _check_int("run request", self.request, 0)
+        _check_int("run start", self.start, 0)
+        _check_int("run rounds", self.rounds, 1)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Start rounds ``p_i`` of the final (completing) runs, plus evicted runs (spec 2, 7).
+
+    Request ``i`` runs in rounds ``p_i .. p_i + o_i - 1`` and completes at ``C_i = p_i + o_i``.
+    """
+
+    starts: tuple[int, ...]
+    evicted: tuple[Run, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "starts", tuple(_check_int(f"start {i}", p, 0) for i, p in enumerate(self.starts))
+        )
+        object.__setattr__(self, "evicted", tuple(self.evicted))
+
+    def completions(self, instance: Instance) -> tuple[int, ...]:
+        return tuple(p + r.output for p, r in zip(self.starts, instance.requests, strict=True))
+
+    def total_latency(self, instance: Instance) -> int:
+        """``L = sum_i (C_i - a_i)`` (spec section 3)."""
+        return sum(
+            p + r.output - r.arrival for p, r in zip(self.starts, instance.requests, strict=True)
+        )

@@ -1,0 +1,469 @@
+"""The discrete-time simulator of the base model (spec ``model.md`` sections 2, 5-7).
+
+One round = one decision, then one state update, as in vLLM's scheduler: at round ``t`` the
+simulator (1) moves requests with ``a_i <= t`` to the waiting queue as :class:`RequestView`s
+built for the policy's information level, (2) retires requests whose completion ``C_i = t``,
+(3) evicts on overflow by the policy's victim rule (reactive or imperfect-information
+policies only), (4) asks the policy whom to admit, then advances time. It is the only place
+that advances time, and it never spins: a state that can make no progress raises
+:class:`~ratio.errors.StuckError`.
+
+Rounds in which nothing can change are skipped (an empty system jumps to the next arrival; a
+reactive policy jumps to the next arrival, completion or overflow), so the cost of a run is
+about one look-ahead test per round that has a blocked queue.
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from ratio.costs import Costs, compute_costs, memory_trace
+from ratio.errors import InputError, StuckError
+from ratio.model import Instance, Run, Schedule
+from ratio.policies import Policy, RequestView, RunningView, SystemView, get_policy
+
+__all__ = ["SimResult", "simulate", "make_view"]
+
+
+@dataclass(frozen=True)
+class SimResult:
+    """A simulated run: the schedule plus what was measured on the way.
+
+    ``memory`` (tokens held per round, in the run's convention) and ``costs`` are derived
+    from the schedule on first use.
+    """
+
+    instance: Instance
+    policy: str
+    schedule: Schedule
+    convention: str = "model"
+    block_size: int = 1
+    admission_order: tuple[int, ...] = field(default=(), repr=False)
+
+    @property
+    def starts(self) -> tuple[int, ...]:
+        return self.schedule.starts
+
+    @cached_property
+    def completions(self) -> tuple[int, ...]:
+        return self.schedule.completions(self.instance)
+
+    @property
+    def total_latency(self) -> int:
+        return self.schedule.total_latency(self.instance)
+
+    @property
+    def evictions(self) -> int:
+        return len(self.schedule.evicted)
+
+    @cached_property
+    def memory(self) -> np.ndarray:
+        return memory_trace(
+            self.instance, self.schedule, convention=self.convention, block_size=self.block_size
+        )
+
+    @cached_property
+    def costs(self) -> Costs:
+        return compute_costs(
+            self.instance, self.schedule, convention=self.convention, block_size=self.block_size
+        )
+
+
+def make_view(instance: Instance, i: int, info: str, theta: int | None = None) -> RequestView:
+    """The view of request ``i`` at information level ``info`` (spec section 5)."""
+    r = instance.requests[i]
+    if info == "full":
+        return RequestView(i, r.arrival, r.prompt, output=r.output)
+    if info == "one_bit":
+        if theta is None:
+            raise InputError("one_bit information needs a threshold theta")
+        return RequestView(i, r.arrival, r.prompt, long=r.output > theta)
+    if info == "predicted":
+        if instance.predictions is None:
+            raise InputError(
+                "this policy needs predicted output lengths; the instance has none "
+                "(add 'predictions' to the trace or attach a noise model)"
+            )
+        return RequestView(i, r.arrival, r.prompt, predicted=instance.predictions[i])
+    if info == "none":
+        return RequestView(i, r.arrival, r.prompt)
+    raise InputError(f"unknown information level {info!r}")
+
+
+def _blocks(tokens: int, b: int) -> int:
+    return -(-tokens // b) * b
+
+
+def simulate(
+    instance: Instance,
+    policy: str | Policy,
+    *,
+    convention: str = "model",
+    block_size: int = 1,
+    max_rounds: int | None = None,
+) -> SimResult:
+    """Simulate ``policy`` on ``instance`` (spec sections 2, 5-7).
+
+    Parameters
+    ----------
+    instance
+        The trace.
+    policy
+        A registered name such as ``"svf"`` or ``"svf:blocking=false"``, or a policy object.
+    convention
+        ``"model"``: a request holds ``s + k`` tokens in its k-th round; ``"engine"``:
+        ``s + k - 1`` (vLLM, spec section 9).
+    block_size
+        Memory is counted in whole blocks of this many tokens (vLLM's paging, spec 9);
+        ``M`` stays in tokens.
+    max_rounds
+        Safety limit; exceeding it raises :class:`StuckError`.
+
+    Returns
+    -------
+    SimResult
+        Schedule (final start rounds and evicted runs), memory trace and costs.
+
+    Raises
+    ------
+    InputError
+        Unknown policy or convention, or a request that does not fit an empty cache in blocks.
+    StuckError
+        No progress is possible (the witness round and waiting requests are attached).
+
+    Examples
+    --------
+    >>> inst = Instance.from_tuples(10, [(0, 6, 2), (0, 3, 1), (0, 1, 3)])
+    >>> simulate(inst, "svf").starts
+    (3, 0, 0)
+    """
+    pol = get_policy(policy)
+    if convention not in ("model", "engine"):
+        raise InputError(f"convention must be 'model' or 'engine', got {convention!r}")
+    if isinstance(block_size, bool) or not isinstance(block_size, int) or block_size < 1:
+        raise InputError(f"block_size must be an integer >= 1, got {block_size!r}")
+    if pol.admission not in ("lookahead", "reactive", "batch"):
+        raise InputError(
+            f"policy {pol.spec!r} needs the extended engine (ratio.queueing), "
+            "not the base simulator"
+        )
+    sim = _Simulator(instance, pol, convention, block_size, max_rounds)
+    schedule, order = sim.run()
+    return SimResult(instance, pol.spec, schedule, convention, block_size, tuple(order))
+
+
+class _Simulator:
+    """The round loop's state. Internal: use :func:`simulate`."""
+
+    def __init__(
+        self,
+        instance: Instance,
+        pol: Policy,
+        convention: str,
+        block_size: int,
+        max_rounds: int | None,
+    ) -> None:
+        self.inst = instance
+        self.pol = pol
+        self.M = instance.capacity
+        self.e = 1 if convention == "engine" else 0
+        self.B = block_size
+        self.max_rounds = max_rounds
+        self.S = [r.prompt for r in instance.requests]
+        self.O = [r.output for r in instance.requests]
+        self.A = [r.arrival for r in instance.requests]
+        for i in range(instance.n):
+            first = self.S[i] + 1 - self.e
+            top = self.S[i] + self.O[i] - self.e
+            if _blocks(max(first, top), self.B) > self.M:
+                raise InputError(
+                    f"request {i} needs {_blocks(top, self.B)} tokens in blocks of {self.B} "
+                    f"> M = {self.M}: it can never run"
+                )
+        theta = getattr(pol, "theta", None)
+        self.info = pol.info
+        self.theta = theta
+        self.exact = pol.info == "full"
+        self.may_overflow = pol.admission == "reactive" or not self.exact
+        # Running state (request index -> values); the look-ahead list is sorted by believed
+        # completion round, ascending.
+        self.start: dict[int, int] = {}
+        self.seq: dict[int, int] = {}
+        self.believed: dict[int, int] = {}
+        self.views: list[RequestView | None] = [None] * instance.n
+        self.la_C: list[int] = []
+        self.la_i: list[int] = []
+        self.comp: list[tuple[int, int]] = []
+        self.sumB = 0  # sum over running of b_j = s_j - p_j + 1 - e
+        self.sumP = 0  # sum over running of believed peaks (reservation test)
+        self.next_seq = 0
+
+    # --- memory ---------------------------------------------------------------------------
+    def _b(self, i: int) -> int:
+        return self.S[i] - self.start[i] + 1 - self.e
+
+    def mem_now(self, t: int) -> int:
+        if self.B == 1:
+            return self.sumB + len(self.start) * t
+        return sum(_blocks(self._b(i) + t, self.B) for i in self.start)
+
+    def fits_lookahead(self, t: int, i: int, ob: int) -> bool:
+        """Spec section 6: with the running set and candidate ``i`` (planned output ``ob``)
+        and nothing else ever admitted, memory stays ``<= M`` at every round just before a
+        member completes (memory of a fixed set only grows between completions)."""
+        M, e, B = self.M, self.e, self.B
+        b_c = self.S[i] - t + 1 - e
+        Cc = t + ob
+        la_C, la_i, start, S = self.la_C, self.la_i, self.start, self.S
+        t1 = t + 1
+        if B == 1:
+            sufB = 0
+            sufN = 0
+            k = len(la_C) - 1
+            while k >= 0 and max(la_C[k], t1) >= Cc:
+                j = la_i[k]
+                sufB += S[j] - start[j] + 1 - e
+                sufN += 1
+                k -= 1
+            tau = Cc - 1
+            if sufB + sufN * tau + b_c + tau > M:
+                return False
+            while k >= 0:
+                C = max(la_C[k], t1)
+                while k >= 0 and max(la_C[k], t1) == C:
+                    j = la_i[k]
+                    sufB += S[j] - start[j] + 1 - e
+                    sufN += 1
+                    k -= 1
+                tau = C - 1
+                if sufB + sufN * tau + b_c + tau > M:
+                    return False
+            return True
+        # Block rounding: not linear in tau, so sum member by member.
+        members = [(max(C, t1), S[j] - start[j] + 1 - e) for C, j in zip(la_C, la_i)]
+        checkpoints = {C - 1 for C, _ in members if C < Cc} | {Cc - 1}
+        for tau in checkpoints:
+            total = _blocks(b_c + tau, B)
+            for C, b in members:
+                if C > tau:
+                    total += _blocks(b + tau, B)
+            if total > M:
+                return False
+        return True
+
+    def fits_reservation(self, i: int, ob: int) -> bool:
+        return self.sumP + _blocks(self.S[i] + ob - self.e, self.B) <= self.M
+
+    # --- state changes --------------------------------------------------------------------
+    def admit(self, t: int, i: int, ob: int) -> None:
+        self.start[i] = t
+        self.seq[i] = self.next_seq
+        self.next_seq += 1
+        self.believed[i] = ob
+        C = t + ob
+        pos = bisect.bisect_right(self.la_C, C)
+        self.la_C.insert(pos, C)
+        self.la_i.insert(pos, i)
+        heapq.heappush(self.comp, (t + self.O[i], i))
+        self.sumB += self.S[i] - t + 1 - self.e
+        self.sumP += _blocks(self.S[i] + ob - self.e, self.B)
+
+    def remove(self, i: int) -> None:
+        p = self.start.pop(i)
+        self.seq.pop(i)
+        ob = self.believed.pop(i)
+        C = p + ob
+        lo = bisect.bisect_left(self.la_C, C)
+        k = self.la_i.index(i, lo)
+        del self.la_C[k]
+        del self.la_i[k]
+        self.sumB -= self.S[i] - p + 1 - self.e
+        self.sumP -= _blocks(self.S[i] + ob - self.e, self.B)
+
+    def running_views(self, t: int) -> list[RunningView]:
+        out = []
+        for i, p in self.start.items():
+            v = self.views[i]
+            assert v is not None
+            out.append(RunningView(v, p, t - p, self.seq[i]))
+        return out
+
+    # --- the loop -------------------------------------------------------------------------
+    def run(self) -> tuple[Schedule, list[int]]:
+        inst, pol = self.inst, self.pol
+        n = inst.n
+        A = self.A
+        order = sorted(range(n), key=lambda i: (A[i], i))
+        ptr = 0
+        keys: list[Any] = [None] * n
+        blocking = pol.blocking
+        waiting: list[tuple[Any, int, int]] = []  # heap (blocking) or sorted list (skip)
+        final_start = [-1] * n
+        evicted: list[Run] = []
+        admitted_order: list[int] = []
+        done = 0
+        t = A[order[0]] if n else 0
+        lookahead = pol.admission == "lookahead"
+        reactive = pol.admission == "reactive"
+        batch = pol.admission == "batch"
+        reservation = pol.test == "reservation"
+        M = self.M
+        comp = self.comp
+        info, theta = self.info, self.theta
+        max_rounds = self.max_rounds
+
+        def enqueue(i: int) -> None:
+            entry = (keys[i], A[i], i)
+            if blocking:
+                heapq.heappush(waiting, entry)
+            else:
+                bisect.insort(waiting, entry)
+
+        while done < n:
+            if max_rounds is not None and t > max_rounds:
+                raise StuckError(
+                    f"{pol.spec}: no completion of all requests by round {max_rounds}",
+                    round=t,
+                    waiting=[w[2] for w in waiting],
+                )
+            while ptr < n and A[order[ptr]] <= t:
+                i = order[ptr]
+                v = make_view(inst, i, info, theta)
+                self.views[i] = v
+                keys[i] = pol.key(v) if not batch else ()
+                enqueue(i)
+                ptr += 1
+            while comp and comp[0][0] <= t:
+                _, i = heapq.heappop(comp)
+                self.remove(i)
+                done += 1
+            if done == n:
+                break
+
+            preempted = False
+            if self.may_overflow and self.start and self.mem_now(t) > M:
+                running = self.running_views(t)
+                running.sort(key=pol.victim_key, reverse=True)
+                for rv in running:
+                    if self.mem_now(t) <= M:
+                        break
+                    i = rv.request.index
+                    p = self.start[i]
+                    self.remove(i)
+                    comp.remove((p + self.O[i], i))
+                    heapq.heapify(comp)
+                    evicted.append(Run(i, p, t - p))
+                    enqueue(i)
+                    preempted = True
+
+            admitted_any = False
+            if batch:
+                state = SystemView(
+                    t,
+                    M,
+                    tuple(self.views[w[2]] for w in sorted(waiting)),  # type: ignore[misc]
+                    tuple(self.running_views(t)),
+                )
+                chosen = list(pol.decide(state))
+                if chosen:
+                    present = {w[2] for w in waiting}
+                    bad = [i for i in chosen if i not in present]
+                    if bad:
+                        raise InputError(f"{pol.spec}: decided to start non-waiting {bad}")
+                    cs = set(chosen)
+                    waiting[:] = [w for w in waiting if w[2] not in cs]
+                    heapq.heapify(waiting)
+                    for i in chosen:
+                        self.admit(t, i, self.O[i])
+                        final_start[i] = t
+                        admitted_order.append(i)
+                    admitted_any = True
+                    if self.mem_now(t) > M:
+                        raise InputError(f"{pol.spec}: batch at round {t} overflows memory")
+            elif not (reactive and preempted):
+                if blocking:
+                    while waiting:
+                        i = waiting[0][2]
+                        v = self.views[i]
+                        assert v is not None
+                        ob = pol.believed_output(v, M)
+                        if lookahead:
+                            ok = (
+                                self.fits_reservation(i, ob)
+                                if reservation
+                                else self.fits_lookahead(t, i, ob)
+                            )
+                        else:
+                            ok = self.mem_now(t) + _blocks(self.S[i] + 1 - self.e, self.B) <= M
+                        if not ok:
+                            break
+                        heapq.heappop(waiting)
+                        self.admit(t, i, ob if lookahead else self.O[i])
+                        final_start[i] = t
+                        admitted_order.append(i)
+                        admitted_any = True
+                else:
+                    keep = []
+                    for entry in waiting:
+                        i = entry[2]
+                        v = self.views[i]
+                        assert v is not None
+                        ob = pol.believed_output(v, M)
+                        if lookahead:
+                            ok = (
+                                self.fits_reservation(i, ob)
+                                if reservation
+                                else self.fits_lookahead(t, i, ob)
+                            )
+                        else:
+                            ok = self.mem_now(t) + _blocks(self.S[i] + 1 - self.e, self.B) <= M
+                        if ok:
+                            self.admit(t, i, ob if lookahead else self.O[i])
+                            final_start[i] = t
+                            admitted_order.append(i)
+                            admitted_any = True
+                        else:
+                            keep.append(entry)
+                    waiting[:] = keep
+
+            # Advance time.
+            next_arrival = A[order[ptr]] if ptr < n else None
+            if not self.start:
+                if waiting and not admitted_any and next_arrival is None:
+                    raise StuckError(
+                        f"{pol.spec}: round {t}: {len(waiting)} request(s) wait on an empty "
+                        "cache and nothing else will arrive",
+                        round=t,
+                        waiting=[w[2] for w in waiting],
+                    )
+                if not waiting:
+                    assert next_arrival is not None
+                    t = max(t + 1, next_arrival)
+                    continue
+                t += 1
+                continue
+            if waiting and lookahead:
+                # A blocked head can become admissible by waiting alone (spec 6).
+                t += 1
+                continue
+            # Otherwise nothing changes before the next arrival, completion or overflow.
+            nxt = comp[0][0]
+            if next_arrival is not None:
+                nxt = min(nxt, next_arrival)
+            if self.may_overflow and self.B == 1:
+                nrun = len(self.start)
+                over = (M - self.sumB) // nrun + 1
+                nxt = min(nxt, over)
+            elif self.may_overflow or (waiting and not batch):
+                nxt = t + 1
+            t = max(t + 1, nxt)
+
+        if any(p < 0 for p in final_start):
+            raise StuckError("internal: a request never started", round=t, waiting=[])
+        return Schedule(tuple(final_start), tuple(evicted)), admitted_order
