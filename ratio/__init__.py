@@ -7,7 +7,7 @@ from ratio.errors import InfeasibleError, InputError, StuckError
 from ratio.io import dump, load
 from ratio.model import Instance, Request, Run, Schedule, peak, volume
 from ratio.policies import REGISTRY, Policy, get_policy
-from ratio.simulate import SimResult, simulate
+from ratio.simulator import SimResult, simulate
 
 __version__ = "0.1.0"
 

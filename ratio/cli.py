@@ -59,7 +59,7 @@ def _table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:
 def _cmd_simulate(args: argparse.Namespace) -> int:
     from ratio.check import check
     from ratio.io import load
-    from ratio.simulate import simulate
+    from ratio.simulator import simulate
 
     inst = load(args.trace)
     res = simulate(inst, args.policy, convention=args.convention, block_size=args.block_size)

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ratio.simulate import SimResult
+    from ratio.simulator import SimResult
 
 __all__ = ["plot_memory", "plot_gantt", "plot_run"]
 
