@@ -199,6 +199,7 @@ class _Simulator:
         self.views: list[RequestView | None] = [None] * instance.n
         self.la_C: list[int] = []
         self.la_i: list[int] = []
+        self.la_b: list[int] = []  # b_j = s_j - p_j + 1 - e: member j holds b_j + t at round t
         self.comp: list[tuple[int, int]] = []
         self.sumB = 0  # sum over running of b_j = s_j - p_j + 1 - e
         self.sumP = 0  # sum over running of believed peaks (reservation test)
@@ -220,15 +221,47 @@ class _Simulator:
         M, e, B = self.M, self.e, self.B
         b_c = self.S[i] - t + 1 - e
         Cc = t + ob
+        if B == 1 and self.exact:
+            # Sufficient: every member's memory is at most its peak (exact lengths only).
+            if self.sumP + self.S[i] + ob - e <= M:
+                return True
+            Cs, bs = self.la_C, self.la_b
+            sufB = 0
+            sufN = 0
+            own = False
+            # Walk completions from the latest down; checking at tau = C - 1 after adding
+            # each member (not only whole groups of equal C) only adds checks that count a
+            # subset of the true memory, so it never rejects a feasible candidate.
+            for k in range(len(Cs) - 1, -1, -1):
+                C = Cs[k]
+                if C < Cc:
+                    if not own:
+                        tau = Cc - 1
+                        if sufB + sufN * tau + b_c + tau > M:
+                            return False
+                        own = True
+                    sufB += bs[k]
+                    sufN += 1
+                    tau = C - 1
+                    if sufB + sufN * tau + b_c + tau > M:
+                        return False
+                else:
+                    sufB += bs[k]
+                    sufN += 1
+            if not own:
+                tau = Cc - 1
+                if sufB + sufN * tau + b_c + tau > M:
+                    return False
+            return True
         la_C, la_i, start, S = self.la_C, self.la_i, self.start, self.S
         t1 = t + 1
         if B == 1:
+            # Imperfect information: a request past its planned completion may end any round.
             sufB = 0
             sufN = 0
             k = len(la_C) - 1
             while k >= 0 and max(la_C[k], t1) >= Cc:
-                j = la_i[k]
-                sufB += S[j] - start[j] + 1 - e
+                sufB += self.la_b[k]
                 sufN += 1
                 k -= 1
             tau = Cc - 1
@@ -236,17 +269,15 @@ class _Simulator:
                 return False
             while k >= 0:
                 C = max(la_C[k], t1)
-                while k >= 0 and max(la_C[k], t1) == C:
-                    j = la_i[k]
-                    sufB += S[j] - start[j] + 1 - e
-                    sufN += 1
-                    k -= 1
+                sufB += self.la_b[k]
+                sufN += 1
+                k -= 1
                 tau = C - 1
                 if sufB + sufN * tau + b_c + tau > M:
                     return False
             return True
         # Block rounding: not linear in tau, so sum member by member.
-        members = [(max(C, t1), S[j] - start[j] + 1 - e) for C, j in zip(la_C, la_i)]
+        members = [(max(C, t1), S[j] - start[j] + 1 - e) for C, j in zip(la_C, la_i, strict=True)]
         checkpoints = {C - 1 for C, _ in members if C < Cc} | {Cc - 1}
         for tau in checkpoints:
             total = _blocks(b_c + tau, B)
@@ -270,6 +301,7 @@ class _Simulator:
         pos = bisect.bisect_right(self.la_C, C)
         self.la_C.insert(pos, C)
         self.la_i.insert(pos, i)
+        self.la_b.insert(pos, self.S[i] - t + 1 - self.e)
         heapq.heappush(self.comp, (t + self.O[i], i))
         self.sumB += self.S[i] - t + 1 - self.e
         self.sumP += _blocks(self.S[i] + ob - self.e, self.B)
@@ -283,6 +315,7 @@ class _Simulator:
         k = self.la_i.index(i, lo)
         del self.la_C[k]
         del self.la_i[k]
+        del self.la_b[k]
         self.sumB -= self.S[i] - p + 1 - self.e
         self.sumP -= _blocks(self.S[i] + ob - self.e, self.B)
 
@@ -448,8 +481,9 @@ class _Simulator:
                     continue
                 t += 1
                 continue
-            if waiting and lookahead:
-                # A blocked head can become admissible by waiting alone (spec 6).
+            if waiting and (lookahead or preempted):
+                # A blocked head can become admissible by waiting alone (spec 6); after a
+                # preemption round, admission resumes in the next round.
                 t += 1
                 continue
             # Otherwise nothing changes before the next arrival, completion or overflow.

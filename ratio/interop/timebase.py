@@ -1,0 +1,218 @@
+"""Arrival times (milliseconds) to rounds (spec ``queueing.md`` Q2, ``model.md`` section 2).
+
+Two clocks:
+
+``round_ms``
+    Every round lasts ``R`` milliseconds: a request arriving ``x`` ms after the origin arrives
+    in round ``floor(x / R)``.
+``batch-time model``
+    Round ``t`` lasts ``tau(batch_t)`` ms (``queueing.md`` Q2: ``unit``, ``staircase``,
+    ``affine``, ``mixed_solo``), where ``batch_t`` is what a *reference policy* runs in that
+    round; a request arriving at ``x`` arrives in the first round that starts at or after ``x``,
+    and a round with nothing to do advances time to the next arrival (Q2). Rounds of the
+    base model process whole prompts with the first output token (``first_token=
+    "with_prefill"``, Q1): a request starting in round ``t`` puts its ``s`` prompt tokens into
+    that round's batch and one decode token into each later round it runs.
+
+The batch-time mapping depends on the reference policy (its batches set the clock), so the
+policy is recorded in the trace's ``meta``; the arrival times themselves are kept in
+``meta["arrival_ms"]`` so that a time-aware simulator can redo the mapping for any policy.
+
+The mapping is computed as the fixed point of ``g -> rounds(times(simulate(g)))``. Because the
+policy is non-anticipating (``model.md`` 5), if a guess ``g`` is right for every request whose
+true round is ``< R`` (and puts the others at ``>= R``), the simulated rounds ``0..R-1`` and
+hence the start times ``T_0..T_R`` are right, so the next guess is right up to ``R + 1``: the
+iteration reaches the unique fixed point in at most ``max round + 2`` steps.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ratio.errors import InputError
+
+__all__ = ["BatchTime", "parse_batch_time", "rounds_by_round_ms", "rounds_by_batch_time"]
+
+_MODELS: dict[str, tuple[str, ...]] = {
+    "unit": (),
+    "staircase": ("c", "a", "b0"),
+    "affine": ("c0", "c_prefill", "c_decode"),
+    "mixed_solo": ("alpha", "beta", "gamma"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class BatchTime:
+    """A batch-time model ``tau(batch)`` in milliseconds (``queueing.md`` Q2).
+
+    Parameters
+    ----------
+    name
+        ``unit``, ``staircase``, ``affine`` or ``mixed_solo``.
+    params
+        The model's constants as ``(key, value)`` pairs, in ms (``staircase``: ``c``, ``a`` in
+        ms and ``b0`` in tokens; ``affine``: ``c0`` in ms, ``c_prefill``/``c_decode`` in ms per
+        token; ``mixed_solo``: ``alpha`` ms, ``beta`` ms per prefill token, ``gamma`` rounds
+        per ms without prefill).
+    """
+
+    name: str
+    params: tuple[tuple[str, float], ...] = ()
+
+    @property
+    def spec(self) -> str:
+        if not self.params:
+            return self.name
+        return self.name + ":" + ",".join(f"{k}={v:g}" for k, v in self.params)
+
+    def __call__(self, prefill: int, decode: int) -> float:
+        """Duration in ms of a round with ``prefill`` prompt tokens and ``decode`` decode tokens."""
+        p = dict(self.params)
+        if self.name == "unit":
+            return 1.0
+        if self.name == "staircase":
+            return p["c"] + p["a"] * math.ceil((prefill + decode) / p["b0"])
+        if self.name == "affine":
+            return p["c0"] + p["c_prefill"] * prefill + p["c_decode"] * decode
+        # mixed_solo (Zhang et al.): alpha + beta * C with a prefill chunk C, 1/gamma without.
+        if prefill > 0:
+            return p["alpha"] + p["beta"] * prefill
+        return 1.0 / p["gamma"]
+
+
+def parse_batch_time(text: str) -> BatchTime:
+    """Parse ``NAME[:key=value,...]`` (``interfaces.md``), e.g. ``staircase:c=11.28,a=35.47,b0=128``.
+
+    Raises
+    ------
+    InputError
+        Unknown model, unknown or missing key, a value that is not a positive number.
+    """
+    name, _, body = text.strip().partition(":")
+    if name not in _MODELS:
+        raise InputError(f"unknown batch-time model {name!r} (valid: {', '.join(_MODELS)})")
+    need = _MODELS[name]
+    vals: dict[str, float] = {}
+    for part in filter(None, (x.strip() for x in body.split(","))):
+        k, eq, v = part.partition("=")
+        if not eq or k not in need:
+            raise InputError(
+                f"batch-time model {name!r}: bad parameter {part!r} (keys: {', '.join(need) or 'none'})"
+            )
+        try:
+            f = float(v)
+        except ValueError:
+            raise InputError(f"batch-time model {name!r}: {k} must be a number, got {v!r}") from None
+        if not math.isfinite(f) or f < 0:
+            raise InputError(f"batch-time model {name!r}: {k} must be >= 0, got {v!r}")
+        vals[k] = f
+    missing = [k for k in need if k not in vals]
+    if missing:
+        raise InputError(f"batch-time model {name!r}: missing {', '.join(missing)}")
+    for k in ("b0", "gamma"):
+        if k in vals and vals[k] <= 0:
+            raise InputError(f"batch-time model {name!r}: {k} must be > 0")
+    return BatchTime(name, tuple((k, vals[k]) for k in need))
+
+
+def rounds_by_round_ms(times_ms: Sequence[float], round_ms: float) -> list[int]:
+    """``floor(x / round_ms)`` for each arrival ``x`` (ms after the origin, ``x >= 0``).
+
+    >>> rounds_by_round_ms([0.0, 49.9, 50.0, 120.0], 50.0)
+    [0, 0, 1, 2]
+    """
+    if not (round_ms > 0 and math.isfinite(round_ms)):
+        raise InputError(f"--round-ms must be a positive number, got {round_ms}")
+    # The 1e-9 guards against 0.1 * 3 / 0.1 = 2.9999999999999996.
+    return [int(math.floor(x / round_ms + 1e-9)) for x in times_ms]
+
+
+def _round_starts(
+    times_ms: Sequence[float],
+    prefill: dict[int, int],
+    decode: dict[int, int],
+    tau: BatchTime,
+    last: int,
+) -> list[float]:
+    """Start times ``T_0..T_{last+1}`` of rounds (``T_0 = 0``) given the per-round batches."""
+    sorted_times = sorted(times_ms)
+    starts = [0.0]
+    for t in range(last + 1):
+        p, d = prefill.get(t, 0), decode.get(t, 0)
+        now = starts[-1]
+        if p or d:
+            starts.append(now + tau(p, d))
+        else:  # nothing to do: time advances to the next arrival (Q2)
+            k = bisect.bisect_right(sorted_times, now)
+            starts.append(sorted_times[k] if k < len(sorted_times) else now + tau(0, 0))
+    return starts
+
+
+def rounds_by_batch_time(
+    times_ms: Sequence[float],
+    prompts: Sequence[int],
+    outputs: Sequence[int],
+    *,
+    capacity: int,
+    tau: BatchTime,
+    policy: str = "vllm_fcfs",
+) -> list[int]:
+    """Arrival rounds under a batch-time model and a reference policy (``queueing.md`` Q2).
+
+    Parameters
+    ----------
+    times_ms
+        Arrival times in ms after the origin (``>= 0``), one per request.
+    prompts, outputs
+        The requests' lengths (their peaks must fit ``capacity``).
+    capacity
+        ``M`` in tokens.
+    tau
+        The batch-time model; durations in ms.
+    policy
+        The reference policy whose batches set the clock (default ``vllm_fcfs``: what a
+        production vLLM server with its default scheduler ran).
+
+    Returns
+    -------
+    list of int
+        Arrival round of each request: the first round starting at or after its time.
+    """
+    from ratio.model import Instance, Request
+    from ratio.simulator import simulate
+
+    n = len(times_ms)
+    if n == 0:
+        return []
+    guess = [0] * n
+    # The fixed point is reached within (max round + 2) steps; a round of the simulated
+    # schedule is at most every request's recomputed work, so this bound is never hit.
+    bound = 4 * (sum(outputs) + n) + 100
+    for _ in range(bound):
+        inst = Instance(
+            capacity,
+            tuple(Request(g, s, o) for g, s, o in zip(guess, prompts, outputs, strict=True)),
+        )
+        res = simulate(inst, policy)
+        prefill: dict[int, int] = {}
+        decode: dict[int, int] = {}
+        runs = [(r.request, r.start, r.rounds) for r in res.schedule.evicted]
+        runs += [(i, p, outputs[i]) for i, p in enumerate(res.starts)]
+        last = 0
+        for i, p, k in runs:
+            prefill[p] = prefill.get(p, 0) + prompts[i]
+            for t in range(p + 1, p + k):
+                decode[t] = decode.get(t, 0) + 1
+            last = max(last, p + k - 1)
+        last = max(last, max(guess))
+        starts = _round_starts(times_ms, prefill, decode, tau, last)
+        # First round starting at or after x; past the simulated horizon this is len(starts),
+        # a guess the next step refines (idle rounds there jump to the next arrival).
+        new = [bisect.bisect_left(starts, x - 1e-9) for x in times_ms]
+        if new == guess:
+            return new
+        guess = new
+    raise RuntimeError("batch-time round mapping did not converge (a bug: see module docstring)")
