@@ -16,11 +16,11 @@ import json
 import sys
 import time
 
-from ratio import check, simulate
+from ratio import Instance, check, simulate
 from ratio.gen import generate
 
 
-def make_trace(n: int, seed: int = 1):  # type: ignore[no-untyped-def]
+def make_trace(n: int, seed: int = 1) -> Instance:
     return generate(
         n,
         capacity=24576,
@@ -52,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
         dt = time.perf_counter() - t0
         mem = res.memory
         in_flight = float(
-            sum(r.output for r in inst.requests) / max(1, res.costs.makespan - inst.requests[0].arrival)
+            sum(r.output for r in inst.requests)
+            / max(1, res.costs.makespan - inst.requests[0].arrival)
         )
         row = {
             "policy": pol,

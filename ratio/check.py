@@ -60,10 +60,12 @@ def check(
             held[rnd] = held.get(rnd, 0) + tokens
         busy.setdefault(i, []).append((start, start + rounds))
 
-    for i, (start, r) in enumerate(zip(schedule.starts, reqs)):
+    for i, (start, r) in enumerate(zip(schedule.starts, reqs, strict=False)):
         if start < r.arrival:
             return CheckResult(
-                False, round=start, reason=f"request {i} starts at {start} before arrival {r.arrival}"
+                False,
+                round=start,
+                reason=f"request {i} starts at {start} before arrival {r.arrival}",
             )
         occupy(i, start, r.output)
     for run in schedule.evicted:
@@ -85,7 +87,7 @@ def check(
         occupy(run.request, run.start, run.rounds)
     for i, spans in busy.items():
         spans.sort()
-        for (s0, e0), (s1, _) in zip(spans, spans[1:]):
+        for (_s0, e0), (s1, _) in zip(spans, spans[1:], strict=False):
             if s1 < e0:
                 return CheckResult(
                     False, round=s1, reason=f"request {i} has overlapping runs at round {s1}"

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -65,7 +66,9 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     res = simulate(inst, args.policy, convention=args.convention, block_size=args.block_size)
     verdict = check(inst, res.schedule, convention=args.convention, block_size=args.block_size)
     if not verdict:
-        print(f"internal error: simulated schedule is infeasible: {verdict.reason}", file=sys.stderr)
+        print(
+            f"internal error: simulated schedule is infeasible: {verdict.reason}", file=sys.stderr
+        )
         return 1
     c = res.costs
     obj = {
@@ -93,7 +96,10 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         ("alpha = max P / M", f"{inst.alpha} ({float(inst.alpha):.3f})"),
         ("total latency", c.total_latency),
         ("mean latency", f"{c.mean_latency:.2f}"),
-        ("p50 / p90 / p99 latency", f"{c.p50_latency:.1f} / {c.p90_latency:.1f} / {c.p99_latency:.1f}"),
+        (
+            "p50 / p90 / p99 latency",
+            f"{c.p50_latency:.1f} / {c.p90_latency:.1f} / {c.p99_latency:.1f}",
+        ),
         ("mean time to first token", f"{c.mean_ttft:.2f}"),
         ("makespan", c.makespan),
         ("throughput (tokens/round)", f"{c.throughput:.2f}"),
@@ -120,7 +126,13 @@ def _cmd_policies(args: argparse.Namespace) -> int:
         pol = cls()
         params = {k: v for k, v in cls.PARAMS.items()}
         rows.append(
-            (name, pol.info, pol.admission, ",".join(f"{k}={v}" for k, v in params.items()), cls.summary)
+            (
+                name,
+                pol.info,
+                pol.admission,
+                ",".join(f"{k}={v}" for k, v in params.items()),
+                cls.summary,
+            )
         )
         objs.append(
             {
@@ -216,8 +228,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--M", type=int, default=40, help="capacity in tokens")
     p.add_argument("--prompt", type=_range, default=(1, 12), metavar="LO..HI")
     p.add_argument("--output", type=_range, default=(1, 16), metavar="LO..HI")
-    p.add_argument("--prompt-dist", choices=("uniform", "geometric", "lognormal"), default="uniform")
-    p.add_argument("--output-dist", choices=("uniform", "geometric", "lognormal"), default="uniform")
+    p.add_argument(
+        "--prompt-dist", choices=("uniform", "geometric", "lognormal"), default="uniform"
+    )
+    p.add_argument(
+        "--output-dist", choices=("uniform", "geometric", "lognormal"), default="uniform"
+    )
     p.add_argument("--prompt-mean", type=float, default=6.0)
     p.add_argument("--output-mean", type=float, default=8.0)
     p.add_argument("--seed", type=int, default=0)
@@ -262,13 +278,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except Exception as e:  # noqa: BLE001 - one line for users, the traceback on request
-        if "KVRATIO_DEBUG" in __import__("os").environ:
+        if "KVRATIO_DEBUG" in os.environ:
             raise
-        print(f"kvratio: internal error: {type(e).__name__}: {e} (set KVRATIO_DEBUG=1 for the traceback)", file=sys.stderr)
+        print(
+            f"kvratio: internal error: {type(e).__name__}: {e} "
+            "(set KVRATIO_DEBUG=1 for the traceback)",
+            file=sys.stderr,
+        )
         return 1
     return int(rc or 0)
 
 
 if __name__ == "__main__":
     sys.exit(main())
-

@@ -29,7 +29,9 @@ def volume_engine(prompt: int, output: int) -> int:
 def _runs(instance: Instance, schedule: Schedule) -> list[tuple[int, int, int]]:
     """Every run as ``(prompt, start, rounds)``: evicted runs and final runs."""
     out = [(instance.requests[r.request].prompt, r.start, r.rounds) for r in schedule.evicted]
-    out.extend((r.prompt, p, r.output) for p, r in zip(schedule.starts, instance.requests))
+    out.extend(
+        (r.prompt, p, r.output) for p, r in zip(schedule.starts, instance.requests, strict=False)
+    )
     return out
 
 
@@ -60,13 +62,13 @@ def memory_trace(
         np.add.at(const, p + k, -(s - p + 1 - e))
         np.add.at(count, p, 1)
         np.add.at(count, p + k, -1)
-        const = np.cumsum(const)[:horizon]
-        count = np.cumsum(count)[:horizon]
-        return const + count * np.arange(horizon, dtype=np.int64)
+        level = np.cumsum(const)[:horizon]
+        active = np.cumsum(count)[:horizon]
+        return level + active * np.arange(horizon, dtype=np.int64)
     mem = np.zeros(horizon, dtype=np.int64)
-    for s, p, k in runs:
-        tokens = s + np.arange(1, k + 1, dtype=np.int64) - e
-        mem[p : p + k] += -(-tokens // block_size) * block_size
+    for prompt, first, rounds in runs:
+        tokens = prompt + np.arange(1, rounds + 1, dtype=np.int64) - e
+        mem[first : first + rounds] += -(-tokens // block_size) * block_size
     return mem
 
 

@@ -100,7 +100,5 @@ def generate(
         "prompt": {"dist": prompt_dist, "range": list(prompt_range), "mean": prompt_mean},
         "output": {"dist": output_dist, "range": list(output_range), "mean": output_mean},
     }
-    reqs = tuple(
-        Request(int(a[i]), int(s[i]), int(o[i]), f"r{i}") for i in range(n)
-    )
+    reqs = tuple(Request(int(a[i]), int(s[i]), int(o[i]), f"r{i}") for i in range(n))
     return Instance(capacity, reqs, meta)

@@ -144,9 +144,7 @@ class Instance:
                 _check_int(f"prediction {i}", p, 1) for i, p in enumerate(self.predictions)
             )
             if len(preds) != len(reqs):
-                raise InputError(
-                    f"{len(preds)} predictions given for {len(reqs)} requests"
-                )
+                raise InputError(f"{len(preds)} predictions given for {len(reqs)} requests")
             object.__setattr__(self, "predictions", preds)
 
     def _label(self, i: int) -> str:

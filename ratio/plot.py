@@ -53,8 +53,11 @@ def plot_gantt(res: SimResult, ax: Any = None, max_requests: int = 200) -> Any:
     for run in res.schedule.evicted:
         if run.request < n:
             ax.broken_barh(
-                [(run.start, run.rounds)], (run.request - 0.4, 0.8), facecolor="none",
-                edgecolor="crimson", hatch="///",
+                [(run.start, run.rounds)],
+                (run.request - 0.4, 0.8),
+                facecolor="none",
+                edgecolor="crimson",
+                hatch="///",
             )
     ax.set_xlabel("round")
     ax.set_ylabel("request (colour = volume; | = arrival)")

@@ -234,7 +234,7 @@ class _Simulator:
             # subset of the true memory, so it never rejects a feasible candidate.
             for k in range(len(Cs) - 1, -1, -1):
                 C = Cs[k]
-                if C < Cc:
+                if Cc > C:
                     if not own:
                         tau = Cc - 1
                         if sufB + sufN * tau + b_c + tau > M:
@@ -278,11 +278,11 @@ class _Simulator:
             return True
         # Block rounding: not linear in tau, so sum member by member.
         members = [(max(C, t1), S[j] - start[j] + 1 - e) for C, j in zip(la_C, la_i, strict=True)]
-        checkpoints = {C - 1 for C, _ in members if C < Cc} | {Cc - 1}
+        checkpoints = {C - 1 for C, _ in members if Cc > C} | {Cc - 1}
         for tau in checkpoints:
             total = _blocks(b_c + tau, B)
             for C, b in members:
-                if C > tau:
+                if tau < C:
                     total += _blocks(b + tau, B)
             if total > M:
                 return False
@@ -423,9 +423,9 @@ class _Simulator:
                 if blocking:
                     while waiting:
                         i = waiting[0][2]
-                        v = self.views[i]
-                        assert v is not None
-                        ob = pol.believed_output(v, M)
+                        cand = self.views[i]
+                        assert cand is not None
+                        ob = pol.believed_output(cand, M)
                         if lookahead:
                             ok = (
                                 self.fits_reservation(i, ob)
@@ -445,9 +445,9 @@ class _Simulator:
                     keep = []
                     for entry in waiting:
                         i = entry[2]
-                        v = self.views[i]
-                        assert v is not None
-                        ob = pol.believed_output(v, M)
+                        cand = self.views[i]
+                        assert cand is not None
+                        ob = pol.believed_output(cand, M)
                         if lookahead:
                             ok = (
                                 self.fits_reservation(i, ob)

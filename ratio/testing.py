@@ -64,7 +64,9 @@ def check_costs(inst: Instance, policy: str | Policy) -> None:
     res = simulate(inst, policy)
     direct = sum(p + r.output - r.arrival for p, r in zip(res.starts, inst.requests, strict=True))
     assert res.total_latency == direct == res.costs.total_latency
-    assert res.costs.makespan == max((p + r.output for p, r in zip(res.starts, inst.requests)), default=0)
+    assert res.costs.makespan == max(
+        (p + r.output for p, r in zip(res.starts, inst.requests, strict=False)), default=0
+    )
 
 
 def check_non_anticipating(inst: Instance, policy: str | Policy, t: int | None = None) -> None:
@@ -127,7 +129,9 @@ def check_relabelling(inst: Instance, policy: str | Policy) -> None:
     ]
     if len(set(keys)) != len(keys):
         return
-    assert list(a.starts) == list(reversed(b.starts)), f"{a.policy}: relabelling changed the schedule"
+    assert list(a.starts) == list(reversed(b.starts)), (
+        f"{a.policy}: relabelling changed the schedule"
+    )
 
 
 def run_battery(inst: Instance, policy: str | Policy) -> None:

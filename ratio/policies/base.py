@@ -113,8 +113,7 @@ class Policy:
         if unknown:
             valid = ", ".join(sorted(self.PARAMS)) or "none"
             raise InputError(
-                f"policy {self.name!r}: unknown parameter(s) {', '.join(unknown)} "
-                f"(valid: {valid})"
+                f"policy {self.name!r}: unknown parameter(s) {', '.join(unknown)} (valid: {valid})"
             )
         self.params: dict[str, Any] = {**self.PARAMS, **params}
         self.blocking = bool(self.params.get("blocking", type(self).blocking))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from fractions import Fraction
+from typing import ClassVar
 
 from ratio.policies.base import Policy, SystemView
 
@@ -26,7 +27,7 @@ class SortedF(Policy):
     name = "sorted_f"
     info = "full"
     summary = "batches minimising sum(o)/|X|^2 (reconstruction of Wang-Ye-Zhou)"
-    PARAMS: dict[str, object] = {}
+    PARAMS: ClassVar[dict[str, object]] = {}
     admission = "batch"
 
     def decide(self, state: SystemView) -> Sequence[int]:

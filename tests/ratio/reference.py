@@ -81,7 +81,7 @@ def reactive(
                 done.add(i)
                 del running[i]
 
-        def mem() -> int:
+        def mem(t: int = t) -> int:
             return sum(reqs[i].prompt + t - p + 1 for i, (p, _) in running.items())
 
         evicted = False
@@ -96,8 +96,7 @@ def reactive(
             evicted = True
         if not evicted:
             waiting = [
-                i for i in range(n)
-                if i not in done and i not in running and reqs[i].arrival <= t
+                i for i in range(n) if i not in done and i not in running and reqs[i].arrival <= t
             ]
             waiting.sort(key=lambda i: (key(i), reqs[i].arrival, i))
             for c in waiting:

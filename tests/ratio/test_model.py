@@ -74,10 +74,15 @@ def test_json_round_trip(inst: Instance) -> None:
         ("{", "not valid JSON"),
         ('{"format": "other/1", "M": 3, "requests": []}', "format must be"),
         ('{"format": "kvratio-trace/1", "requests": []}', "missing capacity"),
-        ('{"format": "kvratio-trace/1", "M": 5, "requests": [{"arrival": 0, "prompt": 3}]}',
-         "lacks output"),
-        ('{"format": "kvratio-trace/1", "M": 5, "requests": [{"arrival": 0, "prompt": 3, '
-         '"output": 4}]}', "can never run"),
+        (
+            '{"format": "kvratio-trace/1", "M": 5, "requests": [{"arrival": 0, "prompt": 3}]}',
+            "lacks output",
+        ),
+        (
+            '{"format": "kvratio-trace/1", "M": 5, "requests": [{"arrival": 0, "prompt": 3, '
+            '"output": 4}]}',
+            "can never run",
+        ),
     ],
 )
 def test_loader_errors(text: str, match: str) -> None:

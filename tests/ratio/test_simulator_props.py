@@ -72,7 +72,9 @@ def test_lookahead_matches_reference(
     assert simulate(inst, spec).starts == ref.starts
 
 
-@pytest.mark.parametrize("policy, victim", [("vllm_fcfs", "latest_admitted"), ("vllm_priority", "largest_key")])
+@pytest.mark.parametrize(
+    "policy, victim", [("vllm_fcfs", "latest_admitted"), ("vllm_priority", "largest_key")]
+)
 @given(inst=instances(n=(1, 7), regime="online", capacity=(2, 30)))
 def test_reactive_matches_reference(policy: str, victim: str, inst: Instance) -> None:
     key = (lambda r: r.arrival) if policy == "vllm_fcfs" else (lambda r: volume(r.prompt, r.output))
@@ -143,7 +145,7 @@ def test_predicted_policies_never_read_true_outputs(inst: Instance, sigma: int) 
         Request(r.arrival, r.prompt, max(1, min(inst.capacity - r.prompt, r.output + 1)), r.id)
         for r in inst.requests
     )
-    assume(any(x.output != r.output for x, r in zip(flipped, inst.requests)))
+    assume(any(x.output != r.output for x, r in zip(flipped, inst.requests, strict=False)))
     b = Instance(inst.capacity, flipped, predictions=preds)
     rb = simulate(b, "mcsf:predicted=true")
     horizon = min(first_done, min(rb.completions)) - 1
