@@ -1,0 +1,284 @@
+"""Structured families with hand-written feasible schedules (issue 6, deliverables 2 and 7).
+
+Each family is a parametrised generator ``build(n, alpha) -> (instance, schedule)``: the
+schedule is written out by hand, verified by :func:`ratio.check.check`, and its cost is an
+upper bound on OPT at any ``n`` (spec section 10). So :func:`certify` gives a certified lower
+bound ``L_policy / UB`` on the policy's competitive ratio far beyond the MILP's reach: ``UB`` is
+the cheapest of the hand-written schedule and the registered policies' own schedules, every one
+re-verified by the checker.
+
+``alpha`` is ``1/k`` for an integer ``k >= 1`` (``k`` requests of peak ``P`` fill ``M = kP``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from ratio.check import check
+from ratio.errors import InputError
+from ratio.model import Instance, Request, Schedule
+
+__all__ = [
+    "FAMILIES",
+    "Family",
+    "FamilyPoint",
+    "certify",
+    "fit_exponent",
+    "parse_n_list",
+    "plot_family",
+]
+
+Builder = Callable[[int, Fraction], tuple[Instance, Schedule]]
+
+
+@dataclass(frozen=True)
+class Family:
+    """A named family: its regime, the policies it is aimed at, and its builder."""
+
+    name: str
+    regime: str
+    policies: tuple[str, ...]
+    summary: str
+    build: Builder
+    min_n: int = 2
+
+
+def _k_of(alpha: Fraction) -> int:
+    alpha = Fraction(alpha)
+    if alpha <= 0 or alpha > 1 or alpha.numerator != 1:
+        raise InputError(f"families take alpha = 1/k for an integer k >= 1, got {alpha}")
+    return alpha.denominator
+
+
+def _inst(M: int, rows: Sequence[tuple[int, int, int]], name: str, **meta: Any) -> Instance:
+    reqs = tuple(Request(a, s, o, f"r{i}") for i, (a, s, o) in enumerate(rows))
+    return Instance(M, reqs, {"generator": f"adversaries.families.{name}", **meta})
+
+
+# --- online: the long requests that arrive first (fcfs, sjf, svf, mcsf) --------------------
+def build_online_long_first(n: int, alpha: Fraction, gamma: float = 1.5) -> tuple[
+    Instance, Schedule
+]:
+    """``k = 1/alpha`` long requests ``(a=0, s=(k-1)L+1, o=L)`` of peak ``P = kL+1`` fill
+    ``M = kP``; ``m = n-k`` short requests ``(a=1, s=P-1, o=1)`` of peak ``P`` arrive one round
+    later with ``L = ceil(m^gamma)``.
+
+    Every greedy policy admits the long requests at round 0 (nothing else is there); no short
+    one fits beside them until they complete at ``L`` (look-ahead: ``k(s_L+t+1) + P > M``), so
+    ``m`` requests wait ``~L``. Hand-written schedule: the shorts ``k`` per round from round 1,
+    the longs after them. Ratio ``~ m L / (m^2/(2k) + kL)``: about ``2k sqrt(m)`` for
+    ``gamma = 3/2``, linear in ``m`` for ``gamma = 2`` (cf. Jaillet et al., arXiv 2502.07115:
+    no deterministic online algorithm is better than ``Omega(sqrt n)``).
+    """
+    k = _k_of(alpha)
+    m = n - k
+    if m < 1:
+        raise InputError(f"online_long_first needs n > 1/alpha = {k}")
+    L = max(2, math.ceil(m**gamma))
+    P = k * L + 1
+    M = k * P
+    rows = [(0, (k - 1) * L + 1, L)] * k + [(1, P - 1, 1)] * m
+    short_starts = [1 + j // k for j in range(m)]
+    t_long = 1 + (m + k - 1) // k
+    sched = Schedule(tuple([t_long] * k + short_starts))
+    return _inst(M, rows, "online_long_first", L=L, gamma=gamma), sched
+
+
+# --- burst: short-output requests that are wide (sjf, mcsf, fcfs) --------------------------
+def build_wide_short_first(n: int, alpha: Fraction) -> tuple[Instance, Schedule]:
+    """``b = round(sqrt n)`` wide requests ``(s=P-1, o=1)`` of peak ``P = M/k`` listed first,
+    then ``m = n-b`` thin requests ``(s=1, o=2)`` of peak 3, all at round 0, ``M = kP >= 3m``.
+
+    SJF and MC-SF (key ``o``) and FCFS (key: index) start the wide ones first, ``k`` per round,
+    and the ``m`` thin ones wait ``b/k`` rounds; SVF (thin volume 5 < wide volume ``P``) starts
+    the thin ones first. Hand-written schedule: all thin requests at round 0 (``3m <= M``), the
+    wide ones ``k`` per round from round 2. Ratio ``~ (m b/k) / (2m + b^2/(2k))``, about
+    ``sqrt(n)/(2k)``.
+    """
+    k = _k_of(alpha)
+    b = max(1, round(math.sqrt(n)))
+    m = n - b
+    if m < 1:
+        raise InputError("wide_short_first needs n >= 2")
+    P = max(4, math.ceil(3 * m / k))
+    M = k * P
+    rows = [(0, P - 1, 1)] * b + [(0, 1, 2)] * m
+    sched = Schedule(tuple([2 + j // k for j in range(b)] + [0] * m))
+    return _inst(M, rows, "wide_short_first", b=b), sched
+
+
+FAMILIES: dict[str, Family] = {
+    "online_long_first": Family(
+        "online_long_first",
+        "online",
+        ("fcfs", "sjf", "svf", "mcsf"),
+        "long requests admitted alone at round 0 block many short late arrivals",
+        build_online_long_first,
+    ),
+    "wide_short_first": Family(
+        "wide_short_first",
+        "all_at_zero",
+        ("sjf", "mcsf", "fcfs"),
+        "short-output wide requests started first keep many thin ones waiting",
+        build_wide_short_first,
+    ),
+}
+
+
+def register(family: Family) -> Family:
+    """Add a family to :data:`FAMILIES`."""
+    FAMILIES[family.name] = family
+    return family
+
+
+@dataclass(frozen=True)
+class FamilyPoint:
+    """One certified point of a family: ``ratio = policy_cost / opt_upper`` (exact)."""
+
+    family: str
+    policy: str
+    n: int
+    alpha: Fraction
+    capacity: int
+    policy_cost: int
+    opt_upper: int
+    opt_lower: int
+    ub_source: str
+    instance: Instance
+    opt_starts: tuple[int, ...]
+
+    @property
+    def ratio(self) -> Fraction:
+        return Fraction(self.policy_cost, self.opt_upper)
+
+    def to_dict(self) -> dict[str, Any]:
+        r = self.ratio
+        return {
+            "family": self.family,
+            "policy": self.policy,
+            "n": self.n,
+            "alpha": str(self.alpha),
+            "M": self.capacity,
+            "policy_cost": self.policy_cost,
+            "opt_upper": self.opt_upper,
+            "opt_lower": self.opt_lower,
+            "ub_source": self.ub_source,
+            "ratio": f"{r.numerator}/{r.denominator}",
+            "ratio_float": float(r),
+        }
+
+
+def certify(name: str, policy: str, n: int, alpha: Fraction = Fraction(1)) -> FamilyPoint:
+    """Build family ``name`` at ``(n, alpha)``, simulate ``policy``, and certify
+    ``L_policy / UB`` with ``UB`` the cheapest checker-verified schedule among the hand-written
+    one and the registered full-information policies' schedules."""
+    from adversaries.objective import UB_POLICIES, _prepare, volume_lower_bound
+    from ratio.simulator import simulate
+
+    fam = FAMILIES.get(name)
+    if fam is None:
+        raise InputError(f"unknown family {name!r} (valid: {', '.join(sorted(FAMILIES))})")
+    inst, hand = fam.build(n, Fraction(alpha))
+    verdict = check(inst, hand)
+    if not verdict:
+        raise RuntimeError(f"internal: hand-written schedule of {name} infeasible: {verdict.reason}")
+    inst_p = _prepare(inst, policy)
+    sim = simulate(inst_p, policy)
+    if not check(inst_p, sim.schedule):
+        raise RuntimeError(f"internal: simulated {policy} schedule infeasible on {name}")
+    ub, src, starts = hand.total_latency(inst), "hand-written", hand.starts
+    for spec in UB_POLICIES:
+        s = simulate(inst, spec).schedule
+        c = s.total_latency(inst)
+        if c < ub and check(inst, s):
+            ub, src, starts = c, spec, s.starts
+    return FamilyPoint(
+        name,
+        sim.policy,
+        inst.n,
+        inst.alpha,
+        inst.capacity,
+        sim.total_latency,
+        ub,
+        min(ub, volume_lower_bound(inst)),
+        src,
+        inst,
+        starts,
+    )
+
+
+def parse_n_list(text: str) -> list[int]:
+    """``"8,16,...,1024"`` (geometric, the ratio of the first two) or ``"8,12,20"``."""
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    try:
+        if "..." in parts:
+            i = parts.index("...")
+            head = [int(p) for p in parts[:i]]
+            last = int(parts[i + 1])
+            if len(head) < 2 or head[1] <= head[0]:
+                raise ValueError
+            out = list(head)
+            if head[1] % head[0] == 0:
+                f = head[1] // head[0]
+                while out[-1] * f <= last:
+                    out.append(out[-1] * f)
+            else:
+                d = head[1] - head[0]
+                while out[-1] + d <= last:
+                    out.append(out[-1] + d)
+            return out
+        return [int(p) for p in parts]
+    except (ValueError, IndexError):
+        raise InputError(f"expected a list like 8,16,...,1024, got {text!r}") from None
+
+
+def fit_exponent(ns: Sequence[int], ratios: Sequence[float]) -> float:
+    """Least-squares slope of ``log ratio`` against ``log n`` (the growth exponent)."""
+    import numpy as np
+
+    x = np.log(np.asarray(ns, dtype=float))
+    y = np.log(np.asarray(ratios, dtype=float))
+    if len(x) < 2:
+        return float("nan")
+    return float(np.polyfit(x, y, 1)[0])
+
+
+def plot_family(points: Sequence[FamilyPoint], path: str, *, title: str = "") -> str:
+    """Plot certified ratio against ``n`` (log-log), one line per (policy, alpha), with the
+    fitted exponent in the legend and the theorem's bound where one applies."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from adversaries.objective import bound_at_alpha
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    groups: dict[tuple[str, Fraction], list[FamilyPoint]] = {}
+    for p in points:
+        groups.setdefault((p.policy, p.alpha), []).append(p)
+    regime = FAMILIES[points[0].family].regime if points else "all_at_zero"
+    for (pol, a), pts in sorted(groups.items(), key=lambda kv: (kv[0][0], -kv[0][1])):
+        pts.sort(key=lambda q: q.n)
+        ns = [q.n for q in pts]
+        rs = [float(q.ratio) for q in pts]
+        e = fit_exponent(ns, rs)
+        (line,) = ax.plot(ns, rs, marker="o", label=f"{pol}, alpha={a}: ~n^{e:.2f}")
+        b = bound_at_alpha(a, pol, regime)
+        if b is not None:
+            ax.axhline(float(b), ls="--", lw=0.8, color=line.get_color())
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("n (requests)")
+    ax.set_ylabel("certified ratio L_policy / UB(OPT)")
+    ax.set_title(title or (points[0].family if points else ""))
+    ax.legend(fontsize=8)
+    ax.grid(True, which="both", lw=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
