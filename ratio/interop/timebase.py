@@ -84,7 +84,9 @@ class BatchTime:
 
 
 def parse_batch_time(text: str) -> BatchTime:
-    """Parse ``NAME[:key=value,...]`` (``interfaces.md``), e.g. ``staircase:c=11.28,a=35.47,b0=128``.
+    """Parse ``NAME[:key=value,...]`` (``interfaces.md``).
+
+    E.g. ``staircase:c=11.28,a=35.47,b0=128``.
 
     Raises
     ------
@@ -100,12 +102,15 @@ def parse_batch_time(text: str) -> BatchTime:
         k, eq, v = part.partition("=")
         if not eq or k not in need:
             raise InputError(
-                f"batch-time model {name!r}: bad parameter {part!r} (keys: {', '.join(need) or 'none'})"
+                f"batch-time model {name!r}: bad parameter {part!r} "
+                f"(keys: {', '.join(need) or 'none'})"
             )
         try:
             f = float(v)
         except ValueError:
-            raise InputError(f"batch-time model {name!r}: {k} must be a number, got {v!r}") from None
+            raise InputError(
+                f"batch-time model {name!r}: {k} must be a number, got {v!r}"
+            ) from None
         if not math.isfinite(f) or f < 0:
             raise InputError(f"batch-time model {name!r}: {k} must be >= 0, got {v!r}")
         vals[k] = f

@@ -1,0 +1,76 @@
+"""Exporters: kvratio traces to the timed-trace JSONL that load generators replay (issue 10,
+item 2).
+
+The Mooncake trace shape (FAST'25) is one JSON object per line::
+
+    {"timestamp": 0, "input_length": 6755, "output_length": 500, "hash_ids": [...]}
+
+with ``timestamp`` in **milliseconds** since the trace start. Request ``i`` arriving in round
+``a_i`` is written at ``timestamp = a_i * round_ms`` with ``input_length = s_i`` and
+``output_length = o_i``; ``hash_ids`` are written when the trace carries them in ``meta``
+(an imported Mooncake trace). Lines are in request-index order. Re-importing with the same
+``round_ms`` and ``--origin zero`` gives the same requests (the round-trip property test).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from ratio.errors import InputError
+from ratio.model import Instance
+
+__all__ = ["EXPORT_FORMATS", "mooncake_lines", "export_mooncake", "default_round_ms"]
+
+EXPORT_FORMATS = ("mooncake",)
+
+
+def default_round_ms(instance: Instance) -> float | None:
+    """The trace's own ``meta["round_ms"]`` (set by ``kvratio import --round-ms``), if any."""
+    v = instance.meta.get("round_ms")
+    if isinstance(v, int | float) and not isinstance(v, bool) and v > 0:
+        return float(v)
+    return None
+
+
+def _ms(x: float) -> int | float:
+    r = round(x, 6)
+    return int(r) if float(r).is_integer() else r
+
+
+def mooncake_lines(instance: Instance, *, round_ms: float) -> list[dict[str, Any]]:
+    """The JSONL objects of the Mooncake timed-trace shape, one per request.
+
+    >>> from ratio.model import Instance
+    >>> lines = mooncake_lines(Instance.from_tuples(20, [(0, 3, 2), (2, 4, 1)]), round_ms=25)
+    >>> lines[1]
+    {'timestamp': 50, 'input_length': 4, 'output_length': 1}
+    """
+    if not (isinstance(round_ms, int | float) and math.isfinite(round_ms) and round_ms > 0):
+        raise InputError(f"--round-ms must be a positive number, got {round_ms!r}")
+    hashes = instance.meta.get("hash_ids")
+    if not (isinstance(hashes, list | tuple) and len(hashes) == instance.n):
+        hashes = None
+    out = []
+    for i, r in enumerate(instance.requests):
+        obj: dict[str, Any] = {
+            "timestamp": _ms(r.arrival * float(round_ms)),
+            "input_length": r.prompt,
+            "output_length": r.output,
+        }
+        if hashes is not None and hashes[i] is not None:
+            obj["hash_ids"] = list(hashes[i])
+        out.append(obj)
+    return out
+
+
+def export_mooncake(instance: Instance, path: str | Path, *, round_ms: float) -> Path:
+    """Write :func:`mooncake_lines` to ``path`` (JSONL)."""
+    p = Path(path)
+    if p.parent and not p.parent.exists():
+        p.parent.mkdir(parents=True, exist_ok=True)
+    lines = mooncake_lines(instance, round_ms=round_ms)
+    p.write_text("".join(json.dumps(o) + "\n" for o in lines), encoding="utf-8")
+    return p
