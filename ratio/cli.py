@@ -63,6 +63,11 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     from ratio.simulator import simulate
 
     inst = load(args.trace)
+    info = None
+    if args.info:
+        from ratio.interop.noise import attach_info
+
+        inst, info = attach_info(inst, args.info, args.policy)
     res = simulate(inst, args.policy, convention=args.convention, block_size=args.block_size)
     verdict = check(inst, res.schedule, convention=args.convention, block_size=args.block_size)
     if not verdict:
@@ -85,6 +90,8 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         "convention": args.convention,
         "costs": c.to_dict(),
     }
+    if info is not None:
+        obj["info"] = info
     if args.plot:
         from ratio.plot import plot_run
 
@@ -182,24 +189,6 @@ def _cmd_gen(args: argparse.Namespace) -> int:
     return 0
 
 
-# --- import (Azure) ---------------------------------------------------------------------------
-def _cmd_import(args: argparse.Namespace) -> int:
-    from ratio.io import dump, import_azure_csv
-
-    if args.format != "azure":
-        raise InputError(f"unknown import format {args.format!r} (valid: azure)")
-    inst = import_azure_csv(args.file, capacity=args.capacity, round_ms=args.round_ms)
-    path = dump(inst, args.out)
-    arrivals = [r.arrival for r in inst.requests]
-    merged = len(arrivals) - len(set(arrivals))
-    emit(
-        args,
-        {"path": str(path), "n": inst.n, "dropped": [], "merged": merged},
-        f"wrote {inst.n} requests to {path} ({merged} share a round with an earlier one)",
-    )
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kvratio",
@@ -214,6 +203,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--convention", choices=("model", "engine"), default="model")
     p.add_argument("--block-size", type=int, default=1)
     p.add_argument("--plot", metavar="PNG", help="write memory-over-time and Gantt chart")
+    p.add_argument(
+        "--info",
+        metavar="NOISE",
+        help="length-information noise model, e.g. predicted:sigma=0.5, interval:width=1, "
+        "one_bit:flip=0.1 (ratio.interop.noise)",
+    )
     add_json_flag(p)
     p.set_defaults(func=_cmd_simulate)
 
@@ -240,15 +235,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--out", required=True, help="output trace file")
     add_json_flag(p)
     p.set_defaults(func=_cmd_gen)
-
-    p = sub.add_parser("import", help="import a production trace (Azure CSV)")
-    p.add_argument("file")
-    p.add_argument("--format", default="azure")
-    p.add_argument("--capacity", type=int, required=True)
-    p.add_argument("--round-ms", type=float, default=50.0, help="milliseconds per round")
-    p.add_argument("-o", "--out", required=True)
-    add_json_flag(p)
-    p.set_defaults(func=_cmd_import)
 
     for mod in PLUGINS:
         try:

@@ -6,9 +6,7 @@ problem; nothing is silently fixed.
 
 from __future__ import annotations
 
-import csv
 import json
-import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -132,59 +130,19 @@ def import_azure_csv(
 ) -> Instance:
     """Read an Azure LLM inference trace (columns ``TIMESTAMP, ContextTokens, GeneratedTokens``).
 
-    Columns are found by name, never by position. ``TIMESTAMP`` is a date-time (or seconds); the
-    first request arrives at round 0 and request ``i`` at ``floor((t_i - t_0) / round_ms)``.
-    Rows that cannot be used (missing fields, non-positive lengths, ``s+o > M``) raise an error
-    naming the line: they are never dropped silently.
+    Strict form of :func:`ratio.interop.importers.import_trace` (``fmt="azure"``), which it
+    calls: columns are found by name; the first request arrives at round 0 and request ``i`` at
+    ``floor((t_i - t_0) / round_ms)``; the first unusable line (missing field, length < 1,
+    ``s+o > M``) raises an error naming it (``kvratio import`` reports them all instead).
+    ``limit`` keeps the first ``limit`` requests in arrival order.
     """
-    from datetime import datetime
+    from ratio.interop.importers import import_trace
 
-    p = Path(path)
-    if round_ms <= 0:
-        raise InputError(f"--round-ms must be > 0, got {round_ms}")
-    try:
-        fh = p.open(newline="", encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{p}: no such file") from None
-    with fh:
-        reader = csv.DictReader(fh)
-        cols = {c.strip(): c for c in (reader.fieldnames or [])}
-        need = ["TIMESTAMP", "ContextTokens", "GeneratedTokens"]
-        missing = [c for c in need if c not in cols]
-        if missing:
-            raise InputError(f"{p}: missing column(s) {', '.join(missing)}")
-        rows: list[tuple[int, float, int, int]] = []
-        for line, row in enumerate(reader, start=2):
-            raw_t = (row.get(cols["TIMESTAMP"]) or "").strip()
-            try:
-                t = float(raw_t)
-            except ValueError:
-                try:
-                    t = datetime.fromisoformat(raw_t).timestamp()
-                except ValueError:
-                    raise InputError(f"{p}:{line}: bad TIMESTAMP {raw_t!r}") from None
-            try:
-                s = int((row.get(cols["ContextTokens"]) or "").strip())
-                o = int((row.get(cols["GeneratedTokens"]) or "").strip())
-            except ValueError:
-                raise InputError(f"{p}:{line}: token counts must be integers") from None
-            if s < 1 or o < 1:
-                raise InputError(f"{p}:{line}: lengths must be >= 1 (prompt {s}, output {o})")
-            if s + o > capacity:
-                raise InputError(f"{p}:{line}: s+o = {s + o} > capacity {capacity}")
-            rows.append((line, t, s, o))
-            if limit is not None and len(rows) >= limit:
-                break
-    if not rows:
-        raise InputError(f"{p}: no requests")
-    t0 = min(r[1] for r in rows)
-    # Timestamps in seconds; rounds of round_ms milliseconds.
-    reqs = [
-        Request(int(math.floor((t - t0) * 1000.0 / round_ms + 1e-9)), s, o, f"L{line}")
-        for line, t, s, o in rows
-    ]
-    return Instance(
-        capacity,
-        tuple(reqs),
-        {"generator": "azure-csv", "source": p.name, "round_ms": round_ms},
-    )
+    res = import_trace(path, "azure", capacity=capacity, round_ms=round_ms)
+    if res.dropped:
+        d = res.dropped[0]
+        raise InputError(f"{path}:{d.line}: {d.reason}")
+    inst = res.instance
+    if limit is not None:
+        inst = inst.with_requests(inst.requests[:limit])
+    return inst

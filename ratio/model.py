@@ -113,12 +113,23 @@ class Instance:
     predictions
         Optional predicted output lengths ``o_hat_i`` for policies at the ``predicted``
         information level (spec section 5).
+    intervals
+        Optional interval predictions ``[l_i, u_i]`` (``1 <= l_i <= u_i``), shown to
+        ``predicted``-level policies with ``predictions`` (noise models, ``ratio.interop.noise``).
+    classes
+        Optional observed 1-bit classes (``True`` = long) for ``one_bit``-level policies, which
+        then see these instead of ``o_i > theta`` (a noisy classifier); needs ``class_theta``.
+    class_theta
+        The threshold the ``classes`` were made for; a policy with another ``theta`` is refused.
     """
 
     capacity: int
     requests: tuple[Request, ...]
     meta: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
     predictions: tuple[int, ...] | None = None
+    intervals: tuple[tuple[int, int], ...] | None = None
+    classes: tuple[bool, ...] | None = None
+    class_theta: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "capacity", _check_int("capacity M", self.capacity, 1))
@@ -146,6 +157,24 @@ class Instance:
             if len(preds) != len(reqs):
                 raise InputError(f"{len(preds)} predictions given for {len(reqs)} requests")
             object.__setattr__(self, "predictions", preds)
+        if self.intervals is not None:
+            ivs = []
+            for i, iv in enumerate(self.intervals):
+                lo, hi = (_check_int(f"interval {i}", x, 1) for x in iv)
+                if lo > hi:
+                    raise InputError(f"interval {i}: lower {lo} > upper {hi}")
+                ivs.append((lo, hi))
+            if len(ivs) != len(reqs):
+                raise InputError(f"{len(ivs)} intervals given for {len(reqs)} requests")
+            object.__setattr__(self, "intervals", tuple(ivs))
+        if self.classes is not None:
+            cls = tuple(self.classes)
+            if len(cls) != len(reqs) or not all(isinstance(c, bool) for c in cls):
+                raise InputError(f"classes must be {len(reqs)} booleans")
+            if self.class_theta is None:
+                raise InputError("classes need class_theta, the threshold they were made for")
+            object.__setattr__(self, "classes", cls)
+            object.__setattr__(self, "class_theta", _check_int("class_theta", self.class_theta, 1))
 
     def _label(self, i: int) -> str:
         rid = self.requests[i].id
@@ -204,7 +233,15 @@ class Instance:
         return Fraction(max(self.peaks), self.capacity)
 
     def with_capacity(self, capacity: int) -> Instance:
-        return Instance(capacity, self.requests, dict(self.meta), self.predictions)
+        return Instance(
+            capacity,
+            self.requests,
+            dict(self.meta),
+            self.predictions,
+            self.intervals,
+            self.classes,
+            self.class_theta,
+        )
 
     def with_requests(self, requests: Iterable[Request]) -> Instance:
         return Instance(self.capacity, tuple(requests), dict(self.meta))

@@ -83,6 +83,13 @@ def make_view(instance: Instance, i: int, info: str, theta: int | None = None) -
     if info == "one_bit":
         if theta is None:
             raise InputError("one_bit information needs a threshold theta")
+        if instance.classes is not None:  # a noisy classifier's bits (ratio.interop.noise)
+            if instance.class_theta != theta:
+                raise InputError(
+                    f"the instance's 1-bit classes are for theta = {instance.class_theta}, "
+                    f"the policy uses theta = {theta}"
+                )
+            return RequestView(i, r.arrival, r.prompt, long=instance.classes[i])
         return RequestView(i, r.arrival, r.prompt, long=r.output > theta)
     if info == "predicted":
         if instance.predictions is None:
@@ -90,7 +97,8 @@ def make_view(instance: Instance, i: int, info: str, theta: int | None = None) -
                 "this policy needs predicted output lengths; the instance has none "
                 "(add 'predictions' to the trace or attach a noise model)"
             )
-        return RequestView(i, r.arrival, r.prompt, predicted=instance.predictions[i])
+        iv = instance.intervals[i] if instance.intervals is not None else None
+        return RequestView(i, r.arrival, r.prompt, predicted=instance.predictions[i], interval=iv)
     if info == "none":
         return RequestView(i, r.arrival, r.prompt)
     raise InputError(f"unknown information level {info!r}")

@@ -38,7 +38,8 @@ class RequestView:
     """What a policy may know of one arrived request (spec section 5).
 
     ``output`` is set only at the ``full`` level, ``long`` (``o > theta``) only at ``one_bit``,
-    ``predicted`` only at ``predicted``.
+    ``predicted`` (and ``interval``, when the instance has interval predictions ``[l, u]``)
+    only at ``predicted``.
     """
 
     index: int
@@ -47,6 +48,7 @@ class RequestView:
     output: int | None = None
     long: bool | None = None
     predicted: int | None = None
+    interval: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True, slots=True)
