@@ -1,0 +1,241 @@
+"""Exact offline optimum with a certificate, lower bounds and certified ratios (issue 3).
+
+The denominator of every competitive ratio (spec ``model.md`` sections 2, 3, 10, 11):
+
+* :func:`solve` -> :class:`OptResult` (best schedule, checker-verified; proven lower bound; status
+  ``optimal`` only when they meet);
+* :mod:`offline_opt.bounds`: cheap lower bounds (:func:`~offline_opt.bounds.lower_bound`);
+* :mod:`offline_opt.upper`: feasible schedules from policies, list scheduling, local search;
+* :mod:`offline_opt.exact_small`: an exact dynamic program for ``n <= 7`` (test referee);
+* :mod:`offline_opt.milp`: the time-indexed MILP (PuLP; CBC or HiGHS);
+* :mod:`offline_opt.bnb`: an exact branch and bound over states (all arrivals at 0);
+* :func:`ratio_of` -> :class:`CertifiedRatio` ``[L/UB, L/LB]``.
+"""
+
+from __future__ import annotations
+
+import time
+from fractions import Fraction
+
+from ratio.errors import InputError
+from ratio.model import Instance, Schedule
+
+from offline_opt.bounds import lower_bound
+from offline_opt.certificate import CertifiedRatio, OptResult, verify
+
+__all__ = [
+    "solve",
+    "ratio_of",
+    "OptResult",
+    "CertifiedRatio",
+    "SOLVER_NAMES",
+    "lower_bound",
+]
+
+#: Accepted values of ``solve(solver=...)``.
+SOLVER_NAMES = ("highs", "cbc", "bnb", "exact", "auto")
+
+
+def _result(
+    instance: Instance,
+    schedule: Schedule | None,
+    bounds: dict[str, int],
+    solver: str,
+    t0: float,
+    timed_out: bool,
+) -> OptResult:
+    cost = verify(instance, schedule) if schedule is not None else None
+    lb = max(bounds.values())
+    if cost is not None:
+        if lb > cost:
+            raise AssertionError(f"lower bound {lb} above a feasible cost {cost}: a bound is wrong")
+        gap = Fraction(cost - lb, cost) if cost else Fraction(0)
+        status = "optimal" if lb == cost else "feasible"
+    else:
+        gap = None
+        status = "timeout" if timed_out else "infeasible"
+    return OptResult(
+        schedule=schedule,
+        cost=cost,
+        lower_bound=lb,
+        gap=gap,
+        status=status,
+        solver=solver,
+        seconds=time.perf_counter() - t0,
+        best_bound=lb,
+        bounds=tuple(sorted(bounds.items())),
+    )
+
+
+def solve(
+    instance: Instance,
+    *,
+    solver: str = "highs",
+    time_limit: float | None = None,
+    warm_start: bool = True,
+    formulation: str = "tight",
+) -> OptResult:
+    """Offline optimum of ``instance`` with a certificate (spec 10; issue 3).
+
+    Parameters
+    ----------
+    instance
+        Any valid instance (arrivals allowed).
+    solver
+        ``"highs"`` or ``"cbc"`` (the MILP of :mod:`offline_opt.milp`), ``"bnb"`` (branch and
+        bound over states, :mod:`offline_opt.bnb`; all arrivals at 0, else it falls back to
+        HiGHS), ``"exact"`` (the ``n <= 7`` dynamic program), ``"auto"`` (``bnb`` when all
+        arrivals are 0, else ``highs``).
+    time_limit
+        Seconds for the exact phase; on expiry the best schedule and best proven bound are
+        returned with status ``feasible`` (or ``timeout`` without a schedule).
+    warm_start
+        Start from :func:`offline_opt.upper.best_upper_bound` (policies + list scheduling +
+        local search): incumbent, horizon source, and early exit when it meets the lower bound.
+    formulation
+        ``"tight"`` (horizons from the upper bound, :func:`offline_opt.milp.tight_horizons`)
+        or ``"naive"`` (serial-length horizons; the benchmark's baseline).
+
+    Returns
+    -------
+    OptResult
+        Schedule re-verified by ``ratio.check``; ``status == "optimal"`` iff
+        ``lower_bound == cost``.
+
+    Examples
+    --------
+    >>> from ratio.model import Instance
+    >>> inst = Instance.from_tuples(10, [(0, 6, 2), (0, 3, 1), (0, 1, 3)])
+    >>> res = solve(inst)
+    >>> res.cost, res.status
+    (9, 'optimal')
+    """
+    if solver not in SOLVER_NAMES:
+        raise InputError(f"unknown solver {solver!r} (valid: {', '.join(SOLVER_NAMES)})")
+    if formulation not in ("tight", "naive"):
+        raise InputError(f"formulation must be 'tight' or 'naive', got {formulation!r}")
+    if time_limit is not None and time_limit <= 0:
+        raise InputError(f"time limit must be > 0 seconds, got {time_limit}")
+    t0 = time.perf_counter()
+    if instance.n == 0:
+        return _result(instance, Schedule(()), {"cheap": 0}, solver, t0, False)
+    if solver == "auto":
+        solver = "bnb" if instance.all_at_zero else "highs"
+    if solver == "bnb" and not instance.all_at_zero:
+        solver = "highs"
+    bounds: dict[str, int] = {"cheap": lower_bound(instance)}
+    if solver == "exact":
+        from offline_opt.exact_small import solve_exact
+
+        cost, sched = solve_exact(instance)
+        bounds["exact"] = cost
+        return _result(instance, sched, bounds, "exact", t0, False)
+
+    from offline_opt import upper
+
+    best: Schedule | None = None
+    if warm_start:
+        ub, best = upper.best_upper_bound(instance)
+    else:
+        order = sorted(range(instance.n), key=lambda i: (instance.requests[i].output, i))
+        ub, best = upper.list_schedule(instance, order)
+    if warm_start and bounds["cheap"] >= ub:
+        return _result(instance, best, bounds, solver, t0, False)
+
+    remaining = None if time_limit is None else max(time_limit - (time.perf_counter() - t0), 0.01)
+    if solver == "bnb":
+        from offline_opt.bnb import solve_bnb
+
+        out = solve_bnb(instance, ub=ub, incumbent=best, time_limit=remaining)
+        if out.schedule is not None and out.schedule.total_latency(instance) < ub:
+            best = out.schedule
+        bounds["bnb"] = out.bound
+        return _result(instance, best, bounds, "bnb", t0, out.timed_out)
+
+    from offline_opt import milp
+
+    if formulation == "naive":
+        hz = milp.serial_horizons(instance)
+    else:
+        hz = milp.tight_horizons(instance, ub)
+    out_m = milp.solve_milp(
+        instance,
+        hz,
+        solver=solver,
+        time_limit=remaining,
+        warm_start=best if warm_start else None,
+        symmetry=formulation == "tight",
+    )
+    if out_m.schedule is not None:
+        cand = verify(instance, out_m.schedule)
+        if best is None or cand < best.total_latency(instance):
+            best = out_m.schedule
+    if out_m.bound is not None:
+        bounds["solver"] = out_m.bound
+    if out_m.status == "infeasible" and formulation == "tight" and best is not None:
+        # The horizons keep every optimal schedule, so an infeasible restricted MILP cannot
+        # happen while the incumbent (within the horizons) exists: treat as a solver error.
+        raise AssertionError("MILP reported infeasible although a feasible schedule exists")
+    if out_m.status != "optimal" and "solver" not in bounds:
+        try:
+            bounds["lp"] = milp.lp_lower_bound(instance, hz)
+        except RuntimeError:
+            pass
+    timed_out = out_m.status in ("feasible", "timeout")
+    return _result(instance, best, bounds, solver, t0, timed_out)
+
+
+def ratio_of(
+    policy: str | object,
+    instance: Instance,
+    *,
+    opt: OptResult | None = None,
+    time_limit: float | None = 60.0,
+    solver: str = "highs",
+) -> CertifiedRatio:
+    """Certified ratio ``L_policy / OPT`` as the interval ``[L/UB, L/LB]`` (spec 10).
+
+    Parameters
+    ----------
+    policy
+        Policy spec string (``"svf"``, ``"svf:blocking=false"``) or a policy object.
+    instance
+        The instance.
+    opt
+        A previous :func:`solve` result for this instance; solved here if ``None``.
+    time_limit, solver
+        Passed to :func:`solve` when ``opt`` is ``None``.
+
+    Examples
+    --------
+    >>> from ratio.model import Instance
+    >>> inst = Instance.from_tuples(10, [(0, 6, 2), (0, 3, 1), (0, 1, 3)])
+    >>> r = ratio_of("fcfs", inst)
+    >>> r.ratio_lower, r.exact
+    (Fraction(10, 9), True)
+    """
+    from ratio.simulator import simulate
+
+    sim = simulate(instance, policy)  # type: ignore[arg-type]
+    verify(instance, sim.schedule)
+    cost = sim.total_latency
+    if opt is None:
+        opt = solve(instance, solver=solver, time_limit=time_limit)
+    if opt.cost is None:
+        raise InputError("no feasible schedule found for the optimum within the time limit")
+    ub, lb = opt.cost, opt.lower_bound
+    if ub == 0:
+        r_lo = r_hi = Fraction(1)
+    else:
+        r_lo = Fraction(cost, ub)
+        r_hi = Fraction(cost, lb) if lb > 0 else Fraction(cost, 1)
+    return CertifiedRatio(
+        policy=sim.policy,
+        policy_cost=cost,
+        opt_upper=ub,
+        opt_lower=lb,
+        ratio_lower=r_lo,
+        ratio_upper=r_hi,
+        exact=ub == lb,
+        opt=opt,
+    )

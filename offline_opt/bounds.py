@@ -1,0 +1,246 @@
+"""Cheap lower bounds on the offline optimum ``OPT`` (spec ``model.md`` sections 3, 10, 11).
+
+Every function here returns an integer ``LB`` with ``LB <= OPT(instance)`` for every instance,
+where ``OPT`` is the least total latency ``L = sum_i (C_i - a_i)`` of a feasible schedule
+(spec section 3). Each bound's proof is in its docstring; ``tests/offline_opt/test_bounds.py``
+checks every one against exact optima. :func:`lower_bound` (the maximum of all of them) is the
+filter the adversary search calls millions of times, so everything is ``O(n log n)`` on
+all-at-zero instances (``O(n^2)`` for the arrival-aware area bound).
+
+Notation: ``V_j = s_j o_j + o_j (o_j + 1)/2`` (volume, spec 4); round ``r`` is the time
+interval ``[r, r + 1)``; request ``j`` started at ``p_j`` holds ``s_j + k`` tokens in round
+``p_j + k - 1`` and completes at ``C_j = p_j + o_j`` (spec 2).
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from fractions import Fraction
+from itertools import accumulate
+
+from ratio.model import Instance
+
+__all__ = [
+    "serial_lower_bound",
+    "volume_lower_bound",
+    "arrival_lower_bound",
+    "mean_busy_time_lower_bound",
+    "lower_bound",
+    "shape_offset",
+]
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def serial_lower_bound(instance: Instance) -> int:
+    """``sum_j o_j``: every request runs ``o_j`` rounds after its arrival, ``C_j - a_j >= o_j``."""
+    return sum(r.output for r in instance.requests)
+
+
+def volume_lower_bound(instance: Instance) -> int:
+    """Volume bound of spec section 11, extended to arrivals.
+
+    All arrivals at 0 (spec 11 verbatim)::
+
+        OPT >= sum_k max(ceil(prefix_k(V) / M), o_(k))
+
+    with ``V`` and ``o`` each sorted ascending.
+
+    With arrivals this function returns::
+
+        OPT >= sum_k max(D_k, e_(k)) - sum_j a_j,
+        D_k = min over theta in {a_j} of ceil(theta + prefix_k(V | a >= theta) / M),
+
+    where ``e = sort(a_j + o_j)`` and ``prefix_k(V | a >= theta)`` is the sum of the ``k``
+    smallest volumes among requests arriving at or after ``theta`` (``+inf`` if fewer than
+    ``k`` such requests). With all ``a_j = 0`` only ``theta = 0`` exists and it is the spec
+    formula.
+
+    Proof. Fix a feasible schedule and sort its completions ``C_(1) <= ... <= C_(n)``. Let
+    ``K`` be the first ``k`` completed requests and ``theta = min_{j in K} a_j``. Every ``j``
+    in ``K`` runs entirely inside rounds ``theta .. C_(k) - 1`` and uses ``V_j`` token-rounds
+    there, while at most ``M`` tokens are held per round, so
+    ``sum_{j in K} V_j <= M (C_(k) - theta)``. ``K`` is a set of ``k`` requests arriving at or
+    after ``theta``, so ``sum_{j in K} V_j >= prefix_k(V | a >= theta)``; hence
+    ``C_(k) >= theta + prefix_k(V | a >= theta) / M >= D_k`` after rounding up (``C_(k)`` is an
+    integer, ``theta`` ranges over the arrivals). Also ``C_j >= a_j + o_j`` for every ``j``,
+    and the ``k``-th smallest of numbers that dominate ``a_j + o_j`` one by one is at least the
+    ``k``-th smallest ``a_j + o_j``: ``C_(k) >= e_(k)``. Summing over ``k``,
+    ``sum_j C_j >= sum_k max(D_k, e_(k))``; subtract ``sum_j a_j``. The schedule was arbitrary,
+    so this holds for an optimal one. QED.
+
+    The spec's warning applies: summing the ``k`` *largest* volumes instead is false.
+    """
+    reqs = instance.requests
+    n = len(reqs)
+    if n == 0:
+        return 0
+    M = instance.capacity
+    e = sorted(r.arrival + r.output for r in reqs)
+    if all(r.arrival == 0 for r in reqs):
+        pref = list(accumulate(sorted(r.volume for r in reqs)))
+        return sum(max(_ceil_div(pref[k], M), e[k]) for k in range(n))
+    # theta = each distinct arrival, requests with a >= theta, k smallest volumes.
+    best = [math.inf] * n
+    for theta in sorted({r.arrival for r in reqs}):
+        vols = sorted(r.volume for r in reqs if r.arrival >= theta)
+        acc = 0
+        for k, v in enumerate(vols):
+            acc += v
+            d = theta + _ceil_div(acc, M)
+            if d < best[k]:
+                best[k] = d
+    total = sum(max(int(best[k]), e[k]) for k in range(n))
+    return total - sum(r.arrival for r in reqs)
+
+
+def shape_offset(prompt: int, output: int) -> Fraction:
+    """``d_j = o_j - c_j``: completion minus memory-weighted mean busy time of one request.
+
+    ``c_j = sum_{k=1..o} (k - 1/2)(s + k) / V`` is the memory-weighted mean of the round
+    midpoints ``k - 1/2`` (relative to the start) of the request's rounds, so that
+    ``MBT_j = p_j + c_j`` and ``C_j = MBT_j + d_j``; ``d_j`` depends on the shape only.
+    """
+    s, o = prompt, output
+    v = s * o + o * (o + 1) // 2
+    # sum_k k (s + k) = s o(o+1)/2 + o(o+1)(2o+1)/6 ; minus (1/2) sum_k (s + k) = V/2
+    num = s * o * (o + 1) // 2 + o * (o + 1) * (2 * o + 1) // 6
+    c = Fraction(num, v) - Fraction(1, 2)
+    return o - c
+
+
+def _fluid_swf(instance: Instance) -> list[tuple[int, list[tuple[int, int]]]]:
+    """Preemptive smallest-volume-first on one machine of speed ``M`` with releases ``a_j``.
+
+    Time is measured in token units (``tau * M``) so that everything is an integer. Returns,
+    per request, its volume and the list of ``(U, W)`` token-time segments in which it runs.
+    """
+    M = instance.capacity
+    reqs = instance.requests
+    order = sorted(range(len(reqs)), key=lambda j: reqs[j].arrival)
+    segs: list[list[tuple[int, int]]] = [[] for _ in reqs]
+    left = [r.volume for r in reqs]
+    heap: list[tuple[int, int]] = []
+    t = 0  # token time
+    k = 0
+    n = len(reqs)
+    while k < n or heap:
+        if not heap:
+            t = max(t, reqs[order[k]].arrival * M)
+        while k < n and reqs[order[k]].arrival * M <= t:
+            j = order[k]
+            heapq.heappush(heap, (reqs[j].volume, j))
+            k += 1
+        v, j = heap[0]
+        nxt = reqs[order[k]].arrival * M if k < n else None
+        end = t + left[j]
+        if nxt is not None and nxt < end:
+            segs[j].append((t, nxt))
+            left[j] -= nxt - t
+            t = nxt
+            continue
+        segs[j].append((t, end))
+        left[j] = 0
+        t = end
+        heapq.heappop(heap)
+    return [(reqs[j].volume, segs[j]) for j in range(n)]
+
+
+def mean_busy_time_lower_bound(instance: Instance) -> int:
+    """Mean-busy-time bound (Goemans' relaxation), with arrivals.
+
+    ::
+
+        OPT >= ceil( sum_j (MBT*_j + d_j) - sum_j a_j )
+
+    where ``d_j`` is :func:`shape_offset` and ``MBT*_j`` is the mean busy time of ``j`` in the
+    preemptive schedule on one machine of speed ``M`` that at every instant processes, among
+    released unfinished requests, the one of smallest volume (works ``V_j``, releases
+    ``a_j``). With all arrivals at 0 this is the notes' formula
+    ``sum_k (V_(1) + ... + V_(k-1) + V_(k)/2) / M + sum_j d_j``.
+
+    Proof. Fix a feasible schedule. For request ``j`` put ``rate_j(tau) = s_j + k`` on
+    ``tau in [p_j + k - 1, p_j + k)``: its ``k``-th round's tokens spread evenly over that
+    round. Then ``int rate_j = V_j``, ``rate_j = 0`` before ``a_j``, and
+    ``sum_j rate_j(tau) <= M`` at every instant (the memory constraint of spec 2), so the rates
+    form a fluid schedule of works ``V_j`` with release dates on a machine of speed ``M``. Its
+    mean busy time ``MBT_j = (1/V_j) int tau rate_j(tau) dtau`` equals
+    ``sum_k (p_j + k - 1/2)(s_j + k) / V_j = p_j + c_j``, hence ``C_j = p_j + o_j =
+    MBT_j + d_j``. Goemans (SODA 1997, "Improved approximation algorithms for scheduling with
+    release dates", Thm 3.1; also Goemans, Queyranne, Schulz, Skutella, Wang, SIAM J. Discrete
+    Math. 15 (2002), Thm 2) shows that over all preemptive schedules of one machine with
+    release dates, ``sum_j w_j MBT_j`` is minimised by the preemptive schedule that always runs
+    the available job of largest ``w_j / p_j``; here ``w_j = 1`` and ``p_j = V_j / M``, i.e.
+    smallest volume first. A fluid (shared) schedule is a limit of preemptive ones (slice time
+    finely and serve the rates in turn) with mean busy times converging, so the same minimum
+    bounds it: ``sum_j MBT_j >= sum_j MBT*_j``. Summing ``C_j - a_j = MBT_j + d_j - a_j`` and
+    rounding up (``L`` is an integer) gives the bound for every feasible schedule, hence for
+    the optimum. QED.
+
+    Notes
+    -----
+    ``MBT*`` is computed exactly in integer token-time (``tau * M``); the final sum is a
+    :class:`~fractions.Fraction`, evaluated exactly whenever a float is within ``1e-6`` of an
+    integer.
+    """
+    reqs = instance.requests
+    if not reqs:
+        return 0
+    M = instance.capacity
+    fl = 0.0
+    exact_terms: list[tuple[int, int]] = []  # numerator / denominator pairs
+    if all(r.arrival == 0 for r in reqs):
+        acc = 0
+        for v in sorted(r.volume for r in reqs):
+            # MBT = (acc + v/2) / M  -> numerator (2 acc + v), denominator 2M
+            exact_terms.append((2 * acc + v, 2 * M))
+            acc += v
+    else:
+        for v, segs in _fluid_swf(instance):
+            # (1/V) * int tau * M dtau over token-time [U, W] (tau = U/M..W/M):
+            # = (1/V) * (W^2 - U^2) / (2M)
+            num = sum(w * w - u * u for u, w in segs)
+            exact_terms.append((num, 2 * M * v))
+    for r in reqs:
+        s, o = r.prompt, r.output
+        v = r.volume
+        cnum = s * o * (o + 1) // 2 + o * (o + 1) * (2 * o + 1) // 6
+        # d = o + 1/2 - cnum / V
+        exact_terms.append((2 * o + 1 - 2 * r.arrival, 2))
+        exact_terms.append((-cnum, v))
+    fl = sum(a / b for a, b in exact_terms)
+    if abs(fl - round(fl)) > 1e-6:
+        return math.ceil(fl)
+    total = sum((Fraction(a, b) for a, b in exact_terms), Fraction(0))
+    return math.ceil(total)
+
+
+def arrival_lower_bound(instance: Instance) -> int:
+    """The best cheap bound that is valid with arrivals: max of :func:`volume_lower_bound`
+    (area, arrival-aware), :func:`mean_busy_time_lower_bound` and :func:`serial_lower_bound`."""
+    return lower_bound(instance)
+
+
+def lower_bound(instance: Instance) -> int:
+    """Maximum of all cheap valid bounds (each is ``<= OPT``, so the maximum is).
+
+    Bounds: :func:`serial_lower_bound`, :func:`volume_lower_bound` (spec 11 and its arrival
+    extension) and :func:`mean_busy_time_lower_bound`. ``O(n log n)`` for all-at-zero
+    instances.
+
+    Examples
+    --------
+    >>> from ratio.model import Instance
+    >>> lower_bound(Instance.from_tuples(10, [(0, 6, 2), (0, 3, 1), (0, 1, 3)]))
+    7
+    """
+    if instance.n == 0:
+        return 0
+    return max(
+        serial_lower_bound(instance),
+        volume_lower_bound(instance),
+        mean_busy_time_lower_bound(instance),
+    )
