@@ -1,0 +1,823 @@
+"""The extended round engine (spec ``queueing.md`` Q1-Q5).
+
+A second, independent implementation of the round loop of ``model.md``, generalised to token
+budgets and request caps per round, whole or chunked prefill, the two first-token conventions,
+batch-time models, several engines, agent jobs with dependencies, and eviction with
+wasted-token accounting. With every parameter at its default (one engine, unbounded memory
+budget other than ``M``, ``unit`` time, whole prefill, ``first_token="with_prefill"``) and a
+base policy (:mod:`ratio.policies`), it reproduces :func:`ratio.simulate` exactly: same starts,
+completions, evictions and costs (``tests/queueing/test_equivalence.py``). It is kept separate
+from :mod:`ratio.simulator`, which stays the fast path of the search.
+
+The loop. Each engine has its own clock (``free_at``); at an event time ``T`` the engines whose
+previous round has ended are *ready*. At ``T`` the engine
+
+1. ends the rounds that finished by ``T``: requests that produced their last token complete
+   (memory freed, dependants of the same job released, Q4);
+2. moves requests that are available (``max(arrival, completion of after)``) to the waiting
+   queue; a request's arrival round is the first round that starts at or after its arrival
+   (Q2);
+3. on each ready engine whose memory would overflow if every decoding request advanced one
+   token, evicts by the policy's victim rule until it fits (Q5, ``model.md`` section 7);
+4. asks the policy for this step's work on the ready engines (:meth:`EnginePolicy.plan`);
+5. checks the plan (budget, request cap, prefill mode, first-token convention, memory) and
+   applies it; each engine's round lasts ``tau(batch)`` of its batch-time model.
+
+A running request left out of a batch keeps its memory and makes no progress (Q1; WAIT pauses
+this way). Rounds are counted as time when every engine uses ``unit`` time (so starts and
+completions are the base model's rounds); otherwise the round index counts scheduling steps.
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ratio.costs import Costs, compute_costs
+from ratio.errors import InputError, StuckError
+from ratio.model import Instance, Run, Schedule
+from ratio.policies.base import RequestView
+from ratio.queueing.tau import TauModel, Unit, parse_tau
+
+if TYPE_CHECKING:
+    from ratio.queueing.policy import EnginePolicy
+
+__all__ = [
+    "QRequest",
+    "EngineSpec",
+    "QView",
+    "Progress",
+    "Work",
+    "BatchRecord",
+    "EngineState",
+    "ExtResult",
+    "run_engine",
+    "requests_of",
+    "held_tokens",
+    "FIRST_TOKEN",
+    "PREFILL",
+]
+
+Number = int | Fraction | float
+FIRST_TOKEN = ("with_prefill", "separate")
+PREFILL = ("whole", "chunked")
+
+_FUTURE, _WAITING, _RUNNING, _DONE = 0, 1, 2, 3
+
+
+@dataclass(frozen=True, slots=True)
+class QRequest:
+    """A request of the extended model: the base fields plus job structure (Q4).
+
+    ``arrival`` is a time (an integer round in the base model, any non-negative number with a
+    batch-time model). ``after`` lists indices of requests (of the same ``job``) that must
+    complete first. ``cls`` is a class label for multi-class policies; ``engine`` pins the
+    request to one engine (routing of an agent network), ``None`` lets the policy choose.
+    """
+
+    arrival: Number
+    prompt: int
+    output: int
+    id: str | None = None
+    job: str | None = None
+    after: tuple[int, ...] = ()
+    cls: int = 0
+    engine: int | None = None
+
+
+@dataclass(frozen=True)
+class EngineSpec:
+    """One engine (Q3): KV capacity in tokens (``None``: unbounded), token budget and request
+    cap per round (``None``: unbounded), and its batch-time model."""
+
+    capacity: int | None = None
+    token_budget: int | None = None
+    max_requests: int | None = None
+    tau: TauModel = field(default_factory=Unit)
+
+    def __post_init__(self) -> None:
+        for name in ("capacity", "token_budget", "max_requests"):
+            v = getattr(self, name)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
+                raise InputError(f"engine {name} must be an integer >= 1 or None, got {v!r}")
+        object.__setattr__(self, "tau", parse_tau(self.tau))
+
+
+@dataclass(frozen=True, slots=True)
+class QView:
+    """What a policy may know of a request (``model.md`` section 5): ``output`` only at the
+    ``full`` information level. ``base`` is the foundation's view, for base policies."""
+
+    index: int
+    arrival: Number
+    prompt: int
+    output: int | None
+    job: str | None
+    cls: int
+    engine: int | None
+    available: Number
+    base: RequestView
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """A running request: its view, engine, prompt tokens processed, outputs produced, start
+    round and time, admission sequence number and the tokens it holds now."""
+
+    request: QView
+    engine: int
+    prefilled: int
+    produced: int
+    start: int
+    start_time: Number
+    seq: int
+    held: int
+    can_decode: bool
+
+    @property
+    def index(self) -> int:
+        return self.request.index
+
+    @property
+    def prefill_left(self) -> int:
+        return self.request.prompt - self.prefilled
+
+
+@dataclass(frozen=True, slots=True)
+class Work:
+    """One request's work in a round: ``prefill`` prompt tokens and/or one decode token on
+    ``engine``. Naming a waiting request admits it there."""
+
+    request: int
+    engine: int = 0
+    prefill: int = 0
+    decode: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class BatchRecord:
+    """One executed round of one engine."""
+
+    round: int
+    time: Number
+    engine: int
+    work: tuple[Work, ...]
+    duration: Number
+    memory: int
+
+
+def held_tokens(prompt: int, prefilled: int, produced: int, e: int, block: int) -> int:
+    """KV tokens held (Q1 memory; ``model.md`` section 2): prompt tokens processed plus output
+    tokens, ``s + k - e`` in the round producing output ``k``, in whole blocks."""
+    tokens = prefilled + produced - e if produced > 0 else prefilled
+    if block == 1:
+        return tokens
+    return -(-tokens // block) * block
+
+
+def requests_of(instance: Instance) -> tuple[QRequest, ...]:
+    """The extended requests of a base instance (no jobs, no pins)."""
+    return tuple(QRequest(r.arrival, r.prompt, r.output, r.id) for r in instance.requests)
+
+
+class EngineState:
+    """The view a policy gets at one step. Built by the engine; a policy reads it only through
+    these methods (no output length below the policy's information level)."""
+
+    __slots__ = ("_sim", "round", "time", "ready", "engines", "prefill", "first_token", "preempted")
+
+    def __init__(self, sim: _Engine, ready: tuple[int, ...], preempted: dict[int, bool]) -> None:
+        self._sim = sim
+        self.round: int = sim.r
+        self.time: Number = sim.T
+        self.ready = ready
+        self.engines: tuple[EngineSpec, ...] = sim.engines
+        self.prefill: str = sim.prefill
+        self.first_token: str = sim.first_token
+        self.preempted = preempted
+
+    # --- queries --------------------------------------------------------------------------
+    def waiting(self, engine: int | None = None) -> list[QView]:
+        """Waiting requests in FCFS order (available time, arrival, index); with ``engine``,
+        only those that may be placed there."""
+        sim = self._sim
+        out = [sim.views[k[2]] for k in sim.waiting]
+        if engine is not None:
+            out = [v for v in out if v.engine is None or v.engine == engine]
+        return out
+
+    def running(self, engine: int | None = None) -> list[Progress]:
+        """Running requests (on ``engine`` or all) in admission order."""
+        sim = self._sim
+        engines = range(len(sim.engines)) if engine is None else (engine,)
+        out = []
+        for e in engines:
+            for i in sim.run_on[e]:
+                out.append(sim.progress(i))
+        if engine is None:
+            out.sort(key=lambda p: p.seq)
+        return out
+
+    def held(self, engine: int) -> int:
+        """Tokens held now on ``engine``."""
+        return self._sim.memory(engine, advance=False)
+
+    def demand(self, engine: int) -> int:
+        """Tokens held on ``engine`` if every running request that can decode advances one
+        token (the memory a reactive policy admits against, ``model.md`` section 7)."""
+        return self._sim.memory(engine, advance=True)
+
+    def capacity(self, engine: int) -> int | None:
+        return self.engines[engine].capacity
+
+    def held_after(self, index: int, prefill: int, decode: bool) -> int:
+        """Tokens request ``index`` would hold after doing this work (0 if waiting now)."""
+        sim = self._sim
+        s = sim.S[index]
+        pf, pr = (sim.prefilled[index], sim.produced[index]) if sim.status[index] == _RUNNING else (0, 0)
+        pf += prefill
+        if prefill and pf == s and sim.with_prefill:
+            pr += 1
+        if decode:
+            pr += 1
+        return held_tokens(s, pf, pr, sim.e, sim.block)
+
+    def held_now(self, index: int) -> int:
+        sim = self._sim
+        if sim.status[index] != _RUNNING:
+            return 0
+        return held_tokens(sim.S[index], sim.prefilled[index], sim.produced[index], sim.e, sim.block)
+
+    def next_held(self, index: int) -> int:
+        """What a running request holds after one more decode step if it can decode, else now."""
+        sim = self._sim
+        return sim.held_next(index)
+
+
+@dataclass(frozen=True)
+class ExtResult:
+    """A run of the extended engine.
+
+    Rounds (``starts``, ``completions``, ``arrival_rounds``; ``-1`` where a request never
+    started or completed before ``until``) and times (``start_times``, ``completion_times``)
+    are both reported (Q2). ``evicted`` lists evicted runs as ``Run(request, start, rounds)``;
+    ``wasted_tokens`` counts prefill and decode tokens thrown away by eviction (Q5).
+    """
+
+    requests: tuple[QRequest, ...]
+    policy: str
+    starts: tuple[int, ...]
+    completions: tuple[int, ...]
+    arrival_rounds: tuple[int, ...]
+    start_times: tuple[Number, ...]
+    completion_times: tuple[Number | None, ...]
+    engine_of: tuple[int, ...]
+    evicted: tuple[Run, ...]
+    wasted_tokens: int
+    end_time: Number
+    rounds: int
+    tokens_processed: int
+    memory_rounds: tuple[tuple[int, int, int], ...] = field(repr=False)
+    batches: tuple[BatchRecord, ...] = field(default=(), repr=False)
+    backlog: np.ndarray | None = field(default=None, repr=False)
+    instance: Instance | None = field(default=None, repr=False)
+    convention: str = "model"
+    block_size: int = 1
+
+    @property
+    def evictions(self) -> int:
+        return len(self.evicted)
+
+    @property
+    def complete(self) -> bool:
+        return all(c >= 0 for c in self.completions)
+
+    @property
+    def total_latency(self) -> int:
+        """``sum_i (C_i - a_i)`` in rounds over completed requests (``model.md`` section 3)."""
+        return sum(c - a for c, a in zip(self.completions, self.arrival_rounds) if c >= 0)
+
+    @property
+    def total_latency_time(self) -> Number:
+        """The same in time units (Q2)."""
+        return sum(
+            (c - r.arrival for c, r in zip(self.completion_times, self.requests) if c is not None),
+            start=0,
+        )
+
+    @cached_property
+    def schedule(self) -> Schedule:
+        if not self.complete:
+            raise InputError("the run stopped before every request completed: no schedule")
+        return Schedule(self.starts, self.evicted)
+
+    @cached_property
+    def costs(self) -> Costs:
+        """The foundation's costs of the schedule (base instance, one unit-time engine)."""
+        if self.instance is None:
+            raise InputError("costs need the base instance (use simulate_extended)")
+        return compute_costs(
+            self.instance, self.schedule, convention=self.convention, block_size=self.block_size
+        )
+
+    def job_latencies(self) -> dict[str, Number]:
+        """Per job: completion of its last request minus the job's arrival (Q4), in time."""
+        first: dict[str, Number] = {}
+        last: dict[str, Number] = {}
+        for r, c in zip(self.requests, self.completion_times):
+            if r.job is None or c is None:
+                continue
+            first[r.job] = min(first.get(r.job, r.arrival), r.arrival)
+            last[r.job] = max(last.get(r.job, c), c)
+        done = {
+            j
+            for j in last
+            if all(
+                c is not None
+                for r, c in zip(self.requests, self.completion_times)
+                if r.job == j
+            )
+        }
+        return {j: last[j] - first[j] for j in sorted(done)}
+
+
+def run_engine(
+    requests: Sequence[QRequest],
+    policy: EnginePolicy,
+    *,
+    engines: Sequence[EngineSpec] | None = None,
+    prefill: str | None = None,
+    first_token: str | None = None,
+    convention: str = "model",
+    block_size: int = 1,
+    until: Number | None = None,
+    max_rounds: int | None = None,
+    record_batches: bool = False,
+    record_backlog: bool = False,
+    on_batch: Callable[[EngineState, list[Work]], None] | None = None,
+    instance: Instance | None = None,
+) -> ExtResult:
+    """Run ``policy`` on ``requests`` (spec ``queueing.md`` Q1-Q5).
+
+    Parameters
+    ----------
+    requests
+        The workload; request ``i`` is index ``i``.
+    policy
+        An :class:`~ratio.queueing.policy.EnginePolicy` (see :func:`ratio.queueing.get_engine_policy`).
+    engines
+        One :class:`EngineSpec` per engine (Q3); default one unit-time engine, unbounded.
+    prefill, first_token
+        ``"whole"|"chunked"`` and ``"with_prefill"|"separate"`` (Q1); default: the policy's.
+    convention, block_size
+        Memory counting as in ``model.md`` sections 2 and 9.
+    until
+        Stop at the first step at or after this time (stability runs); requests not done by
+        then have completion ``-1``.
+    record_batches, record_backlog
+        Keep every round's batch; keep ``(time, requests, tokens)`` of the backlog after each
+        step (Q6).
+    on_batch
+        Called with the state and the planned batch before it is applied (property checks).
+
+    Raises
+    ------
+    InputError
+        Bad parameters, a request that fits no engine, or a plan that breaks the rules.
+    StuckError
+        Work remains, nothing more will arrive and the policy plans nothing.
+    """
+    sim = _Engine(
+        requests,
+        policy,
+        list(engines) if engines else [EngineSpec()],
+        prefill or policy.default_prefill,
+        first_token or policy.default_first_token,
+        convention,
+        block_size,
+        until,
+        max_rounds,
+        record_batches,
+        record_backlog,
+        on_batch,
+    )
+    return sim.run(instance)
+
+
+class _Engine:
+    """The loop's state. Internal: use :func:`run_engine`."""
+
+    def __init__(
+        self,
+        requests: Sequence[QRequest],
+        policy: EnginePolicy,
+        engines: list[EngineSpec],
+        prefill: str,
+        first_token: str,
+        convention: str,
+        block_size: int,
+        until: Number | None,
+        max_rounds: int | None,
+        record_batches: bool,
+        record_backlog: bool,
+        on_batch: Callable[[EngineState, list[Work]], None] | None,
+    ) -> None:
+        if prefill not in PREFILL:
+            raise InputError(f"prefill must be one of {', '.join(PREFILL)}, got {prefill!r}")
+        if first_token not in FIRST_TOKEN:
+            raise InputError(f"first_token must be one of {', '.join(FIRST_TOKEN)}, got {first_token!r}")
+        if convention not in ("model", "engine"):
+            raise InputError(f"convention must be 'model' or 'engine', got {convention!r}")
+        if isinstance(block_size, bool) or not isinstance(block_size, int) or block_size < 1:
+            raise InputError(f"block_size must be an integer >= 1, got {block_size!r}")
+        self.reqs = tuple(requests)
+        self.pol = policy
+        self.engines = tuple(engines)
+        self.prefill = prefill
+        self.first_token = first_token
+        self.with_prefill = first_token == "with_prefill"
+        self.chunked = prefill == "chunked"
+        self.e = 1 if convention == "engine" else 0
+        self.convention = convention
+        self.block = block_size
+        self.until = until
+        self.max_rounds = max_rounds
+        self.record_batches = record_batches
+        self.record_backlog = record_backlog
+        self.on_batch = on_batch
+        self.unit_time = all(sp.tau.is_unit for sp in self.engines)
+        n = len(self.reqs)
+        self.n = n
+        self.S = [r.prompt for r in self.reqs]
+        self.O = [r.output for r in self.reqs]
+        self._validate()
+        self.status = [_FUTURE] * n
+        self.prefilled = [0] * n
+        self.produced = [0] * n
+        self.engine_of = [-1] * n
+        self.start = [-1] * n
+        self.start_time: list[Number] = [-1] * n
+        self.seq = [-1] * n
+        self.arrival_round = [-1] * n
+        self.completion = [-1] * n
+        self.completion_time: list[Number | None] = [None] * n
+        self.avail: list[Number] = [r.arrival for r in self.reqs]
+        self.run_on: list[dict[int, None]] = [{} for _ in self.engines]
+        self.waiting: list[tuple[Any, Any, int]] = []
+        self.views: list[QView] = [None] * n  # type: ignore[list-item]
+        self.next_seq = 0
+        self.r = 0
+        self.T: Number = 0
+        self.evicted: list[Run] = []
+        self.wasted = 0
+        self.tokens = 0
+        self.batches: list[BatchRecord] = []
+        self.mem_rounds: list[tuple[int, int, int]] = []
+        self.backlog_rows: list[tuple[float, int, int]] = []
+        self.backlog_tokens = 0
+        self.backlog_reqs = 0
+        # Jobs (Q4): dependants and unmet dependencies.
+        self.dependants: list[list[int]] = [[] for _ in range(n)]
+        self.unmet = [0] * n
+        for i, r in enumerate(self.reqs):
+            for j in r.after:
+                if not isinstance(j, int) or not 0 <= j < n or j == i:
+                    raise InputError(f"request {i}: 'after' names {j!r}, not another request")
+                self.dependants[j].append(i)
+                self.unmet[i] += 1
+            if r.engine is not None and not 0 <= r.engine < len(self.engines):
+                raise InputError(f"request {i} is pinned to engine {r.engine}, which does not exist")
+        self.future: list[tuple[Any, int]] = [(self.avail[i], i) for i in range(n) if not self.unmet[i]]
+        heapq.heapify(self.future)
+
+    def _validate(self) -> None:
+        for i, r in enumerate(self.reqs):
+            if r.prompt < 1 or r.output < 1:
+                raise InputError(f"request {i}: prompt and output must be >= 1")
+            if r.arrival < 0:
+                raise InputError(f"request {i}: arrival must be >= 0")
+            top = held_tokens(r.prompt, r.prompt, r.output, self.e, self.block)
+            first = held_tokens(r.prompt, r.prompt, 1 if self.with_prefill else 0, self.e, self.block)
+            need = max(top, first)
+            places = [r.engine] if r.engine is not None else range(len(self.engines))
+            caps = [self.engines[k].capacity for k in places if 0 <= k < len(self.engines)]
+            if caps and all(c is not None and need > c for c in caps):
+                raise InputError(
+                    f"request {i} needs {need} tokens > capacity {max(c for c in caps if c)}: "
+                    "it can never run"
+                )
+
+    # --- memory ---------------------------------------------------------------------------
+    def can_decode(self, i: int) -> bool:
+        if self.prefilled[i] < self.S[i] or self.produced[i] >= self.O[i]:
+            return False
+        return self.produced[i] >= 1 or not self.with_prefill
+
+    def held_next(self, i: int) -> int:
+        pr = self.produced[i] + (1 if self.can_decode(i) else 0)
+        return held_tokens(self.S[i], self.prefilled[i], pr, self.e, self.block)
+
+    def memory(self, engine: int, advance: bool) -> int:
+        S, pf, pr, e, b = self.S, self.prefilled, self.produced, self.e, self.block
+        total = 0
+        for i in self.run_on[engine]:
+            if advance:
+                total += self.held_next(i)
+            else:
+                total += held_tokens(S[i], pf[i], pr[i], e, b)
+        return total
+
+    def progress(self, i: int) -> Progress:
+        return Progress(
+            self.views[i],
+            self.engine_of[i],
+            self.prefilled[i],
+            self.produced[i],
+            self.start[i],
+            self.start_time[i],
+            self.seq[i],
+            held_tokens(self.S[i], self.prefilled[i], self.produced[i], self.e, self.block),
+            self.can_decode(i),
+        )
+
+    def remaining_work(self, i: int) -> int:
+        """Tokens of work left (prefill + decode; the first output is free with_prefill)."""
+        left = (self.S[i] - self.prefilled[i]) + (self.O[i] - self.produced[i])
+        if self.with_prefill and self.produced[i] == 0:
+            left -= 1
+        return left
+
+    # --- state changes --------------------------------------------------------------------
+    def _make_view(self, i: int) -> QView:
+        r = self.reqs[i]
+        base = self.pol.base_view(i, self.arrival_round[i], r)
+        out = r.output if self.pol.info == "full" else None
+        return QView(i, r.arrival, r.prompt, out, r.job, r.cls, r.engine, self.avail[i], base)
+
+    def _enqueue(self, i: int) -> None:
+        self.status[i] = _WAITING
+        bisect.insort(self.waiting, (self.avail[i], self.reqs[i].arrival, i))
+        self.pol.on_waiting(self.views[i])
+
+    def _evict(self, i: int) -> None:
+        e = self.engine_of[i]
+        del self.run_on[e][i]
+        self.evicted.append(Run(i, self.start[i], self.r - self.start[i]))
+        lost = self.prefilled[i] + self.produced[i]
+        if self.with_prefill and self.produced[i] > 0:
+            lost -= 1
+        self.wasted += self.prefilled[i] + self.produced[i]
+        self.backlog_tokens += lost
+        self.prefilled[i] = 0
+        self.produced[i] = 0
+        self.engine_of[i] = -1
+        self.pol.on_evict(i)
+        self._enqueue(i)
+
+    def _retire(self, i: int, end: Number, end_round: int) -> None:
+        e = self.engine_of[i]
+        del self.run_on[e][i]
+        self.status[i] = _DONE
+        self.completion[i] = end_round
+        self.completion_time[i] = end
+        self.backlog_reqs -= 1
+        self.done += 1
+        self.pol.on_complete(i)
+        for d in self.dependants[i]:
+            self.unmet[d] -= 1
+            if self.avail[d] < end:
+                self.avail[d] = end
+            if self.unmet[d] == 0:
+                heapq.heappush(self.future, (self.avail[d], d))
+
+    def _round_of(self, T: Number) -> int:
+        return int(T) if self.unit_time else self.r
+
+    # --- the loop -------------------------------------------------------------------------
+    def run(self, instance: Instance | None) -> ExtResult:
+        n = self.n
+        self.done = 0
+        pol = self.pol
+        pol.reset(self)
+        engines = self.engines
+        k = len(engines)
+        free_at: list[Number] = [0] * k
+        # In flight: (end time, engine, round index of the round, completing requests).
+        inflight: list[tuple[Any, int, int, list[int]]] = []
+        T: Number = self.future[0][0] if self.future else 0
+        if self.unit_time:
+            T = _ceil(T)
+        self.T = T
+        self.r = self._round_of(T)
+        steps = 0
+        while True:
+            # 1. end rounds.
+            while inflight and inflight[0][0] <= T:
+                end, eng, _rnd, finishing = heapq.heappop(inflight)
+                for i in finishing:
+                    self._retire(i, end, self.r)
+            # 2. arrivals and released dependants.
+            fut = self.future
+            while fut and fut[0][0] <= T:
+                _, i = heapq.heappop(fut)
+                self.arrival_round[i] = self.r
+                self.views[i] = self._make_view(i)
+                self.backlog_reqs += 1
+                self.backlog_tokens += self.remaining_work(i)
+                self._enqueue(i)
+            if self.done == n:
+                break
+            if self.until is not None and T >= self.until:
+                break
+            if self.max_rounds is not None and self.r > self.max_rounds:
+                raise StuckError(
+                    f"{pol.spec}: no completion of all requests by round {self.max_rounds}",
+                    round=self.r,
+                    waiting=[w[2] for w in self.waiting],
+                )
+            ready = tuple(x for x in range(k) if free_at[x] <= T)
+            # 3. evictions (Q5).
+            preempted = {}
+            for x in ready:
+                cap = engines[x].capacity
+                victims: list[int] = []
+                if cap is not None and self.run_on[x] and self.memory(x, advance=True) > cap:
+                    victims = pol.evict(EngineState(self, ready, {}), x)
+                    for i in victims:
+                        if self.status[i] != _RUNNING or self.engine_of[i] != x:
+                            raise InputError(f"{pol.spec}: evicted request {i}, not running on engine {x}")
+                        self._evict(i)
+                    if self.memory(x, advance=True) > cap:
+                        raise InputError(
+                            f"{pol.spec}: round {self.r}: engine {x} still overflows after evicting"
+                        )
+                preempted[x] = bool(victims)
+            # 4. plan.
+            state = EngineState(self, ready, preempted)
+            plan = list(pol.plan(state))
+            if self.on_batch is not None:
+                self.on_batch(state, plan)
+            # 5. apply.
+            self._apply(plan, ready, free_at, inflight)
+            steps += 1
+            if self.record_backlog:
+                self.backlog_rows.append((float(T), self.backlog_reqs, self.backlog_tokens))
+            # Next event.
+            nxt: Number | None = None
+            busy = [free_at[x] for x in range(k) if free_at[x] > T]
+            if busy:
+                nxt = min(busy)
+            if fut:
+                a = fut[0][0]
+                if self.unit_time:
+                    a = _ceil(a)
+                if nxt is None or a < nxt:
+                    nxt = a
+            if nxt is None:
+                if self.until is not None:
+                    break
+                raise StuckError(
+                    f"{pol.spec}: round {self.r}: {n - self.done} request(s) left, nothing "
+                    "running or arriving, and the policy plans no work",
+                    round=self.r,
+                    waiting=[w[2] for w in self.waiting],
+                )
+            for x in ready:
+                if free_at[x] <= T:
+                    free_at[x] = nxt  # idle until the next event
+            if self.unit_time:
+                self.r = int(nxt)
+            else:
+                self.r += 1
+            T = nxt
+            self.T = T
+
+        starts = tuple(self.start)
+        backlog = None
+        if self.record_backlog:
+            backlog = np.array(self.backlog_rows, dtype=float).reshape(-1, 3)
+        return ExtResult(
+            self.reqs,
+            pol.spec,
+            starts,
+            tuple(self.completion),
+            tuple(self.arrival_round),
+            tuple(self.start_time),
+            tuple(self.completion_time),
+            tuple(self.engine_of),
+            tuple(self.evicted),
+            self.wasted,
+            T,
+            steps,
+            self.tokens,
+            tuple(self.mem_rounds),
+            tuple(self.batches),
+            backlog,
+            instance,
+            self.convention,
+            self.block,
+        )
+
+    def _apply(
+        self,
+        plan: list[Work],
+        ready: tuple[int, ...],
+        free_at: list[Number],
+        inflight: list[tuple[Any, int, int, list[int]]],
+    ) -> bool:
+        pol = self.pol
+        per: dict[int, list[Work]] = {}
+        seen: set[int] = set()
+        for w in plan:
+            if w.engine not in ready:
+                raise InputError(f"{pol.spec}: round {self.r}: engine {w.engine} is not ready")
+            if w.request in seen:
+                raise InputError(f"{pol.spec}: round {self.r}: request {w.request} twice in a batch")
+            seen.add(w.request)
+            per.setdefault(w.engine, []).append(w)
+        ran = False
+        S, O = self.S, self.O
+        for x, items in per.items():
+            spec = self.engines[x]
+            n_prefill = 0
+            n_decode = 0
+            finishing: list[int] = []
+            for w in items:
+                i = w.request
+                st = self.status[i]
+                if st == _WAITING:
+                    pin = self.reqs[i].engine
+                    if pin is not None and pin != x:
+                        raise InputError(f"{pol.spec}: request {i} is pinned to engine {pin}, placed on {x}")
+                    if w.prefill <= 0:
+                        raise InputError(f"{pol.spec}: request {i} admitted without prefill work")
+                    self.waiting.remove((self.avail[i], self.reqs[i].arrival, i))
+                    self.status[i] = _RUNNING
+                    self.engine_of[i] = x
+                    self.start[i] = self.r
+                    self.start_time[i] = self.T
+                    self.seq[i] = self.next_seq
+                    self.next_seq += 1
+                    self.run_on[x][i] = None
+                    pol.on_admit(i, x)
+                elif st != _RUNNING or self.engine_of[i] != x:
+                    raise InputError(f"{pol.spec}: round {self.r}: request {i} is not waiting or running on engine {x}")
+                left = S[i] - self.prefilled[i]
+                if w.prefill < 0 or w.prefill > left:
+                    raise InputError(f"{pol.spec}: request {i}: prefill {w.prefill} of {left} left")
+                if w.prefill and not self.chunked and w.prefill != left:
+                    raise InputError(f"{pol.spec}: request {i}: whole prefill must process all {left} prompt tokens")
+                if w.decode:
+                    if w.prefill or not self.can_decode(i):
+                        raise InputError(f"{pol.spec}: request {i} cannot decode in round {self.r}")
+                elif not w.prefill:
+                    raise InputError(f"{pol.spec}: request {i}: empty work item")
+                n_prefill += w.prefill
+                n_decode += 1 if w.decode else 0
+                self.prefilled[i] += w.prefill
+                if w.prefill and self.prefilled[i] == S[i] and self.with_prefill:
+                    self.produced[i] += 1
+                if w.decode:
+                    self.produced[i] += 1
+                if self.produced[i] == O[i]:
+                    finishing.append(i)
+            if spec.token_budget is not None and n_prefill + n_decode > spec.token_budget:
+                raise InputError(
+                    f"{pol.spec}: round {self.r}: engine {x} batch of {n_prefill + n_decode} tokens "
+                    f"> token budget {spec.token_budget}"
+                )
+            if spec.max_requests is not None and len(items) > spec.max_requests:
+                raise InputError(
+                    f"{pol.spec}: round {self.r}: engine {x} batch of {len(items)} requests "
+                    f"> max_requests {spec.max_requests}"
+                )
+            mem = self.memory(x, advance=False)
+            if spec.capacity is not None and mem > spec.capacity:
+                raise InputError(
+                    f"{pol.spec}: round {self.r}: engine {x} holds {mem} tokens > capacity "
+                    f"{spec.capacity} (a policy must admit within memory)"
+                )
+            dur = spec.tau.duration(n_prefill, n_decode)
+            end = self.T + dur
+            free_at[x] = end
+            heapq.heappush(inflight, (end, x, self.r, finishing))
+            self.tokens += n_prefill + n_decode
+            self.backlog_tokens -= n_prefill + n_decode
+            self.mem_rounds.append((self.r, x, mem))
+            if self.record_batches:
+                self.batches.append(BatchRecord(self.r, self.T, x, tuple(items), dur, mem))
+            ran = True
+        return ran
+
+
+def _ceil(x: Number) -> int:
+    if isinstance(x, int):
+        return x
+    return -int(-x // 1)
