@@ -36,8 +36,9 @@ def default_round_ms(instance: Instance) -> float | None:
 
 
 def _ms(x: float) -> int | float:
-    r = round(x, 6)
-    return int(r) if float(r).is_integer() else r
+    # No rounding: floor((a * R) / R) == a in floating point for any realistic a, which the
+    # round-trip property relies on.
+    return int(x) if x.is_integer() else x
 
 
 def mooncake_lines(instance: Instance, *, round_ms: float) -> list[dict[str, Any]]:

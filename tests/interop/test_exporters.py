@@ -1,0 +1,113 @@
+"""Exporter (issue 10 item 2): Mooncake timed-trace JSONL, and export -> import round trips."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ratio.cli import main
+from ratio.interop.exporters import export_mooncake, mooncake_lines
+from ratio.interop.importers import import_trace
+from ratio.io import dump
+from ratio.model import Instance
+from ratio.strategies import instances
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "interop"
+ROUND_MS = st.one_of(
+    st.sampled_from([1.0, 20.0, 50.0, 0.1, 37.3]),
+    st.floats(0.01, 1000.0, allow_nan=False, allow_infinity=False),
+)
+
+
+def _rows(inst: Instance) -> list[tuple[int, int, int]]:
+    return [(r.arrival, r.prompt, r.output) for r in inst.requests]
+
+
+@given(inst=instances(n=(1, 12), regime="online", max_arrival=500), round_ms=ROUND_MS)
+def test_round_trip(
+    tmp_path_factory: pytest.TempPathFactory, inst: Instance, round_ms: float
+) -> None:
+    """export, import (origin zero, same round length): the same requests, in arrival order
+    (file order breaks ties, so the index order of equal arrivals is kept)."""
+    path = tmp_path_factory.mktemp("rt") / "t.jsonl"
+    export_mooncake(inst, path, round_ms=round_ms)
+    back = import_trace(path, "mooncake", capacity=inst.capacity, round_ms=round_ms).instance
+    expect = sorted(_rows(inst), key=lambda r: r[0])
+    assert _rows(back) == expect
+    assert back.capacity == inst.capacity
+    # origin "first": the same, shifted so the first request arrives in round 0
+    first = import_trace(
+        path, "mooncake", capacity=inst.capacity, round_ms=round_ms, origin="first"
+    ).instance
+    a0 = min(r.arrival for r in inst.requests)
+    assert _rows(first) == [(a - a0, s, o) for a, s, o in expect]
+
+
+def test_mooncake_lines_units_and_hash_ids(tmp_path: Path) -> None:
+    res = import_trace(DATA / "mooncake_shuffled.jsonl", "mooncake", capacity=16384, round_ms=50)
+    lines = mooncake_lines(res.instance, round_ms=50)
+    assert lines == [
+        {"timestamp": 0, "input_length": 6755, "output_length": 500, "hash_ids": [0, 1, 2]},
+        {"timestamp": 0, "input_length": 7319, "output_length": 490, "hash_ids": [0, 14]},
+        # round 61 * 50 ms: the export keeps the round, not the original 3052 ms
+        {"timestamp": 3050, "input_length": 7234, "output_length": 794, "hash_ids": [0, 28]},
+    ]
+
+
+def test_cli_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    inst = Instance.from_tuples(40, [(0, 3, 2), (4, 5, 6)])
+    trace = dump(inst, tmp_path / "t.json")
+    out = tmp_path / "t.jsonl"
+    assert main(["export", str(trace), "--format", "mooncake", "-o", str(out)]) == 2
+    assert "--round-ms" in capsys.readouterr().err
+    rc = main(
+        ["export", str(trace), "--format", "mooncake", "--round-ms", "25", "-o", str(out), "--json"]
+    )
+    assert rc == 0
+    assert json.loads(capsys.readouterr().out) == {
+        "path": str(out),
+        "n": 2,
+        "format": "mooncake",
+        "round_ms": 25.0,
+    }
+    assert [json.loads(x) for x in out.read_text().splitlines()] == [
+        {"timestamp": 0, "input_length": 3, "output_length": 2},
+        {"timestamp": 100, "input_length": 5, "output_length": 6},
+    ]
+
+
+def test_cli_export_uses_imported_round_ms(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    t = tmp_path / "t.json"
+    assert (
+        main(
+            [
+                "import",
+                str(DATA / "azure_shuffled.csv"),
+                "--format",
+                "azure",
+                "--capacity",
+                "4096",
+                "--round-ms",
+                "100",
+                "-o",
+                str(t),
+            ]
+        )
+        == 0
+    )
+    out = tmp_path / "o.jsonl"
+    assert main(["export", str(t), "-o", str(out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["round_ms"] == 100.0
+    assert [json.loads(x)["timestamp"] for x in out.read_text().splitlines()] == [
+        0,
+        0,
+        0,
+        200,
+        2000,
+    ]
