@@ -1,0 +1,422 @@
+"""The search loop: ask, evaluate (in parallel), log, tell (issue 6, deliverable 5).
+
+:func:`run_search` drives a registered strategy over a :class:`~adversaries.space.SearchSpace`
+until its budget (seconds or evaluations) is spent, keeps the hall of fame of certified ratios,
+and stops at once with the trace if SVF's waiting-time certificate fails (spec section 12).
+
+Reproducibility: the strategy is seeded, batches have a fixed size independent of the number of
+workers, and the MILP filter threshold is the best ratio *before* each batch, so for a given seed
+the sequence of evaluated traces does not depend on ``--workers`` or Ray; an evaluation budget
+reproduces a run bit for bit, a time budget reproduces a prefix of it.
+
+Resumability: with an output directory every evaluation is appended to ``evals.jsonl`` as soon as
+it returns; a resumed run replays that log through the strategy (no re-evaluation) and continues.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from adversaries.space import Point, SearchSpace, to_instance
+from adversaries.store import EvalLog, dump_hof, hof_entry, write_atomic
+from adversaries.strategies import get_strategy
+from ratio.errors import InputError
+
+__all__ = ["SearchConfig", "SearchResult", "run_search", "parse_budget", "plot_progress"]
+
+
+def parse_budget(text: str) -> tuple[float | None, int | None]:
+    """``"90s"``, ``"10m"``, ``"1h"`` -> seconds; ``"5000"`` or ``"5000evals"`` -> evaluations."""
+    t = text.strip().lower()
+    try:
+        if t.endswith("evals"):
+            return None, int(t[:-5])
+        for suffix, mult in (("ms", 0.001), ("s", 1.0), ("m", 60.0), ("h", 3600.0)):
+            if t.endswith(suffix):
+                v = float(t[: -len(suffix)]) * mult
+                if v <= 0:
+                    raise ValueError
+                return v, None
+        v = int(t)
+        if v <= 0:
+            raise ValueError
+        return None, v
+    except ValueError:
+        raise InputError(
+            f"--budget must be a duration (30s, 10m, 1h) or an evaluation count (5000), got {text!r}"
+        ) from None
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """Everything that determines a search's sequence of traces (the budget only its length)."""
+
+    space: SearchSpace
+    strategy: str = "anneal"
+    seed: int = 1
+    batch: int = 8
+    milp: bool = True
+    milp_max_n: int = 10
+    time_limit: float = 20.0
+    strategy_params: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["space"] = self.space.to_dict()
+        return d
+
+
+@dataclass
+class SearchResult:
+    """What a search found: the best hall-of-fame entry, counts, and any certificate violation."""
+
+    best: dict[str, Any] | None
+    hof: list[dict[str, Any]]
+    evaluations: int
+    certified: int
+    optimal: int
+    milps: int
+    filtered: int
+    seconds: float
+    new_evaluations: int
+    violation: dict[str, Any] | None = None
+    out: Path | None = None
+    runner: str = "local:1"
+
+    @property
+    def evals_per_second(self) -> float:
+        return self.evaluations / self.seconds if self.seconds > 0 else 0.0
+
+
+def _check_config(out: Path, cfg: SearchConfig) -> None:
+    path = out / "config.json"
+    want = cfg.to_dict()
+    if path.exists():
+        have = json.loads(path.read_text())
+        if have != want:
+            diff = sorted(k for k in want if have.get(k) != want[k])
+            raise InputError(
+                f"{out} holds a run with other settings ({', '.join(diff)}); "
+                "resume with the same settings or choose another --out"
+            )
+    else:
+        out.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, json.dumps(want, indent=1) + "\n")
+
+
+def run_search(
+    cfg: SearchConfig,
+    *,
+    budget_seconds: float | None = None,
+    budget_evals: int | None = None,
+    out: Path | str | None = None,
+    workers: int = 1,
+    ray: str | None = None,
+    progress: bool = True,
+) -> SearchResult:
+    """Run (or resume) a certified search.
+
+    Parameters
+    ----------
+    cfg
+        Space, strategy, seed and objective options.
+    budget_seconds, budget_evals
+        Stop when the total elapsed search time (over all resumes) or the total number of
+        evaluations reaches this; at least one is required.
+    out
+        Run directory (resumable); ``None`` keeps everything in memory.
+    workers, ray
+        Parallel evaluation (:mod:`adversaries.runner`); does not change the result.
+    """
+    from adversaries.runner import make_runner
+
+    if budget_seconds is None and budget_evals is None:
+        raise InputError("a search needs a budget (seconds or evaluations)")
+    strat = get_strategy(cfg.strategy, cfg.space, cfg.seed, batch=cfg.batch, **cfg.strategy_params)
+    opts = {"milp": cfg.milp, "milp_max_n": cfg.milp_max_n, "time_limit": cfg.time_limit}
+    out_dir = Path(out) if out is not None else None
+    log: EvalLog | None = None
+    replay: list[dict[str, Any]] = []
+    if out_dir is not None:
+        _check_config(out_dir, cfg)
+        log = EvalLog(out_dir / "evals.jsonl")
+        replay = list(log.entries)
+    base_seconds = float(replay[-1]["t"]) if replay else 0.0
+    policy, regime = cfg.space.policy, cfg.space.regime
+
+    state = _State()
+    bar = _Progress(progress, budget_seconds, budget_evals)
+    runner = None
+    t_start = time.perf_counter()
+
+    def elapsed() -> float:
+        return base_seconds + time.perf_counter() - t_start
+
+    def done() -> bool:
+        if budget_evals is not None and state.evals >= budget_evals:
+            return True
+        return (
+            budget_seconds is not None and state.evals >= len(replay) and elapsed() >= budget_seconds
+        )
+
+    try:
+        while not done() and state.violation is None:
+            batch = strat.ask()
+            if budget_evals is not None:
+                batch = batch[: budget_evals - state.evals]
+            results: list[dict[str, Any]] = []
+            todo: list[int] = []
+            for k, p in enumerate(batch):
+                idx = state.evals + k
+                if idx < len(replay):
+                    e = replay[idx]
+                    if e["M"] != p[0] or [list(r) for r in p[1]] != e["rows"]:
+                        raise InputError(
+                            f"{out_dir}: evaluation {idx} in the log differs from the strategy's "
+                            "replay (another code version?); choose another --out"
+                        )
+                    results.append(e["eval"])
+                else:
+                    results.append({})
+                    todo.append(k)
+            if todo:
+                if runner is None:
+                    runner = make_runner(workers, ray)
+                thr = state.best_ratio
+                tasks = [
+                    (batch[k][0], batch[k][1], policy, f"{thr.numerator}/{thr.denominator}", opts)
+                    for k in todo
+                ]
+                fresh = runner.map(tasks)  # type: ignore[arg-type]
+                now = elapsed()
+                for k, ev in zip(todo, fresh, strict=True):
+                    results[k] = ev
+                    if log is not None:
+                        M, rows = batch[k]
+                        log.append(
+                            {
+                                "i": state.evals + k,
+                                "M": M,
+                                "rows": [list(r) for r in rows],
+                                "eval": ev,
+                                "t": round(now, 3),
+                            }
+                        )
+            fitness = []
+            for k, (p, ev) in enumerate(zip(batch, results, strict=True)):
+                idx = state.evals + k
+                t_found = float(replay[idx]["t"]) if idx < len(replay) else elapsed()
+                if "violation" in ev:
+                    state.violation = {
+                        "message": ev["violation"],
+                        "certificate": ev["certificate"],
+                        "trace": _trace_dict(p),
+                        "evaluation": idx + 1,
+                    }
+                    fitness.append(0.0)
+                    break
+                r = Fraction(ev["ratio"])
+                state.record(ev, r)
+                fitness.append(math.log(r))
+                if r > state.best_ratio:
+                    state.best_ratio = r
+                    state.hof.append(
+                        hof_entry(
+                            point=p,
+                            evaluation=ev,
+                            regime=regime,
+                            strategy=cfg.strategy,
+                            seed=cfg.seed,
+                            evaluations=idx + 1,
+                            seconds=t_found,
+                            search=_search_info(cfg),
+                        )
+                    )
+                    if out_dir is not None:
+                        dump_hof(out_dir / "hof.jsonl", state.hof)
+                        _write_best(out_dir, state.hof[-1])
+            state.evals += len(fitness)
+            strat.tell(batch[: len(fitness)], fitness)
+            bar.update(state, elapsed())
+    finally:
+        bar.close()
+        if runner is not None:
+            runner.close()
+        if log is not None:
+            log.close()
+    seconds = elapsed() if state.evals > len(replay) else (
+        float(replay[state.evals - 1]["t"]) if state.evals else 0.0
+    )
+    res = SearchResult(
+        best=state.hof[-1] if state.hof else None,
+        hof=state.hof,
+        evaluations=state.evals,
+        certified=state.certified,
+        optimal=state.optimal,
+        milps=state.milps,
+        filtered=state.filtered,
+        seconds=seconds,
+        new_evaluations=max(0, state.evals - len(replay)),
+        violation=state.violation,
+        out=out_dir,
+        runner=runner.name if runner is not None else "replay",
+    )
+    if out_dir is not None:
+        if state.violation is not None:
+            write_atomic(out_dir / "violation.json", json.dumps(state.violation, indent=1) + "\n")
+        write_atomic(out_dir / "summary.json", json.dumps(summary(res), indent=1) + "\n")
+        try:
+            plot_progress(out_dir)
+        except ImportError:  # pragma: no cover - matplotlib is a core dependency
+            pass
+    return res
+
+
+def _search_info(cfg: SearchConfig) -> dict[str, Any]:
+    return {
+        "strategy": cfg.strategy,
+        "seed": cfg.seed,
+        "batch": cfg.batch,
+        "space": cfg.space.to_dict(),
+    }
+
+
+def _trace_dict(p: Point) -> dict[str, Any]:
+    from ratio.io import to_dict
+
+    return to_dict(to_instance(p))
+
+
+def _write_best(out: Path, entry: dict[str, Any]) -> None:
+    write_atomic(out / "best.json", json.dumps(entry["trace"], indent=1) + "\n")
+
+
+def summary(res: SearchResult) -> dict[str, Any]:
+    """The ``kvratio search`` JSON object (``interfaces.md``)."""
+    b = res.best
+    return {
+        "best_ratio": b["ratio"] if b else None,
+        "best_trace": str(res.out / "best.json") if (b and res.out is not None) else None,
+        "alpha": b["alpha"] if b else None,
+        "bound_at_alpha": b["bound_at_alpha"] if b else None,
+        "evaluations": res.evaluations,
+        "certified": res.certified,
+        "optimal": res.optimal,
+        "milps": res.milps,
+        "filtered": res.filtered,
+        "seconds": round(res.seconds, 3),
+        "evals_per_second": round(res.evals_per_second, 2),
+        "new_evaluations": res.new_evaluations,
+        "violation": res.violation,
+        "best": {k: v for k, v in b.items() if k != "search"} if b else None,
+        "runner": res.runner,
+    }
+
+
+class _State:
+    def __init__(self) -> None:
+        self.evals = 0
+        self.certified = 0
+        self.optimal = 0
+        self.milps = 0
+        self.filtered = 0
+        self.best_ratio = Fraction(1)
+        self.hof: list[dict[str, Any]] = []
+        self.violation: dict[str, Any] | None = None
+
+    def record(self, ev: dict[str, Any], r: Fraction) -> None:
+        self.certified += 1
+        self.optimal += ev["opt_status"] == "optimal"
+        self.milps += bool(ev["milp"])
+        self.filtered += bool(ev["filtered"])
+
+
+class _Progress:
+    """A live progress bar on stderr: best certified ratio, its alpha, evaluations per second,
+    MILPs solved."""
+
+    def __init__(self, on: bool, seconds: float | None, evals: int | None) -> None:
+        self.bar = None
+        self.by_time = evals is None
+        if not on:
+            return
+        from tqdm import tqdm
+
+        total = seconds if self.by_time else evals
+        unit = "s" if self.by_time else "ev"
+        self.bar = tqdm(
+            total=total,
+            unit=unit,
+            file=sys.stderr,
+            mininterval=0.5,
+            bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f}{unit} [{elapsed}<{remaining}{postfix}]",
+        )
+        self.t0 = time.perf_counter()
+        self.e0: int | None = None
+
+    def update(self, st: _State, elapsed: float) -> None:
+        if self.bar is None:
+            return
+        if self.e0 is None:
+            self.e0 = st.evals
+            self.t0 = time.perf_counter()
+        dt = max(1e-9, time.perf_counter() - self.t0)
+        best = st.hof[-1] if st.hof else None
+        self.bar.set_postfix_str(
+            f"best={float(st.best_ratio):.4f} alpha={best['alpha'] if best else '-'} "
+            f"ev/s={(st.evals - self.e0) / dt:.0f} milp={st.milps}",
+            refresh=False,
+        )
+        target = min(elapsed, self.bar.total) if self.by_time else st.evals
+        self.bar.update(target - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def plot_progress(out: Path, ax: Any = None) -> Any:
+    """Plot best certified ratio against search time from ``out/evals.jsonl`` into
+    ``out/progress.png`` (or onto ``ax``); returns the axes."""
+    import matplotlib
+
+    if ax is None:
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from adversaries.store import read_evals
+
+    entries = read_evals(Path(out) / "evals.jsonl")
+    ts, best = [0.0], [1.0]
+    cur = Fraction(1)
+    for e in entries:
+        ev = e["eval"]
+        if "ratio" not in ev:
+            continue
+        r = Fraction(ev["ratio"])
+        if r > cur:
+            cur = r
+            ts.append(float(e["t"]))
+            best.append(float(r))
+    if entries:
+        ts.append(float(entries[-1]["t"]))
+        best.append(float(cur))
+    own = ax is None
+    if own:
+        fig, ax = plt.subplots(figsize=(6, 3.6))
+    ax.step(ts, best, where="post")
+    ax.set_xlabel("search time (s)")
+    ax.set_ylabel("best certified ratio L / UB(OPT)")
+    ax.grid(True, lw=0.3)
+    if own:
+        fig.tight_layout()
+        fig.savefig(Path(out) / "progress.png", dpi=110)
+        plt.close(fig)
+    return ax
