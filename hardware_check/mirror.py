@@ -71,7 +71,7 @@ def mirror(
     reqs = plan.requests
     n = len(reqs)
     S = [r.prompt for r in reqs]
-    O = [r.output for r in reqs]
+    out_len = [r.output for r in reqs]
     prio = [(r.priority, r.arrival_time) for r in reqs]
     priority_mode = plan.scheduling_policy == "priority"
     order = sorted(range(n), key=lambda i: (reqs[i].arrival_round, i))
@@ -124,10 +124,7 @@ def mirror(
             need = _blocks(S[i] + produced[i], B) - held[i]
             ok = True
             while need > free:
-                if priority_mode:
-                    v = max(running, key=lambda r: prio[r])
-                else:
-                    v = running[-1]
+                v = max(running, key=lambda r: prio[r]) if priority_mode else running[-1]
                 vi = running.index(v)
                 del running[vi]
                 if vi < k:
@@ -176,7 +173,7 @@ def mirror(
         )
         for i in scheduled:
             produced[i] += 1
-            if produced[i] == O[i]:
+            if produced[i] == out_len[i]:
                 completion[i] = t + 1
                 running.remove(i)
                 free += held[i]

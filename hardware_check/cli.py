@@ -1,0 +1,111 @@
+"""``kvratio replay``: replay a trace through vLLM and compare with the model (interfaces.md).
+
+Imports only argparse/stdlib at load time; vLLM is imported inside the handler.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+from ratio.errors import InputError
+
+__all__ = ["register"]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from ratio.cli import add_json_flag
+
+    p = subparsers.add_parser(
+        "replay",
+        help="replay a trace through real vLLM and compare with the model",
+        description=(
+            "Replay TRACE through vLLM 0.32 (its scheduler alone with a fake model output, or "
+            "the full engine on CPU/CUDA with dummy weights), record blocks per request per "
+            "step, and compare with ratio.simulate (spec model.md sections 2, 7, 9)."
+        ),
+    )
+    p.add_argument("trace", help="kvratio-trace/1 JSON file")
+    p.add_argument(
+        "--policy", default="vllm_priority", help="policy under test (default %(default)s)"
+    )
+    p.add_argument("--engine", choices=("scheduler", "full"), default="scheduler")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    p.add_argument(
+        "--block-size",
+        type=int,
+        default=None,
+        help="KV block size B (default: 1 for --engine scheduler, 32 on CPU, 16 on CUDA)",
+    )
+    p.add_argument("--model", default=None, help="model folder with a config.json (full engine)")
+    p.add_argument("--plot", default=None, help="write a PNG of memory per step")
+    p.add_argument("--records", default=None, help="write per-step records as JSON")
+    add_json_flag(p)
+    p.set_defaults(func=_cmd_replay)
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from ratio.cli import _table, emit
+    from ratio.io import load
+
+    if importlib.util.find_spec("vllm") is None:
+        raise InputError(
+            "vLLM is not installed: run `bash hardware_check/install_cpu.sh` (kvratio[vllm])"
+        )
+    B = args.block_size
+    if B is None:
+        B = 1 if args.engine == "scheduler" else (32 if args.device == "cpu" else 16)
+    if args.engine == "full" and args.device == "cpu" and B % 32:
+        raise InputError(f"vLLM's CPU backend needs a block size that is a multiple of 32, got {B}")
+    if args.engine == "scheduler" and args.device != "cpu":
+        raise InputError("--device applies to --engine full only")
+    model = Path(args.model) if args.model else None
+    if model is not None and not (model / "config.json").is_file():
+        raise InputError(f"--model {model}: no config.json there")
+
+    from hardware_check.compare import compare, plot_comparison
+    from hardware_check.mapping import plan_replay
+
+    inst = load(args.trace)
+    plan = plan_replay(inst, args.policy, block_size=B)
+    if args.engine == "scheduler":
+        from hardware_check.scheduler_replay import replay_scheduler
+
+        run = replay_scheduler(plan)
+    else:
+        from hardware_check.engine_replay import replay_engine
+        from hardware_check.scheduler_replay import TINY_MODEL
+
+        run = replay_engine(plan, model=model or TINY_MODEL, device=args.device)
+    cmp = compare(plan, run)
+    obj = cmp.to_dict()
+    obj["trace"] = args.trace
+    if args.plot:
+        plot_comparison(cmp, args.plot)
+        obj["plot"] = args.plot
+    if args.records:
+        Path(args.records).write_text(
+            json.dumps(
+                {"format": "kvratio-replay-steps/1", "steps": [s.to_dict() for s in run.steps]}
+            )
+        )
+        obj["records"] = args.records
+    rows = [(name, "" if m is None else m, e) for name, m, e in cmp.figures]
+    text = (
+        f"replay of {args.trace}: policy {plan.policy}, vLLM {run.vllm_version} "
+        f"{run.engine} ({run.device}), B = {B}, {plan.usable_blocks} usable blocks, "
+        f"{len(run.steps)} steps, {run.seconds:.1f} s\n"
+    )
+    text += _table(rows, ("figure", "model", "engine")) + "\n"
+    fm = cmp.first_mismatch
+    if fm is not None:
+        text += f"first mismatch: {json.dumps(fm.to_dict(), default=str)}\n"
+    if args.plot:
+        text += f"plot written to {args.plot}\n"
+    text += cmp.verdict_line()
+    print(f"replay: {len(run.steps)} steps in {run.seconds:.1f} s", file=sys.stderr)
+    emit(args, obj, text)
+    return 0

@@ -1,0 +1,336 @@
+"""Compare a vLLM replay with the model (issue 4, deliverable 2; spec ``model.md`` 2, 4, 7, 9).
+
+Three layers, from strictest to loosest:
+
+1. **Accounting** (every policy).  In every step each scheduled request holds exactly
+   ``ceil((s + j) / B)`` blocks, where ``j`` is the number of its outputs produced before the
+   step (spec 9: engine convention ``s + k - 1`` in its k-th round, block-rounded), it computes
+   its whole ``s + j`` tokens in a run's first step and one token otherwise, it is scheduled in
+   exactly ``o`` steps, and it completes the step after its last one.  Volume sums follow.
+2. **Schedule vs the toolkit** (policies with a reactive twin: ``vllm_priority``, ``vllm_fcfs``,
+   and ``svf``/``sjf``/``spf``/``fcfs`` whose vLLM run *is* that twin, see
+   :func:`hardware_check.mapping.reference_policy`).  The twin is simulated with
+   ``ratio.simulate(inst, twin, convention="engine", block_size=B)``; per step the set of running
+   requests and the blocks of each must equal vLLM's, and per request the completion round.
+   Every differing step or completion is a *mismatch*; the first is reported.
+3. **Explanation.**  :func:`hardware_check.mirror.mirror` restates vLLM's rules with two
+   switches.  If vLLM equals the mirror with ``resume="keep", stall=True`` step for step and the
+   toolkit equals it with ``resume="restart", stall=False``, every mismatch of layer 2 is
+   explained by those two rules; otherwise the mismatches are *unexplained*.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from hardware_check.mapping import ReplayPlan
+from hardware_check.mirror import MirrorRun, mirror
+from hardware_check.observe import EngineRun
+from ratio.costs import memory_trace
+from ratio.model import Schedule
+from ratio.simulator import SimResult, simulate
+
+__all__ = ["Mismatch", "Comparison", "compare", "plot_comparison"]
+
+RESUME_NOTE = (
+    "vLLM keeps a preempted request's outputs and resumes it with s + j tokens (spec 7 "
+    "restarts from k = 1)"
+)
+STALL_NOTE = (
+    "vLLM preempted the running request that could not grow, being the lowest priority, "
+    "and skipped the running requests after it for that step"
+)
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """One difference: ``kind`` is ``accounting``, ``running``, ``blocks`` or ``completion``."""
+
+    step: int
+    kind: str
+    request: int | None
+    engine: Any
+    model: Any
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "step": self.step,
+            "kind": self.kind,
+            "request": self.request,
+            "engine": self.engine,
+            "model": self.model,
+            "note": self.note,
+        }
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The outcome of :func:`compare`; ``to_dict`` gives the CLI's JSON (interfaces.md)."""
+
+    plan: ReplayPlan
+    run: EngineRun
+    policy_sim: SimResult
+    reference_sim: SimResult | None
+    accounting: tuple[Mismatch, ...]
+    mismatches: tuple[Mismatch, ...]
+    unexplained: tuple[Mismatch, ...]
+    explanations: tuple[str, ...]
+    figures: tuple[tuple[str, Any, Any], ...]
+    engine_memory: np.ndarray = field(repr=False)
+    mirror_run: MirrorRun | None = field(default=None, repr=False)
+
+    @property
+    def verdict(self) -> str:
+        return "match" if not self.mismatches and not self.accounting else "mismatch"
+
+    @property
+    def first_mismatch(self) -> Mismatch | None:
+        allm = sorted(self.accounting + self.mismatches, key=lambda m: (m.step, m.kind))
+        return allm[0] if allm else None
+
+    def verdict_line(self) -> str:
+        steps = len(self.run.steps)
+        ref = self.plan.reference
+        if self.verdict == "match":
+            what = f"ratio.simulate({ref!r})" if ref else "the model's accounting"
+            return f"verdict: match - vLLM agrees with {what} in all {steps} steps"
+        fm = self.first_mismatch
+        assert fm is not None
+        n_un = len(self.unexplained) + len(self.accounting)
+        text = (
+            f"verdict: mismatch - {len(self.mismatches) + len(self.accounting)} difference(s) "
+            f"over {steps} steps, first at step {fm.step} ({fm.kind}"
+            + (f", request {fm.request}" if fm.request is not None else "")
+            + f"); {n_un} unexplained"
+        )
+        if self.explanations and n_un == 0:
+            text += "; explained (vLLM matches the mirror step for step): " + "; ".join(
+                self.explanations
+            )
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        fm = self.first_mismatch
+        return {
+            "verdict": self.verdict,
+            "mismatches": len(self.mismatches) + len(self.accounting),
+            "first_mismatch": fm.to_dict() if fm else None,
+            "steps": len(self.run.steps),
+            "unexplained": len(self.unexplained) + len(self.accounting),
+            "explanations": list(self.explanations),
+            "accounting_mismatches": len(self.accounting),
+            "policy": self.plan.policy,
+            "reference": self.plan.reference,
+            "engine": self.run.engine,
+            "device": self.run.device,
+            "vllm_version": self.run.vllm_version,
+            "plan": self.plan.to_dict(),
+            "figures": {name: {"model": m, "engine": e} for name, m, e in self.figures},
+            "starts": list(self.run.starts),
+            "completions": [self.run.completion[i] for i in range(self.plan.instance.n)],
+            "preemptions": [self.run.preemptions[i] for i in range(self.plan.instance.n)],
+            "engine_memory": [int(x) for x in self.engine_memory],
+            "seconds": round(self.run.seconds, 3),
+        }
+
+
+def _accounting(plan: ReplayPlan, run: EngineRun) -> list[Mismatch]:
+    B = plan.block_size
+    reqs = plan.requests
+    produced = {i: 0 for i in range(len(reqs))}
+    last_step: dict[int, int] = {}
+    out: list[Mismatch] = []
+    for st in run.steps:
+        for i in st.running:
+            s, j = reqs[i].prompt, produced[i]
+            want_blocks = -(-(s + j) // B)
+            if st.blocks[i] != want_blocks:
+                out.append(Mismatch(st.step, "accounting", i, st.blocks[i], want_blocks,
+                                    "blocks held != ceil((s + j) / B)"))
+            if st.computed[i] != s + j:
+                out.append(Mismatch(st.step, "accounting", i, st.computed[i], s + j,
+                                    "KV tokens after the step != s + j"))
+            want_tokens = s + j if i in st.new_runs else 1
+            if st.tokens[i] != want_tokens:
+                out.append(Mismatch(st.step, "accounting", i, st.tokens[i], want_tokens,
+                                    "tokens computed in the step"))
+            produced[i] += 1
+            last_step[i] = st.step
+    for i, r in enumerate(reqs):
+        if produced[i] != r.output:
+            out.append(Mismatch(last_step.get(i, -1), "accounting", i, produced[i], r.output,
+                                "steps scheduled != o"))
+        if run.completion.get(i) != last_step.get(i, -2) + 1:
+            out.append(Mismatch(last_step.get(i, -1), "accounting", i, run.completion.get(i),
+                                last_step.get(i, -2) + 1, "completion != last step + 1"))
+    total = sum(sum(st.blocks.values()) for st in run.steps)
+    if total and max(sum(st.blocks.values()) for st in run.steps) > plan.usable_blocks:
+        out.append(Mismatch(-1, "accounting", None, total, plan.usable_blocks,
+                            "blocks held exceed the pool"))
+    return out
+
+
+def _sim_steps(inst: Any, sim: SimResult, B: int) -> dict[int, dict[int, int]]:
+    """Per round: request -> blocks held (engine convention, restart semantics)."""
+    steps: dict[int, dict[int, int]] = {}
+    runs = [(r.request, r.start, r.rounds) for r in sim.schedule.evicted]
+    runs += [(i, p, inst.requests[i].output) for i, p in enumerate(sim.starts)]
+    for i, p, length in runs:
+        s = inst.requests[i].prompt
+        for k in range(1, length + 1):
+            steps.setdefault(p + k - 1, {})[i] = -(-(s + k - 1) // B)
+    return steps
+
+
+def _schedule_mismatches(plan: ReplayPlan, run: EngineRun, ref: SimResult) -> list[Mismatch]:
+    inst = plan.instance
+    model = _sim_steps(inst, ref, plan.block_size)
+    last = max([len(run.steps) - 1, *model.keys()]) if model else len(run.steps) - 1
+    engine = {st.step: st.blocks for st in run.steps}
+    out: list[Mismatch] = []
+    for t in range(last + 1):
+        e = engine.get(t, {})
+        m = model.get(t, {})
+        if set(e) != set(m):
+            out.append(Mismatch(t, "running", None, sorted(e), sorted(m),
+                                "requests scheduled in the step"))
+        elif e != m:
+            diff = sorted(i for i in e if e[i] != m[i])
+            out.append(Mismatch(t, "blocks", diff[0], e[diff[0]], m[diff[0]],
+                                "blocks held in the step"))
+    for i, c in enumerate(ref.completions):
+        if run.completion[i] != c:
+            out.append(Mismatch(min(run.completion[i], c) - 1, "completion", i,
+                                run.completion[i], c, "completion round"))
+    return out
+
+
+def _mirror_equal(run: EngineRun, m: MirrorRun) -> bool:
+    e = [(st.running, st.blocks, st.preempted) for st in run.steps]
+    w = [(st.running, st.blocks, st.preempted) for st in m.steps]
+    return e == w and run.completion == m.completion and run.runs == m.runs
+
+
+def compare(plan: ReplayPlan, run: EngineRun) -> Comparison:
+    """Compare ``run`` (from either replay path) with the model; see the module docstring."""
+    inst = plan.instance
+    B = plan.block_size
+    n = inst.n
+    accounting = _accounting(plan, run)
+    # The policy under test as the papers state it: model convention, tokens (spec 2).
+    policy_sim = simulate(inst, plan.policy)
+    ref = (
+        simulate(inst, plan.reference, convention="engine", block_size=B)
+        if plan.reference
+        else None
+    )
+    mismatches = _schedule_mismatches(plan, run, ref) if ref is not None else []
+    mir = mirror(plan, resume="keep", stall=True)
+    vllm_is_mirror = _mirror_equal(run, mir)
+    toolkit_is_mirror = True
+    if ref is not None:
+        m2 = mirror(plan, resume="restart", stall=False)
+        toolkit_is_mirror = (
+            tuple(m2.runs[i][-1][0] for i in range(n)) == ref.starts
+            and sum(m2.preemptions.values()) == ref.evictions
+        )
+    explanations: list[str] = []
+    if run.total_preemptions:
+        explanations.append(RESUME_NOTE)
+    if mir.stalls:
+        explanations.append(f"{STALL_NOTE} ({mir.stalls} request-steps skipped)")
+    unexplained = [] if (vllm_is_mirror and toolkit_is_mirror) else list(mismatches)
+    if not vllm_is_mirror and not mismatches:
+        unexplained.append(Mismatch(-1, "mirror", None, "vLLM", "mirror",
+                                    "vLLM differs from the mirror of its rules"))
+
+    # Figures: model side from the toolkit, engine side from the records.
+    eng_blocks = np.array(run.blocks_per_step(), dtype=np.int64) * B
+    eng_tokens = [sum(st.computed.values()) for st in run.steps]
+    lat_engine = sum(run.completion[i] - inst.requests[i].arrival for i in range(n))
+    vol_engine_conv = sum(v - r.output for v, r in zip(inst.volumes, inst.requests, strict=True))
+    sim_for_memory = ref if ref is not None else policy_sim
+    figures: list[tuple[str, Any, Any]] = [
+        ("requests", n, n),
+        ("capacity (tokens | usable blocks of B)", inst.capacity,
+         f"{plan.usable_blocks} x {B} = {plan.usable_blocks * B}"),
+        (f"total latency ({plan.policy}, model conv.)", policy_sim.total_latency, lat_engine),
+    ]
+    if ref is not None and plan.reference != plan.policy:
+        figures.append((f"total latency ({plan.reference}, model)", ref.total_latency,
+                        lat_engine))
+    figures += [
+        ("makespan", int(max(sim_for_memory.completions)), int(max(run.completion.values()))),
+        ("preemptions", sim_for_memory.evictions, run.total_preemptions),
+        ("steps with a preemption", None, sum(1 for st in run.steps if st.preempted)),
+        ("peak memory (tokens, blocks x B)", int(sim_for_memory.memory.max(initial=0)),
+         int(eng_blocks.max(initial=0))),
+        ("volume, model convention sum V_i", int(sum(inst.volumes)),
+         sum(eng_tokens) + sum(len(st.running) for st in run.steps)),
+        ("volume, engine convention sum (V_i - o_i)", int(vol_engine_conv), sum(eng_tokens)),
+        ("volume in blocks x B (engine conv.)", int(sim_for_memory.memory.sum()),
+         int(eng_blocks.sum())),
+        ("completion rounds equal to the model", None,
+         sum(1 for i in range(n) if run.completion[i] == sim_for_memory.completions[i])),
+        ("vLLM = mirror(resume=keep, stall)", None, vllm_is_mirror),
+        ("stalled request-steps (mirror)", 0, mir.stalls),
+    ]
+    if not run.total_preemptions and not mir.stalls:
+        # The engine's own schedule, in the toolkit's accounting, must give its memory exactly.
+        own = memory_trace(inst, Schedule(run.starts), convention="engine", block_size=B)
+        same = len(own) <= len(eng_blocks) and bool(
+            np.array_equal(own, eng_blocks[: len(own)]) and not eng_blocks[len(own):].any()
+        )
+        figures.append(("memory per step = ratio.costs.memory_trace(engine starts)", True, same))
+        if not same:
+            accounting.append(Mismatch(-1, "accounting", None, "engine memory", "memory_trace",
+                                       "per-step memory differs from the toolkit's"))
+    return Comparison(
+        plan=plan,
+        run=run,
+        policy_sim=policy_sim,
+        reference_sim=ref,
+        accounting=tuple(accounting),
+        mismatches=tuple(mismatches),
+        unexplained=tuple(unexplained),
+        explanations=tuple(explanations) if mismatches else (),
+        figures=tuple(figures),
+        engine_memory=eng_blocks,
+        mirror_run=mir,
+    )
+
+
+def plot_comparison(cmp: Comparison, path: str | None = None, ax: Any = None) -> Any:
+    """Memory per step: vLLM (blocks x B), the toolkit's twin (engine convention, blocks) and
+    the policy's own simulation (model convention, tokens), with ``M``; returns the axes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    inst = cmp.plan.instance
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 3.5))
+    eng = cmp.engine_memory
+    ax.step(range(len(eng)), eng, where="post", lw=1.6, color="black",
+            label=f"vLLM {cmp.run.engine} ({cmp.run.device}), blocks x {cmp.plan.block_size}")
+    if cmp.reference_sim is not None:
+        mem = cmp.reference_sim.memory
+        ax.step(range(len(mem)), mem, where="post", lw=1.2, ls="--", color="tab:orange",
+                label=f"model {cmp.plan.reference} (engine conv., blocks)")
+    own = cmp.policy_sim.memory
+    ax.step(range(len(own)), own, where="post", lw=1.0, ls=":", color="tab:blue",
+            label=f"model {cmp.plan.policy} (model conv., tokens)")
+    ax.axhline(inst.capacity, color="crimson", lw=1, ls="--", label="M")
+    ax.set_xlabel("round = engine step")
+    ax.set_ylabel("KV tokens held")
+    ax.set_title(cmp.verdict_line()[:110], fontsize=8)
+    ax.legend(loc="lower left", fontsize=7)
+    if path is not None:
+        ax.figure.tight_layout()
+        ax.figure.savefig(path, dpi=120)
+    return ax
