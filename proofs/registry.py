@@ -1,0 +1,370 @@
+"""Theorem registry, check results and verdicts (issue 7; spec ``model.md`` sections 10-12).
+
+A :class:`Theorem` bundles a statement with two kinds of checks:
+
+* **symbolic** checks (sympy): each returns a :class:`SymbolicCheck` with the simplified residual
+  of an identity, or the argument that an inequality holds on its whole domain;
+* **empirical** checks: each evaluates an inequality or a ratio on many instances and returns an
+  :class:`EmpiricalCheck` with the worst instance seen and how close it came to the constant.
+
+:func:`run_theorem` turns them into a verdict (``interfaces.md``, ``kvratio prove``):
+
+* ``refuted``: some check produced a *certified* counter-example (a trace plus schedules re-verified
+  by :func:`ratio.check.check`, with exact integer costs);
+* ``open``: the theorem is registered as an empirical study (its statement is not available to us,
+  or no symbolic argument is claimed), or some check could not decide (reason given);
+* ``verified``: every symbolic and every empirical check holds.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+__all__ = [
+    "SymbolicCheck",
+    "Worst",
+    "EmpiricalCheck",
+    "Theorem",
+    "TheoremResult",
+    "THEOREM_MODULES",
+    "registry",
+    "get_theorem",
+    "run_theorem",
+    "fmt_number",
+]
+
+#: Modules of :mod:`proofs.theorems`, in the order of the issue (one theorem each).
+THEOREM_MODULES: tuple[str, ...] = (
+    "volume",
+    "prop31",
+    "prop31_largest",
+    "lemma_a2",
+    "thm32",
+    "thm34",
+    "thm35",
+    "thm33",
+    "sorted_f",
+    "mcsf",
+)
+
+
+def fmt_number(x: Fraction | float | int | None) -> str | None:
+    """Exact ``"p/q"`` for fractions and ints, ``repr`` rounded to 6 digits for floats."""
+    if x is None:
+        return None
+    if isinstance(x, Fraction):
+        return f"{x.numerator}/{x.denominator}" if x.denominator != 1 else str(x.numerator)
+    if isinstance(x, int):
+        return str(x)
+    return f"{x:.6g}"
+
+
+@dataclass(frozen=True)
+class SymbolicCheck:
+    """Outcome of one sympy check.
+
+    ``holds`` is True when the residual simplified to zero (identity) or the inequality was
+    shown on its whole domain; ``residual`` is the simplified expression as a string;
+    ``proof`` says how the domain argument goes.
+    """
+
+    name: str
+    claim: str
+    holds: bool
+    residual: str = "0"
+    proof: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "claim": self.claim,
+            "holds": self.holds,
+            "residual": self.residual,
+            "proof": self.proof,
+        }
+
+
+@dataclass(frozen=True)
+class Worst:
+    """The instance that came closest to (or beyond) the constant.
+
+    ``value`` is the measured quantity (``measure`` names it, e.g. ``L_SVF / UB(OPT)``);
+    ``constant`` the theorem's constant at that instance; ``closeness = value / constant``.
+    ``certified`` means ``value`` is an exact fraction from schedules re-verified by the
+    checker (a lower bound on the true ratio), so ``value > constant`` refutes the claim.
+    """
+
+    measure: str
+    value: Fraction | float
+    constant: Fraction | float | None
+    certified: bool
+    trace: dict[str, Any] | None = None
+    alpha: Fraction | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def closeness(self) -> float | None:
+        if self.constant is None or float(self.constant) == 0.0:
+            return None
+        return float(self.value) / float(self.constant)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "measure": self.measure,
+            "value": fmt_number(self.value),
+            "value_float": float(self.value),
+            "constant": fmt_number(self.constant),
+            "closeness": self.closeness,
+            "certified": self.certified,
+            "alpha": fmt_number(self.alpha),
+            "trace": self.trace,
+            **self.extra,
+        }
+
+
+@dataclass(frozen=True)
+class EmpiricalCheck:
+    """Outcome of one empirical check over ``instances`` instances (or simulated runs).
+
+    ``holds``: True (held everywhere), False (a certified counter-example is attached as
+    ``counterexample``) or None (could not decide: ``note`` says why).
+    """
+
+    name: str
+    claim: str
+    instances: int
+    holds: bool | None
+    worst: Worst | None = None
+    counterexample: Worst | None = None
+    note: str = ""
+    rows: tuple[dict[str, Any], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "claim": self.claim,
+            "instances": self.instances,
+            "holds": self.holds,
+            "worst": self.worst.to_dict() if self.worst else None,
+            "counterexample": self.counterexample.to_dict() if self.counterexample else None,
+            "note": self.note,
+            "rows": list(self.rows),
+        }
+
+
+SymbolicFn = Callable[[], list[SymbolicCheck]]
+EmpiricalFn = Callable[[bool, int], list[EmpiricalCheck]]
+
+
+@dataclass(frozen=True)
+class Theorem:
+    """One registered result.
+
+    Parameters
+    ----------
+    name
+        Registry key (``kvratio prove NAME``).
+    title, statement, source, regime, constant
+        What is claimed, by whom, in which regime of spec section 10, with which constant.
+    symbolic, empirical
+        The checks (see module docstring); ``empirical(quick, seed)``.
+    study_reason
+        Set for empirical studies: the verdict is then ``open`` with this reason unless a
+        certified counter-example refutes the claim.
+    """
+
+    name: str
+    title: str
+    statement: str
+    source: str
+    regime: str
+    constant: str
+    symbolic: SymbolicFn
+    empirical: EmpiricalFn
+    study_reason: str | None = None
+
+    @property
+    def command(self) -> str:
+        return f"kvratio prove {self.name} --quick"
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "theorem": self.name,
+            "title": self.title,
+            "statement": self.statement,
+            "source": self.source,
+            "regime": self.regime,
+            "constant": self.constant,
+            "kind": "study" if self.study_reason else "theorem",
+        }
+
+
+@dataclass(frozen=True)
+class TheoremResult:
+    """A theorem's checks and verdict (``interfaces.md``: ``kvratio prove``)."""
+
+    theorem: Theorem
+    symbolic: tuple[SymbolicCheck, ...]
+    empirical: tuple[EmpiricalCheck, ...]
+    verdict: str
+    reason: str
+    worst: Worst | None
+    errors: tuple[str, ...]
+    seconds: float
+    quick: bool
+    seed: int
+
+    def to_dict(self) -> dict[str, Any]:
+        sym_status = (
+            "error"
+            if any(e.startswith("symbolic") for e in self.errors)
+            else "none"
+            if not self.symbolic
+            else "holds"
+            if all(c.holds for c in self.symbolic)
+            else "fails"
+        )
+        emp_status = (
+            "error"
+            if any(e.startswith("empirical") for e in self.errors)
+            else "none"
+            if not self.empirical
+            else "holds"
+            if all(c.holds is True for c in self.empirical)
+            else "fails"
+            if any(c.holds is False for c in self.empirical)
+            else "undecided"
+        )
+        return {
+            "theorem": self.theorem.name,
+            "source": self.theorem.source,
+            "statement": self.theorem.statement,
+            "regime": self.theorem.regime,
+            "constant": self.theorem.constant,
+            "symbolic": {"status": sym_status, "checks": [c.to_dict() for c in self.symbolic]},
+            "empirical": {
+                "status": emp_status,
+                "instances": sum(c.instances for c in self.empirical),
+                "checks": [c.to_dict() for c in self.empirical],
+            },
+            "verdict": self.verdict,
+            "reason": self.reason,
+            "worst": self.worst.to_dict() if self.worst else None,
+            "errors": list(self.errors),
+            "seconds": round(self.seconds, 3),
+            "quick": self.quick,
+            "seed": self.seed,
+            "command": self.theorem.command,
+        }
+
+
+_REGISTRY: dict[str, Theorem] = {}
+
+
+def registry() -> dict[str, Theorem]:
+    """All registered theorems by name, in :data:`THEOREM_MODULES` order."""
+    if not _REGISTRY:
+        for mod in THEOREM_MODULES:
+            m = importlib.import_module(f"proofs.theorems.{mod}")
+            thm: Theorem = m.THEOREM
+            _REGISTRY[thm.name] = thm
+    return _REGISTRY
+
+
+def get_theorem(name: str) -> Theorem:
+    """The registered theorem ``name``; :class:`~ratio.errors.InputError` lists valid names."""
+    from ratio.errors import InputError
+
+    reg = registry()
+    if name not in reg:
+        raise InputError(f"unknown theorem {name!r} (valid: {', '.join(reg)})")
+    return reg[name]
+
+
+def _pick_worst(checks: tuple[EmpiricalCheck, ...]) -> Worst | None:
+    for c in checks:
+        if c.counterexample is not None:
+            return c.counterexample
+    # the check that came closest to its constant, certified ones first
+    best: Worst | None = None
+    for c in checks:
+        w = c.worst
+        if w is None:
+            continue
+        if best is None:
+            best = w
+            continue
+        key_w = (w.certified, w.closeness if w.closeness is not None else -1.0)
+        key_b = (best.certified, best.closeness if best.closeness is not None else -1.0)
+        if key_w > key_b:
+            best = w
+    return best
+
+
+def run_theorem(theorem: Theorem, *, quick: bool = True, seed: int = 0) -> TheoremResult:
+    """Run every check of ``theorem`` and decide its verdict (see module docstring).
+
+    A check that raises is recorded in ``errors`` (with its exception) and forces ``open``:
+    a verdict is never drawn from a check that did not finish.
+    """
+    t0 = time.perf_counter()
+    errors: list[str] = []
+    sym: tuple[SymbolicCheck, ...] = ()
+    emp: tuple[EmpiricalCheck, ...] = ()
+    try:
+        sym = tuple(theorem.symbolic())
+    except Exception as e:  # noqa: BLE001 - reported, never hidden
+        errors.append(f"symbolic: {type(e).__name__}: {e}\n{traceback.format_exc(limit=3)}")
+    try:
+        emp = tuple(theorem.empirical(quick, seed))
+    except Exception as e:  # noqa: BLE001
+        errors.append(f"empirical: {type(e).__name__}: {e}\n{traceback.format_exc(limit=3)}")
+    worst = _pick_worst(emp)
+    refuting = [c for c in emp if c.holds is False and c.counterexample is not None]
+    sym_fail = [c for c in sym if not c.holds]
+    undecided = [c for c in emp if c.holds is None or (c.holds is False and not c.counterexample)]
+    if refuting:
+        c = refuting[0]
+        verdict = "refuted"
+        reason = f"certified counter-example ({c.name}): {c.note}".rstrip(": ")
+    elif errors:
+        verdict = "open"
+        reason = "a check raised: " + errors[0].splitlines()[0]
+    elif theorem.study_reason:
+        verdict = "open"
+        reason = theorem.study_reason
+    elif sym_fail:
+        verdict = "open"
+        reason = "symbolic check did not close: " + "; ".join(
+            f"{c.name} (residual {c.residual})" for c in sym_fail
+        )
+    elif undecided:
+        verdict = "open"
+        reason = "undecided: " + "; ".join(f"{c.name}: {c.note}" for c in undecided)
+    elif not sym or not emp:
+        verdict = "open"
+        reason = "needs both a symbolic and an empirical check"
+    else:
+        verdict = "verified"
+        reason = (
+            f"{len(sym)} symbolic checks hold; {len(emp)} empirical checks hold on "
+            f"{sum(c.instances for c in emp)} instances/runs"
+        )
+    return TheoremResult(
+        theorem,
+        sym,
+        emp,
+        verdict,
+        reason,
+        worst,
+        tuple(errors),
+        time.perf_counter() - t0,
+        quick,
+        seed,
+    )
