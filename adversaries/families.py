@@ -111,7 +111,53 @@ def build_wide_short_first(n: int, alpha: Fraction) -> tuple[Instance, Schedule]
     return _inst(M, rows, "wide_short_first", b=b), sched
 
 
+# --- burst: head-of-line blocking by cheap wide requests (svf) ----------------------------
+def build_svf_hol_block(n: int, alpha: Fraction) -> tuple[Instance, Schedule]:
+    """Head-of-line blocking for SVF (the structure of the worst ``n = 8`` traces the search
+    found: cheap wide requests whose peaks block the head of the queue).
+
+    ``w = k - 1`` wide requests ``(s=P-1, o=1)`` (volume ``P``) fit per round, leaving a slack
+    ``D = P - 1`` that is too small for another wide one; ``m`` tall requests
+    ``(s=(a-1)q, o=q)`` of peak ``aq = D/m`` (volume above ``P``) would fit into that slack, but
+    SVF (blocking, spec 6) starts all ``b`` wide requests first (smaller volume) and the tall ones
+    wait ``b/w`` rounds. Hand-written schedule: the tall ones at round 0 in the slack, the wide
+    ones ``w`` per round from round 0. ``alpha = P / (wP + D)``, just above ``1/k``. Ratio
+    ``1 + m(b/w) / (mq + b^2/(2w))``, about ``1 + 1/sqrt(2w)`` at the best ``b``.
+    """
+    k = _k_of(alpha)
+    w = k - 1
+    if w < 1:
+        raise InputError("svf_hol_block needs alpha = 1/k with k >= 2")
+    if n < 2:
+        raise InputError("svf_hol_block needs n >= 2")
+    a = 12
+
+    def q_of(m: int) -> int:
+        return math.ceil(1.1 * m) + 1
+
+    best_m = min(
+        range(1, n), key=lambda m: abs(m + round(math.sqrt(2 * w * m * q_of(m))) - n)
+    )
+    m = best_m
+    b = n - m
+    q = q_of(m)
+    p_l = a * q
+    D = m * p_l
+    P = D + 1
+    M = w * P + D
+    rows = [(0, P - 1, 1)] * b + [(0, p_l - q, q)] * m
+    sched = Schedule(tuple([j // w for j in range(b)] + [0] * m))
+    return _inst(M, rows, "svf_hol_block", wide=b, tall=m), sched
+
+
 FAMILIES: dict[str, Family] = {
+    "svf_hol_block": Family(
+        "svf_hol_block",
+        "all_at_zero",
+        ("svf",),
+        "cheap wide requests block the head of SVF's queue; tall ones wait beside free memory",
+        build_svf_hol_block,
+    ),
     "online_long_first": Family(
         "online_long_first",
         "online",
