@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 __all__ = ["register"]
 
@@ -21,7 +22,7 @@ def _range(text: str) -> tuple[int, int]:
     return a, b
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,unused-ignore]
     from ratio.cli import add_json_flag
 
     p = sub.add_parser(
@@ -136,7 +137,7 @@ def _stdout_to_stderr() -> None:
     sys.stdout = os.fdopen(saved, "w", buffering=1)
 
 
-def _search_text(res: object, obj: dict) -> str:  # type: ignore[type-arg]
+def _search_text(res: Any, obj: dict[str, Any]) -> str:
     from fractions import Fraction
 
     lines = []
@@ -160,7 +161,8 @@ def _search_text(res: object, obj: dict) -> str:  # type: ignore[type-arg]
         f"= {float(r):.4f}"
     )
     lines.append(
-        f"  L_{b['policy']} = {b['policy_cost']}, OPT {'=' if b['opt_status'] == 'optimal' else '<='} "
+        f"  L_{b['policy']} = {b['policy_cost']}, "
+        f"OPT {'=' if b['opt_status'] == 'optimal' else '<='} "
         f"{b['opt_upper']} (status {b['opt_status']}, lower bound {b['opt_lower']})"
     )
     ab = b["bound_at_alpha"]
@@ -179,7 +181,7 @@ def _search_text(res: object, obj: dict) -> str:  # type: ignore[type-arg]
     )
     lines.append(f"  opt starts: {b['opt_starts']}")
     if obj["best_trace"]:
-        lines.append(f"  trace written to {obj['best_trace']}; re-verify: kvratio show {res.out}")  # type: ignore[attr-defined]
+        lines.append(f"  trace written to {obj['best_trace']}; re-verify: kvratio show {res.out}")
     return "\n".join(lines)
 
 
@@ -246,7 +248,12 @@ def _cmd_family(args: argparse.Namespace) -> int:
         rows = [(f.name, f.regime, ",".join(f.policies), f.summary) for f in FAMILIES.values()]
         emit(
             args,
-            {"families": [{"name": r[0], "regime": r[1], "policies": r[2].split(","), "summary": r[3]} for r in rows]},
+            {
+                "families": [
+                    {"name": r[0], "regime": r[1], "policies": r[2].split(","), "summary": r[3]}
+                    for r in rows
+                ]
+            },
             _table(rows, ("family", "regime", "policies", "summary")),
         )
         return 0
@@ -263,13 +270,16 @@ def _cmd_family(args: argparse.Namespace) -> int:
                 pt = certify(fam.name, pol, n, a)
                 points.append(pt)
                 print(
-                    f"{fam.name} {pt.policy} n={pt.n} alpha={pt.alpha}: ratio {float(pt.ratio):.4f}",
+                    f"{fam.name} {pt.policy} n={pt.n} alpha={pt.alpha}: "
+                    f"ratio {float(pt.ratio):.4f}",
                     file=sys.stderr,
                 )
     fits = {}
     for a in alphas:
         for pol in policies:
-            pts = [q for q in points if q.alpha == a and q.policy.split(":")[0] == pol.split(":")[0]]
+            pts = [
+                q for q in points if q.alpha == a and q.policy.split(":")[0] == pol.split(":")[0]
+            ]
             if len(pts) >= 2:
                 fits[f"{pol}@{a}"] = fit_exponent([q.n for q in pts], [float(q.ratio) for q in pts])
     obj = {
@@ -280,13 +290,23 @@ def _cmd_family(args: argparse.Namespace) -> int:
     }
     if args.plot:
         obj["plot"] = plot_family(points, args.plot, title=f"{fam.name} ({fam.regime})")
-    rows = [
-        (q.policy, q.n, q.alpha, q.capacity, q.policy_cost, q.opt_upper, q.ub_source,
-         f"{float(q.ratio):.4f}")
+    table: list[tuple[Any, ...]] = [
+        (
+            q.policy,
+            q.n,
+            q.alpha,
+            q.capacity,
+            q.policy_cost,
+            q.opt_upper,
+            q.ub_source,
+            f"{float(q.ratio):.4f}",
+        )
         for q in points
     ]
-    text = _table(rows, ("policy", "n", "alpha", "M", "L_policy", "UB(OPT)", "UB from", "ratio"))
-    text += "\nfitted exponents (ratio ~ n^e): " + ", ".join(f"{k}: {v:.3f}" for k, v in fits.items())
+    text = _table(table, ("policy", "n", "alpha", "M", "L_policy", "UB(OPT)", "UB from", "ratio"))
+    text += "\nfitted exponents (ratio ~ n^e): " + ", ".join(
+        f"{k}: {v:.3f}" for k, v in fits.items()
+    )
     if args.plot:
         text += f"\nplot written to {args.plot}"
     emit(args, obj, text)

@@ -60,9 +60,9 @@ def _inst(M: int, rows: Sequence[tuple[int, int, int]], name: str, **meta: Any) 
 
 
 # --- online: the long requests that arrive first (fcfs, sjf, svf, mcsf) --------------------
-def build_online_long_first(n: int, alpha: Fraction, gamma: float = 1.5) -> tuple[
-    Instance, Schedule
-]:
+def build_online_long_first(
+    n: int, alpha: Fraction, gamma: float = 1.5
+) -> tuple[Instance, Schedule]:
     """``k = 1/alpha`` long requests ``(a=0, s=(k-1)L+1, o=L)`` of peak ``P = kL+1`` fill
     ``M = kP``; ``m = n-k`` short requests ``(a=1, s=P-1, o=1)`` of peak ``P`` arrive one round
     later with ``L = ceil(m^gamma)``.
@@ -135,9 +135,7 @@ def build_svf_hol_block(n: int, alpha: Fraction) -> tuple[Instance, Schedule]:
     def q_of(m: int) -> int:
         return math.ceil(1.1 * m) + 1
 
-    best_m = min(
-        range(1, n), key=lambda m: abs(m + round(math.sqrt(2 * w * m * q_of(m))) - n)
-    )
+    best_m = min(range(1, n), key=lambda m: abs(m + round(math.sqrt(2 * w * m * q_of(m))) - n))
     m = best_m
     b = n - m
     q = q_of(m)
@@ -231,7 +229,9 @@ def certify(name: str, policy: str, n: int, alpha: Fraction = Fraction(1)) -> Fa
     inst, hand = fam.build(n, Fraction(alpha))
     verdict = check(inst, hand)
     if not verdict:
-        raise RuntimeError(f"internal: hand-written schedule of {name} infeasible: {verdict.reason}")
+        raise RuntimeError(
+            f"internal: hand-written schedule of {name} infeasible: {verdict.reason}"
+        )
     inst_p = _prepare(inst, policy)
     sim = simulate(inst_p, policy)
     if not check(inst_p, sim.schedule):

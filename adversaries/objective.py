@@ -72,9 +72,9 @@ def theorem_applies(policy: str, regime: str) -> bool:
     return pol.name == "svf" and pol.blocking and regime == "all_at_zero"
 
 
-def bound_at_alpha(alpha: Fraction, policy: str = "svf", regime: str = "all_at_zero") -> (
-    Fraction | None
-):
+def bound_at_alpha(
+    alpha: Fraction, policy: str = "svf", regime: str = "all_at_zero"
+) -> Fraction | None:
     """The theorem's constant ``1 + 2/(1 - alpha)`` at ``alpha`` (spec section 10), or ``None``
     where no theorem applies (``alpha = 1``, another policy, or the online regime).
 

@@ -27,7 +27,7 @@ def evaluate_task(task: Task) -> dict[str, Any]:
     from adversaries.space import to_instance
 
     M, rows, policy, threshold, opts = task
-    inst = to_instance((M, tuple(tuple(r) for r in rows)))  # type: ignore[arg-type]
+    inst = to_instance((M, tuple((int(a), int(s), int(o)) for a, s, o in rows)))
     try:
         ev = evaluate(inst, policy, threshold=Fraction(threshold), **opts)
     except CertificateViolation as exc:
@@ -75,9 +75,7 @@ class RayRunner:
         except ImportError:
             from ratio.errors import InputError
 
-            raise InputError(
-                "--ray needs Ray: pip install 'kvratio[ray]'"
-            ) from None
+            raise InputError("--ray needs Ray: pip install 'kvratio[ray]'") from None
         self.ray = ray
         self.started = False
         if not ray.is_initialized():
@@ -85,7 +83,9 @@ class RayRunner:
                 try:
                     ray.init(address="auto", log_to_driver=False)
                 except (ConnectionError, RuntimeError):
-                    print("ray: no running cluster found, starting a local instance", file=sys.stderr)
+                    print(
+                        "ray: no running cluster found, starting a local instance", file=sys.stderr
+                    )
                     ray.init(num_cpus=num_cpus, log_to_driver=False, include_dashboard=False)
             else:
                 ray.init(address=address, log_to_driver=False)

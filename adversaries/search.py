@@ -50,7 +50,8 @@ def parse_budget(text: str) -> tuple[float | None, int | None]:
         return None, v
     except ValueError:
         raise InputError(
-            f"--budget must be a duration (30s, 10m, 1h) or an evaluation count (5000), got {text!r}"
+            "--budget must be a duration (30s, 10m, 1h) or an evaluation count (5000), "
+            f"got {text!r}"
         ) from None
 
 
@@ -163,7 +164,9 @@ def run_search(
         if budget_evals is not None and state.evals >= budget_evals:
             return True
         return (
-            budget_seconds is not None and state.evals >= len(replay) and elapsed() >= budget_seconds
+            budget_seconds is not None
+            and state.evals >= len(replay)
+            and elapsed() >= budget_seconds
         )
 
     try:
@@ -194,7 +197,7 @@ def run_search(
                     (batch[k][0], batch[k][1], policy, f"{thr.numerator}/{thr.denominator}", opts)
                     for k in todo
                 ]
-                fresh = runner.map(tasks)  # type: ignore[arg-type]
+                fresh = runner.map(tasks)
                 now = elapsed()
                 for k, ev in zip(todo, fresh, strict=True):
                     results[k] = ev
@@ -251,8 +254,10 @@ def run_search(
             runner.close()
         if log is not None:
             log.close()
-    seconds = elapsed() if state.evals > len(replay) else (
-        float(replay[state.evals - 1]["t"]) if state.evals else 0.0
+    seconds = (
+        elapsed()
+        if state.evals > len(replay)
+        else (float(replay[state.evals - 1]["t"]) if state.evals else 0.0)
     )
     res = SearchResult(
         best=state.hof[-1] if state.hof else None,
@@ -272,10 +277,7 @@ def run_search(
         if state.violation is not None:
             write_atomic(out_dir / "violation.json", json.dumps(state.violation, indent=1) + "\n")
         write_atomic(out_dir / "summary.json", json.dumps(summary(res), indent=1) + "\n")
-        try:
-            plot_progress(out_dir)
-        except ImportError:  # pragma: no cover - matplotlib is a core dependency
-            pass
+        plot_progress(out_dir)
     return res
 
 

@@ -143,8 +143,8 @@ def read_hof(path: Path) -> list[dict[str, Any]]:
     ``*.jsonl`` files."""
     path = Path(path)
     if path.is_dir():
-        files = [path / "hof.jsonl"] if (path / "hof.jsonl").exists() else sorted(
-            path.glob("*.jsonl")
+        files = (
+            [path / "hof.jsonl"] if (path / "hof.jsonl").exists() else sorted(path.glob("*.jsonl"))
         )
     elif path.exists():
         files = [path]
@@ -197,9 +197,7 @@ def verify_entry(obj: dict[str, Any]) -> Verified:
     if not check(inst_p, sim.schedule):
         return Verified(False, "the policy's simulated schedule is infeasible")
     if sim.total_latency != obj["policy_cost"]:
-        return Verified(
-            False, f"policy cost {sim.total_latency} != recorded {obj['policy_cost']}"
-        )
+        return Verified(False, f"policy cost {sim.total_latency} != recorded {obj['policy_cost']}")
     opt = Schedule(tuple(int(x) for x in obj["opt_starts"]))
     verdict = check(inst, opt)
     if not verdict:

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from adversaries.space import SearchSpace
 from adversaries.strategies.anneal import Anneal
 from adversaries.strategies.base import Strategy
 from adversaries.strategies.evolve import Evolve
 from adversaries.strategies.hill import HillClimb
 from adversaries.strategies.random import RandomSampling
 from adversaries.strategies.structured import Structured
-from adversaries.space import SearchSpace
 from ratio.errors import InputError
 
 __all__ = ["REGISTRY", "Strategy", "get_strategy"]

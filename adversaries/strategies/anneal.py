@@ -50,12 +50,14 @@ class Anneal(Strategy):
     def _tell(self, points: Sequence[Point], fitness: Sequence[float]) -> None:
         for p, f in zip(points, fitness, strict=True):
             u = float(self.rng.random())
-            if self.current is None or f >= self.current[0]:
-                self.current = (f, p)
-            elif u < math.exp((f - self.current[0]) / self.T):
+            if (
+                self.current is None
+                or f >= self.current[0]
+                or u < math.exp((f - self.current[0]) / self.T)
+            ):
                 self.current = (f, p)
             self.T *= self.decay
-            if self.T < self.t_min:
+            if self.t_min > self.T:
                 self.T = self.t0
                 assert self.best is not None
                 self.current = self.best
