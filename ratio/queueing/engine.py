@@ -363,6 +363,7 @@ def run_engine(
     record_backlog: bool = False,
     on_batch: Callable[[EngineState, list[Work]], None] | None = None,
     instance: Instance | None = None,
+    initial: dict[int, tuple[int, int, int]] | None = None,
 ) -> ExtResult:
     """Run ``policy`` on ``requests`` (spec ``queueing.md`` Q1-Q5).
 
@@ -386,6 +387,9 @@ def run_engine(
         step (Q6).
     on_batch
         Called with the state and the planned batch before it is applied (property checks).
+    initial
+        Requests already running at time 0: ``index -> (engine, prefilled, produced)``
+        (warm starts such as Dai et al.'s worked example); they must arrive at time 0.
 
     Raises
     ------
@@ -408,6 +412,8 @@ def run_engine(
         record_backlog,
         on_batch,
     )
+    if initial:
+        sim.warm_start(initial)
     return sim.run(instance)
 
 
@@ -494,6 +500,7 @@ class _Engine:
                 self.unmet[i] += 1
             if r.engine is not None and not 0 <= r.engine < len(self.engines):
                 raise InputError(f"request {i} is pinned to engine {r.engine}, which does not exist")
+        self.warm: list[tuple[int, int, int, int]] = []
         self.future: list[tuple[Any, int]] = [(self.avail[i], i) for i in range(n) if not self.unmet[i]]
         heapq.heapify(self.future)
 
@@ -513,6 +520,17 @@ class _Engine:
                     f"request {i} needs {need} tokens > capacity {max(c for c in caps if c)}: "
                     "it can never run"
                 )
+
+    def warm_start(self, initial: dict[int, tuple[int, int, int]]) -> None:
+        for i, (x, pf, pr) in sorted(initial.items()):
+            r = self.reqs[i]
+            if r.arrival != 0 or self.unmet[i] or not 0 <= x < len(self.engines):
+                raise InputError(f"initial state: request {i} must arrive at 0 with no 'after'")
+            if not (0 <= pf <= r.prompt and 0 <= pr < r.output) or (pr and pf < r.prompt):
+                raise InputError(f"initial state: request {i} progress ({pf}, {pr}) is impossible")
+            self.future.remove((self.avail[i], i))
+            self.warm.append((i, x, pf, pr))
+        heapq.heapify(self.future)
 
     # --- memory ---------------------------------------------------------------------------
     def can_decode(self, i: int) -> bool:
@@ -606,12 +624,29 @@ class _Engine:
         self.done = 0
         pol = self.pol
         pol.reset(self)
+        for i, x, pf, pr in self.warm:
+            self.arrival_round[i] = 0
+            self.views[i] = self._make_view(i)
+            self.status[i] = _RUNNING
+            self.engine_of[i] = x
+            self.start[i] = 0
+            self.start_time[i] = 0
+            self.seq[i] = self.next_seq
+            self.next_seq += 1
+            self.run_on[x][i] = None
+            self.prefilled[i] = pf
+            self.produced[i] = pr
+            self.backlog_reqs += 1
+            self.backlog_tokens += self.remaining_work(i)
+            pol.on_admit(i, x)
         engines = self.engines
         k = len(engines)
         free_at: list[Number] = [0] * k
         # In flight: (end time, engine, round index of the round, completing requests).
         inflight: list[tuple[Any, int, int, list[int]]] = []
         T: Number = self.future[0][0] if self.future else 0
+        if self.warm:
+            T = 0
         if self.unit_time:
             T = _ceil(T)
         self.T = T
@@ -674,7 +709,9 @@ class _Engine:
             busy = [free_at[x] for x in range(k) if free_at[x] > T]
             if busy:
                 nxt = min(busy)
-            if fut:
+            idle = any(free_at[x] <= T for x in range(k))
+            if fut and (idle or not busy):
+                # Arrivals wake only an idle engine; a busy one sees them at its next round.
                 a = fut[0][0]
                 if self.unit_time:
                     a = _ceil(a)

@@ -17,6 +17,7 @@ chunk of ``C`` tokens, ``1 / gamma`` without (Zhang, Lin, Han, Ding, arXiv 2602.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import ClassVar
@@ -47,7 +48,7 @@ class TauModel:
 
     @property
     def spec(self) -> str:
-        fields = [f for f in self.__dataclass_fields__]
+        fields = [f.name for f in dataclasses.fields(self)]
         if not fields:
             return self.name
         body = ",".join(f"{f}={_fmt(getattr(self, f))}" for f in fields)
