@@ -91,14 +91,28 @@ def replay_engine(
 
     ``llm`` may be passed to reuse an engine (its pool and settings must match ``plan``).
     """
-    import vllm
-    from vllm import SamplingParams
-
     t0 = time.perf_counter()
     if llm is None:
         llm = make_llm(plan, model=model, device=device, dtype=dtype)
     engine = llm.llm_engine
     sched = engine_scheduler(llm)
+    if sched.policy.value != plan.scheduling_policy:
+        raise RuntimeError(
+            f"the engine schedules by {sched.policy.value!r}, the plan wants "
+            f"{plan.scheduling_policy!r}"
+        )
+    if sched.max_num_running_reqs < len(plan.requests):
+        raise RuntimeError(
+            f"the engine runs at most {sched.max_num_running_reqs} requests at once; the trace "
+            f"has {len(plan.requests)}, so that limit could bind (build it with max_num_seqs)"
+        )
+    if sched.max_num_scheduled_tokens < plan.max_num_batched_tokens:
+        raise RuntimeError(
+            f"the engine's token budget {sched.max_num_scheduled_tokens} is below "
+            f"{plan.max_num_batched_tokens}: it could bind"
+        )
+    if sched.get_num_unfinished_requests():
+        raise RuntimeError("the engine still has requests from an earlier replay")
     pool = sched.kv_cache_manager.block_pool.get_num_free_blocks()
     if pool != plan.usable_blocks:
         raise RuntimeError(
@@ -106,12 +120,32 @@ def replay_engine(
         )
     index_of = {er.request_id: er.index for er in plan.requests}
     rec = Recorder(sched, index_of)
+    try:
+        return _loop(plan, engine, rec, index_of, max_steps, t0, device, model)
+    finally:
+        rec.close()
+
+
+def _loop(
+    plan: ReplayPlan,
+    engine: Any,
+    rec: Recorder,
+    index_of: dict[str, int],
+    max_steps: int | None,
+    t0: float,
+    device: str,
+    model: str | Path,
+) -> EngineRun:
+    import vllm
+    from vllm import SamplingParams
+
     pending = sorted(plan.requests, key=lambda er: (er.arrival_round, er.index))
     n = len(pending)
     ptr = 0
     completion: dict[int, int] = {}
     limit = max_steps or _step_limit(plan)
     setup = time.perf_counter() - t0
+    # Every request gets its own id per replay so that an engine can be reused.
     t = 0
     while len(completion) < n:
         if t > limit:

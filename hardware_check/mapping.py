@@ -110,6 +110,7 @@ def plan_replay(
     *,
     block_size: int = 32,
     max_model_len: int | None = None,
+    max_num_seqs: int | None = None,
 ) -> ReplayPlan:
     """Map ``instance`` and ``policy`` to vLLM requests and engine settings.
 
@@ -123,6 +124,9 @@ def plan_replay(
         KV block size ``B`` in tokens (on CPU vLLM needs a multiple of 32).
     max_model_len
         Engine limit on ``s + o``; default: the largest ``s_i + o_i`` rounded up to a block.
+    max_num_seqs
+        Engine limit on running requests; default ``n`` (never binds).  A larger value lets
+        one engine replay several traces.
 
     Raises
     ------
@@ -171,14 +175,15 @@ def plan_replay(
         )
         for i, r in enumerate(instance.requests)
     )
+    seqs = max(n, max_num_seqs or 1)
     return ReplayPlan(
         instance=instance,
         policy=pol.spec,
         scheduling_policy=scheduling,
         block_size=block_size,
         num_blocks=usable + 1,
-        max_num_seqs=max(n, 1),
-        max_num_batched_tokens=max(instance.capacity + n, mml, 256),
+        max_num_seqs=seqs,
+        max_num_batched_tokens=max(instance.capacity + seqs, mml, 256),
         max_model_len=mml,
         requests=reqs,
         reference=reference_policy(pol),

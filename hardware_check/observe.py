@@ -152,6 +152,11 @@ class Recorder:
         }
         return out
 
+    def close(self) -> None:
+        """Stop recording: the scheduler's own ``schedule`` method is visible again."""
+        if self.scheduler.__dict__.get("schedule") == self._schedule:
+            del self.scheduler.schedule
+
     def index(self, rid: str) -> int:
         """Trace index of a vLLM request id (the engine appends ``-<random>`` to ours)."""
         i = self._cache.get(rid)
