@@ -10,14 +10,14 @@ import pytest
 
 from ratio.cli import main
 from ratio.errors import InputError
-from ratio.interop.importers import import_trace, parse_columns
+from ratio.interop.importers import ImportResult, import_trace, parse_columns
 from ratio.interop.timebase import parse_batch_time, rounds_by_batch_time, rounds_by_round_ms
 from ratio.io import import_azure_csv, load
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "interop"
 
 
-def triples(res):  # type: ignore[no-untyped-def]
+def triples(res: ImportResult) -> list[tuple[str | None, int, int, int]]:
     return [(r.id, r.arrival, r.prompt, r.output) for r in res.instance.requests]
 
 
