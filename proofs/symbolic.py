@@ -109,3 +109,25 @@ def converged(expr: Any, var: sp.Symbol, domain: sp.Set) -> tuple[Any, list[str]
 
     out = expr.replace(lambda e: isinstance(e, sp.Piecewise), pick)
     return out, used
+
+
+def nonneg_on_unit_interval(
+    name: str, claim: str, expr: Any, var: sp.Symbol, others: Sequence[sp.Symbol], domain: str
+) -> SymbolicCheck:
+    """``expr >= 0`` for ``var`` in ``[0, 1]`` and ``others >= 0`` by a Bernstein certificate:
+    with ``u = 1 - var``, homogenise each power ``var^k`` to degree ``d`` as
+    ``var^k (var + u)^(d-k)``; if the expansion has non-negative coefficients in
+    ``var, u, others`` (trying ``d`` up to ``deg + 8``), it is >= 0 on the domain (Polya)."""
+    u = sp.Symbol("u_", nonnegative=True)
+    poly = sp.Poly(sp.expand(expr), var)
+    deg = poly.degree()
+    for d in range(max(deg, 0), deg + 9):
+        hom = sum(c * var**k * (var + u) ** (d - k) for (k,), c in poly.terms())
+        if is_nonneg_polynomial(hom, [var, u, *others]):
+            return SymbolicCheck(
+                name, claim, True, str(sp.factor(sp.expand(expr))),
+                f"Bernstein form of degree {d} in {var} and u = 1 - {var} has non-negative "
+                f"coefficients ({domain})",
+            )
+    return SymbolicCheck(name, claim, False, str(sp.factor(sp.expand(expr))),
+                         "no Bernstein certificate up to degree + 8")
