@@ -80,10 +80,16 @@ def _cmd_export(args: argparse.Namespace) -> int:
             f"{args.trace}: no round duration in the trace's meta; give --round-ms (e.g. the "
             "decode step time of your server in ms)"
         )
-    path = export_mooncake(inst, args.out, round_ms=rms)
+    path = export_mooncake(inst, args.out, round_ms=rms, hash_block=args.hash_block)
     _cli().emit(
         args,
-        {"path": str(path), "n": inst.n, "format": args.format, "round_ms": rms},
+        {
+            "path": str(path),
+            "n": inst.n,
+            "format": args.format,
+            "round_ms": rms,
+            "hash_block": args.hash_block,
+        },
         f"wrote {inst.n} requests to {path} ({args.format} JSONL, {rms:g} ms per round)",
     )
     return 0
@@ -199,6 +205,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("trace")
     p.add_argument("--format", default="mooncake", choices=("mooncake",))
     p.add_argument("--round-ms", type=float, help="ms per round (default: the trace's meta)")
+    p.add_argument(
+        "--hash-block",
+        type=int,
+        default=16,
+        help="tokens per hash id written for `vllm bench serve --dataset-name timed_trace` "
+        "(its --timed-trace-chunk-hash-size); 0: none (the trace's own are kept)",
+    )
     p.add_argument("-o", "--out", required=True)
     add_json_flag(p)
     p.set_defaults(func=_cmd_export)

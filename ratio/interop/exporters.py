@@ -7,9 +7,13 @@ The Mooncake trace shape (FAST'25) is one JSON object per line::
 
 with ``timestamp`` in **milliseconds** since the trace start. Request ``i`` arriving in round
 ``a_i`` is written at ``timestamp = a_i * round_ms`` with ``input_length = s_i`` and
-``output_length = o_i``; ``hash_ids`` are written when the trace carries them in ``meta``
-(an imported Mooncake trace). Lines are in request-index order. Re-importing with the same
-``round_ms`` and ``--origin zero`` gives the same requests (the round-trip property test).
+``output_length = o_i``. ``hash_ids`` are the trace's own (``meta["hash_ids"]``, an imported
+Mooncake trace) or else, with ``hash_block = H > 0`` (default 16), ``ceil(s_i / H)`` fresh
+integers per request, unique across requests: vLLM 0.32's ``vllm bench serve --dataset-name
+timed_trace`` builds each prompt from its ``hash_ids``, ``H`` tokens per id
+(``--timed-trace-chunk-hash-size H``), so without them it would send empty prompts; unique ids
+mean no prefix is shared, as in the model. Lines are in request-index order. Re-importing with
+the same ``round_ms`` and ``--origin zero`` gives the same requests (the round-trip property test).
 """
 
 from __future__ import annotations
@@ -41,20 +45,25 @@ def _ms(x: float) -> int | float:
     return int(x) if x.is_integer() else x
 
 
-def mooncake_lines(instance: Instance, *, round_ms: float) -> list[dict[str, Any]]:
+def mooncake_lines(
+    instance: Instance, *, round_ms: float, hash_block: int = 16
+) -> list[dict[str, Any]]:
     """The JSONL objects of the Mooncake timed-trace shape, one per request.
 
     >>> from ratio.model import Instance
-    >>> lines = mooncake_lines(Instance.from_tuples(20, [(0, 3, 2), (2, 4, 1)]), round_ms=25)
-    >>> lines[1]
-    {'timestamp': 50, 'input_length': 4, 'output_length': 1}
+    >>> inst = Instance.from_tuples(20, [(0, 3, 2), (2, 4, 1)])
+    >>> mooncake_lines(inst, round_ms=25, hash_block=2)[1]
+    {'timestamp': 50, 'input_length': 4, 'output_length': 1, 'hash_ids': [2, 3]}
     """
     if not (isinstance(round_ms, int | float) and math.isfinite(round_ms) and round_ms > 0):
         raise InputError(f"--round-ms must be a positive number, got {round_ms!r}")
+    if isinstance(hash_block, bool) or not isinstance(hash_block, int) or hash_block < 0:
+        raise InputError(f"--hash-block must be an integer >= 0, got {hash_block!r}")
     hashes = instance.meta.get("hash_ids")
     if not (isinstance(hashes, list | tuple) and len(hashes) == instance.n):
         hashes = None
     out = []
+    fresh = 0
     for i, r in enumerate(instance.requests):
         obj: dict[str, Any] = {
             "timestamp": _ms(r.arrival * float(round_ms)),
@@ -63,15 +72,21 @@ def mooncake_lines(instance: Instance, *, round_ms: float) -> list[dict[str, Any
         }
         if hashes is not None and hashes[i] is not None:
             obj["hash_ids"] = list(hashes[i])
+        elif hash_block > 0:
+            k = -(-r.prompt // hash_block)
+            obj["hash_ids"] = list(range(fresh, fresh + k))
+            fresh += k
         out.append(obj)
     return out
 
 
-def export_mooncake(instance: Instance, path: str | Path, *, round_ms: float) -> Path:
+def export_mooncake(
+    instance: Instance, path: str | Path, *, round_ms: float, hash_block: int = 16
+) -> Path:
     """Write :func:`mooncake_lines` to ``path`` (JSONL)."""
     p = Path(path)
     if p.parent and not p.parent.exists():
         p.parent.mkdir(parents=True, exist_ok=True)
-    lines = mooncake_lines(instance, round_ms=round_ms)
+    lines = mooncake_lines(instance, round_ms=round_ms, hash_block=hash_block)
     p.write_text("".join(json.dumps(o) + "\n" for o in lines), encoding="utf-8")
     return p

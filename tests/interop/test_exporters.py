@@ -73,10 +73,11 @@ def test_cli_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         "n": 2,
         "format": "mooncake",
         "round_ms": 25.0,
+        "hash_block": 16,
     }
     assert [json.loads(x) for x in out.read_text().splitlines()] == [
-        {"timestamp": 0, "input_length": 3, "output_length": 2},
-        {"timestamp": 100, "input_length": 5, "output_length": 6},
+        {"timestamp": 0, "input_length": 3, "output_length": 2, "hash_ids": [0]},
+        {"timestamp": 100, "input_length": 5, "output_length": 6, "hash_ids": [1]},
     ]
 
 
@@ -111,3 +112,40 @@ def test_cli_export_uses_imported_round_ms(
         200,
         2000,
     ]
+
+
+def test_hash_ids_cover_the_prompt_for_timed_trace() -> None:
+    """vLLM's timed_trace rebuilds a prompt from hash_block tokens per id: ids must cover s."""
+    inst = Instance.from_tuples(200, [(0, 33, 2), (1, 32, 1), (1, 1, 5)])
+    lines = mooncake_lines(inst, round_ms=10, hash_block=16)
+    assert [x["hash_ids"] for x in lines] == [[0, 1, 2], [3, 4], [5]]
+    assert all("hash_ids" not in x for x in mooncake_lines(inst, round_ms=10, hash_block=0))
+
+
+@pytest.mark.vllm
+def test_vllm_timed_trace_reads_the_export(tmp_path: Path) -> None:
+    """vLLM 0.32's own `vllm bench serve --dataset-name timed_trace` loader rebuilds every
+    prompt at its exact length and every arrival time from our export."""
+    pytest.importorskip("vllm")
+    from vllm.benchmarks.datasets.datasets import TimedTrace
+
+    class Tok:
+        all_special_ids = [0, 1, 2]
+
+        def get_vocab(self) -> dict[str, int]:
+            return {f"t{i}": i for i in range(1000)}
+
+    inst = Instance.from_tuples(300, [(0, 33, 2), (3, 200, 9), (3, 1, 5)])
+    path = export_mooncake(inst, tmp_path / "t.jsonl", round_ms=40)
+    ds = TimedTrace(
+        dataset_path=str(path),
+        random_seed=0,
+        timed_trace_chunk_hash_size=16,
+        timed_trace_sec_multiplier=0.001,
+        timed_trace_label_timestamp="timestamp",
+        timed_trace_label_input_length="input_length",
+        timed_trace_label_output_length="output_length",
+        timed_trace_label_hash_ids="hash_ids",
+    )
+    got = [(r.prompt_len, r.expected_output_len, r.timestamp) for r in ds.sample(Tok(), 10)]
+    assert got == [(33, 2, 0.0), (200, 9, 0.12), (1, 5, 0.12)]
