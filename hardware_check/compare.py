@@ -81,7 +81,7 @@ class Comparison:
     explanations: tuple[str, ...]
     figures: tuple[tuple[str, Any, Any], ...]
     engine_memory: np.ndarray = field(repr=False)
-    mirror_run: MirrorRun | None = field(default=None, repr=False)
+    mirror_run: MirrorRun = field(repr=False)
 
     @property
     def verdict(self) -> str:
