@@ -288,23 +288,18 @@ def get_theorem(name: str) -> Theorem:
 
 
 def _pick_worst(checks: tuple[EmpiricalCheck, ...]) -> Worst | None:
+    """The counter-example if any; else the worst instance closest to its constant (certified
+    ones first); for studies without a constant, the largest certified value."""
     for c in checks:
         if c.counterexample is not None:
             return c.counterexample
-    # the check that came closest to its constant, certified ones first
-    best: Worst | None = None
-    for c in checks:
-        w = c.worst
-        if w is None:
-            continue
-        if best is None:
-            best = w
-            continue
-        key_w = (w.certified, w.closeness if w.closeness is not None else -1.0)
-        key_b = (best.certified, best.closeness if best.closeness is not None else -1.0)
-        if key_w > key_b:
-            best = w
-    return best
+    cands = [c.worst for c in checks if c.worst is not None]
+    if not cands:
+        return None
+    with_const = [w for w in cands if w.closeness is not None]
+    if with_const:
+        return max(with_const, key=lambda w: (w.certified, w.closeness or 0.0))
+    return max(cands, key=lambda w: (w.certified, float(w.value)))
 
 
 def run_theorem(theorem: Theorem, *, quick: bool = True, seed: int = 0) -> TheoremResult:

@@ -125,7 +125,7 @@ def empirical(quick: bool, seed: int) -> list[EmpiricalCheck]:
             fails.append(f"identity fails on {to_dict(inst)}")
         if bounds_mod is not None and bounds_mod.volume_lower_bound(inst) != section11_bound(inst):
             fails.append(f"offline_opt.bounds.volume_lower_bound != spec-11 formula on {to_dict(inst)}")
-        ob = opt_bounds(inst, exact_max_n=6 if quick else 7)
+        ob = opt_bounds(inst, exact_max_n=5 if quick else 7)
         exact += ob.exact
         costs = [ob.upper]
         for pol in UB_POLICIES[:3]:
