@@ -53,42 +53,54 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Workload:
-    """What arrives: request types ``(prompt, output, weight)`` sampled independently, or one
-    job template (a networkx DiGraph, ``queueing.md`` Q4) per arrival."""
+    """What arrives: request types ``(prompt, output, weight)``, or job templates
+    ``(networkx DiGraph, weight)`` (``queueing.md`` Q4); each arrival draws one by weight."""
 
     types: tuple[tuple[int, int, float], ...] = ()
-    template: Any = None
+    templates: tuple[tuple[Any, float], ...] = ()
 
     def __post_init__(self) -> None:
-        if not self.types and self.template is None:
-            raise InputError("a workload needs request types or a job template")
+        if bool(self.types) == bool(self.templates):
+            raise InputError("a workload needs request types or job templates (one of them)")
         for s, o, w in self.types:
             if s < 1 or o < 1 or w <= 0:
                 raise InputError(f"workload type ({s}, {o}, {w}): lengths >= 1 and weight > 0")
+        for _, w in self.templates:
+            if w <= 0:
+                raise InputError("job template weights must be positive")
 
     def _weights(self) -> np.ndarray:
-        w = np.array([t[2] for t in self.types], dtype=float)
+        w = np.array([t[-1] for t in (self.types or self.templates)], dtype=float)
         return w / w.sum()
 
     def mean(self, f: Any) -> Fraction:
-        """Exact mean of ``f(s, o)`` per arrival (summed over the job's calls for a template)."""
-        if self.template is not None:
-            return Fraction(
-                sum(f(int(d["prompt"]), int(d["output"])) for _, d in self.template.nodes(data=True))
-            )
-        tot = sum(Fraction(w).limit_denominator(10**9) for _, _, w in self.types)
-        return sum(
-            (Fraction(w).limit_denominator(10**9) * f(s, o) for s, o, w in self.types), Fraction(0)
-        ) / tot
+        """Exact mean of ``f(s, o)`` per arrival (summed over a job's calls)."""
+        items: list[tuple[Fraction, Fraction]] = []
+        for s, o, w in self.types:
+            items.append((Fraction(w).limit_denominator(10**9), Fraction(f(s, o))))
+        for g, w in self.templates:
+            tot = sum(f(int(d["prompt"]), int(d["output"])) for _, d in g.nodes(data=True))
+            items.append((Fraction(w).limit_denominator(10**9), Fraction(tot)))
+        return sum((w * v for w, v in items), Fraction(0)) / sum(w for w, _ in items)
 
     def requests(self, arrivals: Sequence[Any], rng: np.random.Generator) -> tuple[QRequest, ...]:
-        if self.template is not None:
+        k = rng.choice(len(self.types or self.templates), size=len(arrivals), p=self._weights())
+        if self.templates:
             from ratio.queueing.jobs import job_stream
 
-            return job_stream(self.template, arrivals)
-        k = rng.choice(len(self.types), size=len(arrivals), p=self._weights())
+            out: list[QRequest] = []
+            for n, (a, j) in enumerate(zip(arrivals, k)):
+                part = job_stream(self.templates[j][0], [a], prefix=f"j{n}.")
+                base = len(out)
+                out.extend(
+                    QRequest(r.arrival, r.prompt, r.output, r.id, f"j{n}",
+                             tuple(base + x for x in r.after), r.cls, r.engine)
+                    for r in part
+                )
+            return tuple(out)
         return tuple(
-            QRequest(a, self.types[j][0], self.types[j][1], f"r{n}") for n, (a, j) in enumerate(zip(arrivals, k))
+            QRequest(a, self.types[j][0], self.types[j][1], f"r{n}")
+            for n, (a, j) in enumerate(zip(arrivals, k))
         )
 
 
