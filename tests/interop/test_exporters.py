@@ -147,5 +147,5 @@ def test_vllm_timed_trace_reads_the_export(tmp_path: Path) -> None:
         timed_trace_label_output_length="output_length",
         timed_trace_label_hash_ids="hash_ids",
     )
-    got = [(r.prompt_len, r.expected_output_len, r.timestamp) for r in ds.sample(Tok(), 10)]
+    got = [(r.prompt_len, r.expected_output_len, r.timestamp) for r in ds.sample(Tok(), 10)]  # type: ignore[arg-type]
     assert got == [(33, 2, 0.0), (200, 9, 0.12), (1, 5, 0.12)]
