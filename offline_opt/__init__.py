@@ -14,14 +14,14 @@ The denominator of every competitive ratio (spec ``model.md`` sections 2, 3, 10,
 
 from __future__ import annotations
 
+import contextlib
 import time
 from fractions import Fraction
 
-from ratio.errors import InputError
-from ratio.model import Instance, Schedule
-
 from offline_opt.bounds import lower_bound
 from offline_opt.certificate import CertifiedRatio, OptResult, verify
+from ratio.errors import InputError
+from ratio.model import Instance, Schedule
 
 __all__ = [
     "solve",
@@ -177,10 +177,8 @@ def solve(
         # happen while the incumbent (within the horizons) exists: treat as a solver error.
         raise AssertionError("MILP reported infeasible although a feasible schedule exists")
     if out_m.status != "optimal" and "solver" not in bounds:
-        try:
+        with contextlib.suppress(RuntimeError):
             bounds["lp"] = milp.lp_lower_bound(instance, hz)
-        except RuntimeError:
-            pass
     timed_out = out_m.status in ("feasible", "timeout")
     return _result(instance, best, bounds, solver, t0, timed_out)
 

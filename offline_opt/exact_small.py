@@ -141,7 +141,8 @@ def solve_exact(instance: Instance) -> tuple[int, Schedule]:
         cost = f(0, (1 << n) - 1, ())
         # Reconstruct by replaying the memoised decisions.
         starts = [-1] * n
-        t, unstarted, running = 0, (1 << n) - 1, ()
+        t, unstarted = 0, (1 << n) - 1
+        running: Running = ()
         while unstarted or running:
             _, mask, nxt_t = memo[(t if t < a_max else -1, unstarted, running)]
             if not running and not any(

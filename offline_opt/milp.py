@@ -24,10 +24,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from offline_opt.bounds import lower_bound
 from ratio.errors import InputError
 from ratio.model import Instance, Schedule
-
-from offline_opt.bounds import lower_bound
 
 __all__ = [
     "SOLVERS",
@@ -136,7 +135,7 @@ def build_milp(
         for i, r in enumerate(reqs):
             groups.setdefault((r.arrival, r.prompt, r.output), []).append(i)
         for members in groups.values():
-            for i, j in zip(members, members[1:]):
+            for i, j in zip(members, members[1:], strict=False):
                 hi = min(horizons[i], horizons[j])
                 prob += (
                     pulp.lpSum(t * x[i, t] for t in range(reqs[i].arrival, horizons[i] + 1))
@@ -149,7 +148,7 @@ def build_milp(
 def _highs_class() -> Any:
     import pulp
 
-    class _WarmHiGHS(pulp.HiGHS):  # type: ignore[misc,name-defined]
+    class _WarmHiGHS(pulp.HiGHS):
         """PuLP's HiGHS API class plus a warm-start solution passed before ``run``."""
 
         start: list[float] | None = None

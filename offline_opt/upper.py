@@ -102,7 +102,7 @@ def local_search(
     while improved and evals < max_evals:
         improved = False
         moves = [(i, j) for i in range(n) for j in range(n) if i != j]
-        rng.shuffle(moves)  # type: ignore[arg-type]
+        rng.shuffle(moves)
         for i, j in moves:
             if evals >= max_evals:
                 break

@@ -1,0 +1,429 @@
+"""Exact branch and bound over schedule states, all arrivals at 0 (issue 3, item 7).
+
+State at the start of a round: the set ``U`` of requests not yet started and the running requests
+with the number of rounds each has run. With all arrivals at 0 the total latency is
+``L = sum_t #{unfinished requests in round t}`` (spec ``model.md`` 3), so the cost-to-go of a
+state does not depend on the round (``exact-opt.md``) and a transposition table can key on the
+state alone. A decision starts a subset ``S`` of ``U``; the round costs ``|U| + |running|``.
+
+The search is a depth-first branch and bound with budgets: ``search(state, B)`` returns the exact
+cost-to-go if it is ``< B``, else a proven lower bound ``>= B``; the table keeps either. The root
+is searched with ``B = UB`` (the warm start's cost): a result below ``UB`` is the optimum (with
+its schedule), a result ``>= UB`` proves the incumbent optimal.
+
+Exact prunings (each keeps at least one optimal schedule):
+
+* look-ahead: running sets whose memory would exceed ``M`` in some future round even with
+  nothing else admitted are never created (necessary in every feasible schedule);
+* no empty round: if nothing runs, ``S`` is nonempty (shift every later start one round earlier:
+  feasible, cheaper; all requests have arrived);
+* identical requests (same ``s, o``) start in index order (swapping two identical requests maps
+  schedules to schedules of equal cost);
+* the bound :func:`state_lower_bound` (proof in its docstring);
+* optional (``semi_active=True``, off by default because on random instances it splits the
+  table more than it prunes): a request that fitted in the previous round (``s_i + 1 <=``
+  that round's free memory) may start now only if some round of its run other than the last
+  is full (memory exactly ``M``). Otherwise moving it alone one round earlier is feasible
+  (its first round fits, later rounds gain one token each and none was full, its last round
+  is freed) and strictly cheaper, so no optimal schedule violates the rule.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from ratio.model import Instance, Schedule
+
+__all__ = ["BnbOutcome", "solve_bnb", "state_lower_bound"]
+
+Running = tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True)
+class BnbOutcome:
+    """``schedule``: an optimal schedule if the search found one better than ``ub`` (else
+    ``None``: the incumbent is optimal or the search timed out); ``bound``: proven ``LB``."""
+
+    schedule: Schedule | None
+    bound: int
+    timed_out: bool
+    nodes: int
+
+
+class _Timeout(Exception):
+    pass
+
+
+class _Search:
+    def __init__(
+        self, instance: Instance, deadline: float | None, semi_active: bool = False
+    ) -> None:
+        reqs = instance.requests
+        self.n = len(reqs)
+        self.M = instance.capacity
+        self.s = [r.prompt for r in reqs]
+        self.o = [r.output for r in reqs]
+        self.v = [r.volume for r in reqs]
+        # d_j = o_j - c_j (shape offset of the mean-busy-time bound), as float
+        self.d = []
+        for r in reqs:
+            s, o = r.prompt, r.output
+            cnum = s * o * (o + 1) // 2 + o * (o + 1) * (2 * o + 1) // 6
+            self.d.append(o + 0.5 - cnum / r.volume)
+        # identical predecessor: twin[i] = largest j < i with the same (s, o), else -1
+        self.twin = [-1] * self.n
+        last: dict[tuple[int, int], int] = {}
+        for i, r in enumerate(reqs):
+            key = (r.prompt, r.output)
+            self.twin[i] = last.get(key, -1)
+            last[key] = i
+        # request order by volume, for the bounds
+        self.by_volume = sorted(range(self.n), key=lambda j: (self.v[j], j))
+        self.by_output = sorted(range(self.n), key=lambda j: (self.o[j], j))
+        self.tt: dict[tuple[int, Running, int, int], tuple[int, bool, Any]] = {}
+        self.semi_active = semi_active
+        self.max_s1 = max((r.prompt + 1 for r in reqs), default=1)
+        self.fits_cache: dict[Running, bool] = {}
+        self.h_cache: dict[tuple[int, Running], int] = {}
+        self.e_cache: dict[Running, list[int]] = {}
+        self.deadline = deadline
+        self.nodes = 0
+
+    # -- feasibility -----------------------------------------------------------------------
+    def fits(self, running: Running) -> bool:
+        hit = self.fits_cache.get(running)
+        if hit is not None:
+            return hit
+        s, o, M = self.s, self.o, self.M
+        ok = True
+        for i, ki in running:
+            dd = o[i] - ki - 1
+            tot = 0
+            for j, kj in running:
+                if o[j] - kj - 1 >= dd:
+                    tot += s[j] + kj + dd + 1
+            if tot > M:
+                ok = False
+                break
+        self.fits_cache[running] = ok
+        return ok
+
+    # -- bound -------------------------------------------------------------------------------
+    def h(self, unstarted: int, running: Running) -> int:
+        key = (unstarted, running)
+        hit = self.h_cache.get(key)
+        if hit is not None:
+            return hit
+        val = self._h(unstarted, running)
+        self.h_cache[key] = val
+        return val
+
+    def _h(self, unstarted: int, running: Running) -> int:
+        s, o, M = self.s, self.o, self.M
+        base = 0
+        horizon = 0
+        for i, k in running:
+            rem = o[i] - k
+            base += rem
+            if rem > horizon:
+                horizon = rem
+        if not unstarted:
+            return base
+        # residual capacity per round while the running requests finish
+        cap = [M] * horizon
+        for i, k in running:
+            si = s[i] + k
+            for dd in range(o[i] - k):
+                cap[dd] -= si + dd + 1
+        jobs = [j for j in self.by_volume if unstarted >> j & 1]
+        e = self.earliest(running, cap, horizon)
+        # area bound (spec 11 on the residual capacity) with C_j >= e_j + o_j
+        fl = self._fluid(jobs, cap, horizon)
+        ends = sorted(e[j] + o[j] for j in jobs)
+        area = 0
+        for kth, (_, _, done_at) in enumerate(fl):
+            area += max(done_at, ends[kth])
+        # mean-busy-time bound, lambda = 1 for every job
+        d = self.d
+        mbt = 0.0
+        late = []
+        for j, m, _ in fl:
+            mbt += m + d[j]
+            if m < e[j] + o[j] - d[j]:  # fluid MBT below e_j + c_j: lambda_j = 0 gains
+                late.append(j)
+        best = max(area, math.ceil(mbt - 1e-7))
+        for _ in range(2):
+            if not late:
+                break
+            # lambda_j = 0 for the jobs in `late`: they count e_j + o_j and leave the fluid
+            keep = [j for j in jobs if j not in late]
+            mbt2 = float(sum(e[j] + o[j] for j in late))
+            more = []
+            for j, m, _ in self._fluid(keep, cap, horizon):
+                mbt2 += m + d[j]
+                if m < e[j] + o[j] - d[j]:
+                    more.append(j)
+            best = max(best, math.ceil(mbt2 - 1e-7))
+            late = late + more if more else []
+        return base + best
+
+    def earliest(self, running: Running, cap: list[int], horizon: int) -> list[int]:
+        """``e_j``: least relative round at which ``j`` fits beside ``running`` alone."""
+        hit = self.e_cache.get(running)
+        if hit is not None:
+            return hit
+        s, o = self.s, self.o
+        out = []
+        for j in range(self.n):
+            sj, oj = s[j], o[j]
+            dd = 0
+            while dd < horizon:
+                lim = min(oj, horizon - dd)
+                ok = True
+                for k in range(1, lim + 1):
+                    if cap[dd + k - 1] < sj + k:
+                        ok = False
+                        break
+                if ok:
+                    break
+                dd += 1
+            out.append(dd)
+        self.e_cache[running] = out
+        return out
+
+    def _fluid(
+        self, jobs: list[int], cap: list[int], horizon: int
+    ) -> list[tuple[int, float, int]]:
+        """Fill capacity ``cap`` (then ``M``) with ``jobs`` in order; per job its fluid mean
+        busy time and its completion round (fluid completion rounded up)."""
+        M = self.M
+        out = []
+        t = 0  # current round
+        used = 0  # capacity already used in round t
+        for j in jobs:
+            need = self.v[j]
+            num = 0.0  # integral of tau * rate over j's fluid service
+            while need > 0:
+                c = cap[t] if t < horizon else M
+                free = c - used
+                if free <= 0:
+                    t += 1
+                    used = 0
+                    continue
+                w = need if need < free else free
+                # service of w at rate c inside round t, starting at offset used / c
+                u = t + used / c
+                num += w * u + w * w / (2 * c)
+                used += w
+                need -= w
+                if used >= c:
+                    t += 1
+                    used = 0
+            out.append((j, num / self.v[j], t if used == 0 else t + 1))
+        return out
+
+    # -- search ------------------------------------------------------------------------------
+    def children(self, unstarted: int, running: Running) -> Iterator[tuple[int, Running]]:
+        """Yield ``(mask, running after the admissions)`` for each allowed subset."""
+        avail = [i for i in range(self.n) if unstarted >> i & 1]
+        twin = self.twin
+        fits = self.fits
+
+        def rec(idx: int, mask: int, cur: Running) -> Iterator[tuple[int, Running]]:
+            if idx == len(avail):
+                if cur:
+                    yield mask, cur
+                return
+            i = avail[idx]
+            tw = twin[i]
+            # identical requests start in index order: i may start only if its twin has
+            # started already (not in U) or starts now (in mask)
+            if tw < 0 or not unstarted >> tw & 1 or mask >> tw & 1:
+                nxt = tuple(sorted(cur + ((i, 0),)))
+                if fits(nxt):
+                    yield from rec(idx + 1, mask | (1 << i), nxt)
+            yield from rec(idx + 1, mask, cur)
+
+        yield from rec(0, 0, running)
+
+    def search(self, unstarted: int, running: Running, slack: int, owe: int, budget: int) -> int:
+        """Cost-to-go below ``budget`` (exact) or a lower bound ``>= budget``.
+
+        ``slack``: free memory in the previous round (``-1`` at round 0); ``owe``: running
+        requests that still need a full round (semi-active rule, module docstring).
+        """
+        if not unstarted and not running:
+            return 0
+        key = (unstarted, running, slack, owe)
+        ent = self.tt.get(key)
+        if ent is not None:
+            val, exact, _ = ent
+            if exact or val >= budget:
+                return val
+            lb = val
+        else:
+            lb = self.h(unstarted, running)
+            if lb >= budget:
+                self.tt[key] = (lb, False, -1)
+                return lb
+        self.nodes += 1
+        if (
+            self.deadline is not None
+            and self.nodes % 512 == 0
+            and time.perf_counter() > self.deadline
+        ):
+            raise _Timeout
+        here = bin(unstarted).count("1") + len(running)
+        o, s, M = self.o, self.s, self.M
+        kids = []
+        for mask, cur in self.children(unstarted, running):
+            mem = 0
+            new_owe = owe
+            ok = True
+            for i, k in cur:
+                mem += s[i] + k + 1
+                if k == 0 and s[i] + 1 <= slack:
+                    if o[i] == 1:
+                        ok = False  # could run one round earlier: never in an optimal schedule
+                        break
+                    new_owe |= 1 << i
+            if not ok:
+                continue
+            if mem == M:
+                new_owe = 0
+            elif new_owe:
+                for i, k in cur:
+                    if k + 1 == o[i] and new_owe >> i & 1:
+                        ok = False
+                        break
+                if not ok:
+                    continue
+            nr = tuple((i, k + 1) for i, k in cur if k + 1 < o[i])
+            if new_owe:
+                live = 0
+                for i, _ in nr:
+                    live |= 1 << i
+                new_owe &= live
+            nu = unstarted & ~mask
+            ns = M - mem if self.semi_active else -1
+            if ns > self.max_s1:
+                ns = self.max_s1
+            hk = self.h(nu, nr)
+            kids.append((here + hk, mask, nu, nr, ns, new_owe))
+        kids.sort(key=lambda c: c[0])
+        best = math.inf
+        best_kid = None
+        low = math.inf
+        for kid in kids:
+            f = kid[0]
+            cap = budget if budget < best else best
+            if f >= cap:
+                if f < low:
+                    low = f
+                break  # sorted: every later child is at least as bad
+            r = self.search(kid[2], kid[3], kid[4], kid[5], int(cap) - here)
+            val = here + r
+            if val < cap:
+                best, best_kid = val, kid
+            if val < low:
+                low = val
+        if best < budget:
+            self.tt[key] = (int(best), True, best_kid)
+            return int(best)
+        res = max(int(low) if low < math.inf else budget, budget, lb)
+        self.tt[key] = (res, False, None)
+        return res
+
+
+def state_lower_bound(instance: Instance, unstarted: int, running: Running) -> int:
+    """Lower bound on the cost-to-go of a state (all arrivals at 0); the B&B's pruning bound.
+
+    ``running`` holds ``(i, k)``: request ``i`` has run ``k`` rounds; ``unstarted`` is a bit
+    mask. Times are relative to the current round. Let ``cap(d) = M - (memory of the running
+    requests in the d-th coming round)``, ``e_j`` the least ``d`` at which ``j`` alone fits
+    beside the running requests (``s_j + k <= cap(d + k - 1)`` for ``k = 1..o_j``), ``c_j``,
+    ``d_j`` as in :func:`offline_opt.bounds.shape_offset`. The bound is
+    ``sum_running (o_i - k_i) + max(A, B_0, B_1, ...)`` with
+
+    * ``A = sum_k max(D_k, E_(k))``: ``D_k`` the least ``D`` with
+      ``sum_{d < D} cap(d) >= prefix_k(V)`` (unstarted volumes ascending), ``E`` the sorted
+      ``e_j + o_j``;
+    * ``B_lambda = ceil(sum_{lambda_j = 1} (MBT*_j + d_j) + sum_{lambda_j = 0} (e_j + o_j))``,
+      ``MBT*`` the mean busy times when the jobs with ``lambda_j = 1`` fill ``cap`` smallest
+      volume first; ``lambda`` ranges over a few 0/1 vectors chosen by the code.
+
+    Proof. Running requests cannot stop: they finish in exactly ``o_i - k_i`` more rounds and
+    hold the memory that defines ``cap``; every unstarted ``j`` needs its whole ramp to fit
+    beside them, so ``p_j >= e_j`` and ``C_j >= e_j + o_j`` (other requests only take more
+    memory). ``A``: the first ``k`` unstarted requests to complete use at least
+    ``prefix_k(V)`` token-rounds inside capacity ``cap`` by their completion (the area argument
+    of spec 11), and the ``k``-th smallest completion is at least the ``k``-th smallest
+    ``e_j + o_j``. ``B``: as in :func:`offline_opt.bounds.mean_busy_time_lower_bound`, each
+    unstarted ``j`` has ``C_j = MBT_j + d_j`` and ``MBT_j >= e_j + c_j``, so for
+    ``lambda_j in [0, 1]``: ``C_j >= lambda_j (MBT_j + d_j) + (1 - lambda_j)(e_j + o_j)``. The
+    tokens of the unstarted requests spread evenly over their rounds form a fluid schedule
+    within ``cap``; minimising ``sum_j lambda_j MBT_j = sum_j (lambda_j / V_j) int tau
+    rate_j`` under ``sum_j rate_j <= cap``, ``int rate_j = V_j`` is a transportation problem
+    whose costs ``tau lambda_j / V_j`` form a Monge array once jobs are sorted by
+    ``lambda_j / V_j`` decreasing, so filling the earliest capacity in that order (smallest
+    volume first among ``lambda_j = 1``; ``lambda_j = 0`` jobs cost nothing) is optimal. Each
+    of ``A``, ``B_lambda`` is therefore a lower bound on the remaining latency of the
+    unstarted requests in every feasible continuation; latencies are integers. QED.
+    """
+    return _Search(instance, None).h(unstarted, running)
+
+
+def solve_bnb(
+    instance: Instance,
+    *,
+    ub: int,
+    incumbent: Schedule | None = None,
+    time_limit: float | None = None,
+    semi_active: bool = False,
+) -> BnbOutcome:
+    """Exact optimum of an all-at-zero instance by branch and bound below ``ub``.
+
+    Parameters
+    ----------
+    ub
+        Cost of a feasible schedule (the incumbent).
+    time_limit
+        Seconds; on expiry the bound is the root bound and ``timed_out`` is set.
+
+    Returns
+    -------
+    BnbOutcome
+        ``bound == OPT`` unless timed out; ``schedule`` is an optimal schedule when
+        ``OPT < ub`` (the caller verifies it with ``ratio.check``).
+    """
+    if not instance.all_at_zero:
+        raise ValueError("solve_bnb needs all arrivals at 0")
+    deadline = None if time_limit is None else time.perf_counter() + time_limit
+    sr = _Search(instance, deadline, semi_active)
+    full = (1 << instance.n) - 1
+    root_lb = sr.h(full, ())
+    try:
+        val = sr.search(full, (), -1, 0, ub)
+    except _Timeout:
+        return BnbOutcome(None, root_lb, True, sr.nodes)
+    if val >= ub:
+        return BnbOutcome(None, ub, False, sr.nodes)
+    # reconstruct from the exact table entries
+    starts = [-1] * instance.n
+    key: tuple[int, Running, int, int] = (full, (), -1, 0)
+    t = 0
+    while key[0] or key[1]:
+        ent = sr.tt.get(key)
+        if ent is None or not ent[1]:
+            raise AssertionError("branch and bound lost the optimal path")
+        _, mask, nu, nr, ns, nowe = ent[2]
+        for i in range(instance.n):
+            if mask >> i & 1:
+                starts[i] = t
+        key = (nu, nr, ns, nowe)
+        t += 1
+    return BnbOutcome(Schedule(tuple(starts)), val, False, sr.nodes)
