@@ -1,0 +1,67 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # The online-arrival growth family
+#
+# Jaillet et al. (arXiv 2502.07115): no deterministic online algorithm has a constant ratio under
+# adversarial arrivals (Omega(sqrt n)). The family `adversaries.families.online_long_first`
+# admits long requests alone at round 0 and then sends many short ones; every greedy policy in
+# the registry keeps them waiting. Certified `L / UB(OPT)` (UB: the hand-written schedule,
+# checked) against n, log-log, with the fitted exponent per policy.
+
+# %%
+import os
+from fractions import Fraction
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+import proofs
+from proofs.theorems.mcsf import GROWTH_POLICIES, growth
+from proofs.opt import dependency
+
+QUICK = os.environ.get("KVRATIO_QUICK") == "1"
+ROOT = Path(proofs.__file__).resolve().parents[1]
+FIG = ROOT / "docs" / "figures" / "proofs_online_growth.png"
+NS = (8, 16, 32, 64) if QUICK else (8, 16, 32, 64, 128, 256, 512)
+
+# %%
+rows = growth(NS, Fraction(1, 2))
+fam = dependency("adversaries.families")
+assert rows, "adversaries.families.online_long_first is needed"
+fits = {}
+for p in GROWTH_POLICIES:
+    pts = [r for r in rows if r["policy"] == p]
+    fits[p] = fam.fit_exponent([r["n"] for r in pts], [r["ratio_float"] for r in pts])
+    print(p, [(r["n"], round(r["ratio_float"], 3)) for r in pts], f"exponent {fits[p]:.3f}")
+
+# %%
+fig, ax = plt.subplots(figsize=(6.4, 4.2))
+for p in GROWTH_POLICIES:
+    pts = [r for r in rows if r["policy"] == p]
+    ax.plot([r["n"] for r in pts], [r["ratio_float"] for r in pts], "o-",
+            label=f"{p} (n^{fits[p]:.2f})")
+ns = np.array(NS, dtype=float)
+ax.plot(ns, np.sqrt(ns), "k:", label="sqrt n")
+ax.set_xscale("log")
+ax.set_yscale("log")
+ax.set_xlabel("n")
+ax.set_ylabel("certified L / UB(OPT)")
+ax.set_title("online_long_first, alpha = 1/2" + (" (quick)" if QUICK else ""))
+ax.legend()
+fig.tight_layout()
+FIG.parent.mkdir(parents=True, exist_ok=True)
+fig.savefig(FIG, dpi=110)
+print("wrote", FIG)
