@@ -258,7 +258,8 @@ def certify(name: str, policy: str, n: int, alpha: Fraction = Fraction(1)) -> Fa
 
 
 def parse_n_list(text: str) -> list[int]:
-    """``"8,16,...,1024"`` (geometric, the ratio of the first two) or ``"8,12,20"``."""
+    """``"8,16,...,1024"`` (geometric when the second term is a multiple of the first),
+    ``"10,20,30,...,50"`` (arithmetic when three terms say so), or a plain list ``"8,12,20"``."""
     parts = [p.strip() for p in text.split(",") if p.strip()]
     try:
         if "..." in parts:
@@ -268,7 +269,8 @@ def parse_n_list(text: str) -> list[int]:
             if len(head) < 2 or head[1] <= head[0]:
                 raise ValueError
             out = list(head)
-            if head[1] % head[0] == 0:
+            arithmetic = len(head) >= 3 and head[2] - head[1] == head[1] - head[0]
+            if head[1] % head[0] == 0 and not arithmetic:
                 f = head[1] // head[0]
                 while out[-1] * f <= last:
                     out.append(out[-1] * f)

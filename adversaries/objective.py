@@ -352,7 +352,9 @@ def evaluate(
         ub, sched = upper_bound(instance, policy_schedule=sched, heuristic=True)
         if milp and ub > lb and Fraction(L, ub) > threshold and instance.n <= milp_max_n:
             res = _solve_quietly(instance, time_limit)
-            if res is not None:
+            # Only a proven optimum is used: a time-limited incumbent depends on the machine's
+            # speed, and the search must be a function of its seed alone.
+            if res is not None and res.status == "optimal":
                 used_milp = True
                 if res.schedule is not None and res.cost is not None and res.cost < ub:
                     cand = Schedule(tuple(res.schedule.starts))

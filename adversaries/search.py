@@ -228,8 +228,8 @@ def run_search(
                 r = Fraction(ev["ratio"])
                 state.record(ev, r)
                 fitness.append(math.log(r))
-                if r > state.best_ratio:
-                    state.best_ratio = r
+                if r > state.best_ratio or not state.hof:
+                    state.best_ratio = max(r, state.best_ratio)
                     state.hof.append(
                         hof_entry(
                             point=p,
@@ -239,7 +239,7 @@ def run_search(
                             seed=cfg.seed,
                             evaluations=idx + 1,
                             seconds=t_found,
-                            search=_search_info(cfg),
+                            search=_search_info(cfg, budget_evals),
                         )
                     )
                     if out_dir is not None:
@@ -281,13 +281,9 @@ def run_search(
     return res
 
 
-def _search_info(cfg: SearchConfig) -> dict[str, Any]:
-    return {
-        "strategy": cfg.strategy,
-        "seed": cfg.seed,
-        "batch": cfg.batch,
-        "space": cfg.space.to_dict(),
-    }
+def _search_info(cfg: SearchConfig, budget_evals: int | None) -> dict[str, Any]:
+    """What reproduces the line: the config, and the evaluation budget when it had one."""
+    return {**cfg.to_dict(), "budget_evals": budget_evals}
 
 
 def _trace_dict(p: Point) -> dict[str, Any]:
