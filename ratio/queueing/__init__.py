@@ -81,4 +81,6 @@ def simulate_extended(
         engines = [EngineSpec(instance.capacity, token_budget, max_requests, parse_tau(tau))]
     elif token_budget is not None or max_requests is not None or tau is not None:
         raise InputError("give either engines or token_budget/max_requests/tau, not both")
-    return run_engine(requests_of(instance), pol, engines=engines, instance=instance, **engine_params)
+    return run_engine(
+        requests_of(instance), pol, engines=engines, instance=instance, **engine_params
+    )

@@ -15,7 +15,9 @@ def _floats(text: str) -> list[float]:
     try:
         out = [float(x) for x in text.split(",") if x.strip()]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated numbers, got {text!r}"
+        ) from None
     if not out:
         raise argparse.ArgumentTypeError("expected at least one number")
     return out
@@ -72,10 +74,10 @@ def _cmd_stability(args: argparse.Namespace) -> int:
         f"backlog bound {rep.backlog_bound:.6g} tokens",
         f"{'rate':>10} {'load':>6} {'slope':>10} {'+-SE':>9}  {'verdict':<12} {'throughput':>10} {'evictions':>9}",
     ]
-    for r in rep.results:
+    for rr in rep.results:
         lines.append(
-            f"{r.rate:>10.5g} {r.load:>6.3f} {r.slope:>10.4g} {r.slope_se:>9.3g}  {r.verdict:<12} "
-            f"{r.throughput:>10.4g} {r.evictions:>9d}"
+            f"{rr.rate:>10.5g} {rr.load:>6.3f} {rr.slope:>10.4g} {rr.slope_se:>9.3g}  {rr.verdict:<12} "
+            f"{rr.throughput:>10.4g} {rr.evictions:>9d}"
         )
     if args.plot:
         lines.append(f"plot written to {args.plot}")
@@ -97,7 +99,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--mix", metavar="FILE", help="trace whose (prompt, output) pairs are sampled")
     p.add_argument("--rates", type=_floats, help="arrival rates per time unit, R1,R2,...")
     p.add_argument("--loads", type=_floats, help="rates as fractions of the boundary, L1,L2,...")
-    p.add_argument("--tau", default="unit", help="batch-time model, e.g. staircase:c=11.28,a=35.47,b0=128")
+    p.add_argument(
+        "--tau", default="unit", help="batch-time model, e.g. staircase:c=11.28,a=35.47,b0=128"
+    )
     p.add_argument("--token-budget", type=int, help="tokens per round (b_max)")
     p.add_argument("--max-requests", type=int, help="requests per round")
     p.add_argument("--capacity", type=int, help="KV capacity M in tokens (default unbounded)")
@@ -105,9 +109,13 @@ def register(subparsers: Any) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--arrivals", choices=("poisson", "deterministic"), default="poisson")
     p.add_argument("--prefill", choices=("whole", "chunked"), help="default: the policy's")
-    p.add_argument("--first-token", choices=("with_prefill", "separate"), help="default: the policy's")
+    p.add_argument(
+        "--first-token", choices=("with_prefill", "separate"), help="default: the policy's"
+    )
     p.add_argument("--engines", type=int, default=1, help="identical engines (Q3)")
-    p.add_argument("--backlog-bound", type=float, help="tokens; default 10%% of the work at the boundary")
+    p.add_argument(
+        "--backlog-bound", type=float, help="tokens; default 10%% of the work at the boundary"
+    )
     p.add_argument("--workers", type=int, default=1, help="parallel processes over rates")
     p.add_argument("--ray", action="store_true", help="run the rates as Ray tasks")
     p.add_argument("--plot", metavar="PNG", help="backlog over time and slope against load")

@@ -241,7 +241,9 @@ class EngineState:
         """Tokens request ``index`` would hold after doing this work (0 if waiting now)."""
         sim = self._sim
         s = sim.S[index]
-        pf, pr = (sim.prefilled[index], sim.produced[index]) if sim.status[index] == _RUNNING else (0, 0)
+        pf, pr = (
+            (sim.prefilled[index], sim.produced[index]) if sim.status[index] == _RUNNING else (0, 0)
+        )
         pf += prefill
         if prefill and pf == s and sim.with_prefill:
             pr += 1
@@ -253,7 +255,9 @@ class EngineState:
         sim = self._sim
         if sim.status[index] != _RUNNING:
             return 0
-        return held_tokens(sim.S[index], sim.prefilled[index], sim.produced[index], sim.e, sim.block)
+        return held_tokens(
+            sim.S[index], sim.prefilled[index], sim.produced[index], sim.e, sim.block
+        )
 
     def next_held(self, index: int) -> int:
         """What a running request holds after one more decode step if it can decode, else now."""
@@ -302,13 +306,19 @@ class ExtResult:
     @property
     def total_latency(self) -> int:
         """``sum_i (C_i - a_i)`` in rounds over completed requests (``model.md`` section 3)."""
-        return sum(c - a for c, a in zip(self.completions, self.arrival_rounds) if c >= 0)
+        return sum(
+            c - a for c, a in zip(self.completions, self.arrival_rounds, strict=False) if c >= 0
+        )
 
     @property
     def total_latency_time(self) -> Number:
         """The same in time units (Q2)."""
         return sum(
-            (c - r.arrival for c, r in zip(self.completion_times, self.requests) if c is not None),
+            (
+                c - r.arrival
+                for c, r in zip(self.completion_times, self.requests, strict=False)
+                if c is not None
+            ),
             start=0,
         )
 
@@ -331,7 +341,7 @@ class ExtResult:
         """Per job: completion of its last request minus the job's arrival (Q4), in time."""
         first: dict[str, Number] = {}
         last: dict[str, Number] = {}
-        for r, c in zip(self.requests, self.completion_times):
+        for r, c in zip(self.requests, self.completion_times, strict=False):
             if r.job is None or c is None:
                 continue
             first[r.job] = min(first.get(r.job, r.arrival), r.arrival)
@@ -341,7 +351,7 @@ class ExtResult:
             for j in last
             if all(
                 c is not None
-                for r, c in zip(self.requests, self.completion_times)
+                for r, c in zip(self.requests, self.completion_times, strict=False)
                 if r.job == j
             )
         }
@@ -438,7 +448,9 @@ class _Engine:
         if prefill not in PREFILL:
             raise InputError(f"prefill must be one of {', '.join(PREFILL)}, got {prefill!r}")
         if first_token not in FIRST_TOKEN:
-            raise InputError(f"first_token must be one of {', '.join(FIRST_TOKEN)}, got {first_token!r}")
+            raise InputError(
+                f"first_token must be one of {', '.join(FIRST_TOKEN)}, got {first_token!r}"
+            )
         if convention not in ("model", "engine"):
             raise InputError(f"convention must be 'model' or 'engine', got {convention!r}")
         if isinstance(block_size, bool) or not isinstance(block_size, int) or block_size < 1:
@@ -499,9 +511,13 @@ class _Engine:
                 self.dependants[j].append(i)
                 self.unmet[i] += 1
             if r.engine is not None and not 0 <= r.engine < len(self.engines):
-                raise InputError(f"request {i} is pinned to engine {r.engine}, which does not exist")
+                raise InputError(
+                    f"request {i} is pinned to engine {r.engine}, which does not exist"
+                )
         self.warm: list[tuple[int, int, int, int]] = []
-        self.future: list[tuple[Any, int]] = [(self.avail[i], i) for i in range(n) if not self.unmet[i]]
+        self.future: list[tuple[Any, int]] = [
+            (self.avail[i], i) for i in range(n) if not self.unmet[i]
+        ]
         heapq.heapify(self.future)
 
     def _validate(self) -> None:
@@ -511,7 +527,9 @@ class _Engine:
             if r.arrival < 0:
                 raise InputError(f"request {i}: arrival must be >= 0")
             top = held_tokens(r.prompt, r.prompt, r.output, self.e, self.block)
-            first = held_tokens(r.prompt, r.prompt, 1 if self.with_prefill else 0, self.e, self.block)
+            first = held_tokens(
+                r.prompt, r.prompt, 1 if self.with_prefill else 0, self.e, self.block
+            )
             need = max(top, first)
             places = [r.engine] if r.engine is not None else range(len(self.engines))
             caps = [self.engines[k].capacity for k in places if 0 <= k < len(self.engines)]
@@ -669,7 +687,7 @@ class _Engine:
                 self._enqueue(i)
             if self.done == n:
                 break
-            if self.until is not None and T >= self.until:
+            if self.until is not None and self.until <= T:
                 break
             if self.max_rounds is not None and self.r > self.max_rounds:
                 raise StuckError(
@@ -687,7 +705,9 @@ class _Engine:
                     victims = pol.evict(EngineState(self, ready, {}), x)
                     for i in victims:
                         if self.status[i] != _RUNNING or self.engine_of[i] != x:
-                            raise InputError(f"{pol.spec}: evicted request {i}, not running on engine {x}")
+                            raise InputError(
+                                f"{pol.spec}: evicted request {i}, not running on engine {x}"
+                            )
                         self._evict(i)
                     if self.memory(x, advance=True) > cap:
                         raise InputError(
@@ -776,11 +796,13 @@ class _Engine:
             if w.engine not in ready:
                 raise InputError(f"{pol.spec}: round {self.r}: engine {w.engine} is not ready")
             if w.request in seen:
-                raise InputError(f"{pol.spec}: round {self.r}: request {w.request} twice in a batch")
+                raise InputError(
+                    f"{pol.spec}: round {self.r}: request {w.request} twice in a batch"
+                )
             seen.add(w.request)
             per.setdefault(w.engine, []).append(w)
         ran = False
-        S, O = self.S, self.O
+        S, outs = self.S, self.O
         for x, items in per.items():
             spec = self.engines[x]
             n_prefill = 0
@@ -792,7 +814,9 @@ class _Engine:
                 if st == _WAITING:
                     pin = self.reqs[i].engine
                     if pin is not None and pin != x:
-                        raise InputError(f"{pol.spec}: request {i} is pinned to engine {pin}, placed on {x}")
+                        raise InputError(
+                            f"{pol.spec}: request {i} is pinned to engine {pin}, placed on {x}"
+                        )
                     if w.prefill <= 0:
                         raise InputError(f"{pol.spec}: request {i} admitted without prefill work")
                     self.waiting.remove((self.avail[i], self.reqs[i].arrival, i))
@@ -805,12 +829,16 @@ class _Engine:
                     self.run_on[x][i] = None
                     pol.on_admit(i, x)
                 elif st != _RUNNING or self.engine_of[i] != x:
-                    raise InputError(f"{pol.spec}: round {self.r}: request {i} is not waiting or running on engine {x}")
+                    raise InputError(
+                        f"{pol.spec}: round {self.r}: request {i} is not waiting or running on engine {x}"
+                    )
                 left = S[i] - self.prefilled[i]
                 if w.prefill < 0 or w.prefill > left:
                     raise InputError(f"{pol.spec}: request {i}: prefill {w.prefill} of {left} left")
                 if w.prefill and not self.chunked and w.prefill != left:
-                    raise InputError(f"{pol.spec}: request {i}: whole prefill must process all {left} prompt tokens")
+                    raise InputError(
+                        f"{pol.spec}: request {i}: whole prefill must process all {left} prompt tokens"
+                    )
                 if w.decode:
                     if w.prefill or not self.can_decode(i):
                         raise InputError(f"{pol.spec}: request {i} cannot decode in round {self.r}")
@@ -823,7 +851,7 @@ class _Engine:
                     self.produced[i] += 1
                 if w.decode:
                     self.produced[i] += 1
-                if self.produced[i] == O[i]:
+                if self.produced[i] == outs[i]:
                     finishing.append(i)
             if spec.token_budget is not None and n_prefill + n_decode > spec.token_budget:
                 raise InputError(

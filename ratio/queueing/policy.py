@@ -255,7 +255,8 @@ class BasePolicyAdapter(EnginePolicy):
         sim = self.sim
         M = state.capacity(x)
         waiting = sorted(
-            (e for e in self.waitq if sim.reqs[e[2]].engine in (None, x)), key=lambda e: (e[1], e[2])
+            (e for e in self.waitq if sim.reqs[e[2]].engine in (None, x)),
+            key=lambda e: (e[1], e[2]),
         )
         view = SystemView(
             state.round,
@@ -271,7 +272,9 @@ class BasePolicyAdapter(EnginePolicy):
         if bad:
             raise InputError(f"{self.spec}: decided to start non-waiting {bad}")
         if sum(sim.S[i] for i in chosen) > budget or len(chosen) > cap_req:
-            raise InputError(f"{self.spec}: batch at round {state.round} exceeds the engine's budget")
+            raise InputError(
+                f"{self.spec}: batch at round {state.round} exceeds the engine's budget"
+            )
         cs = set(chosen)
         self.waitq = [e for e in self.waitq if e[2] not in cs]
         heapq.heapify(self.waitq)
@@ -358,7 +361,7 @@ def _fits(members: list[tuple[int, int]], Cc: int, bc: int, M: int, B: int) -> b
         cnt = 0
         # Members completing at or after the candidate are all present at tau = Cc - 1.
         lo = bisect.bisect_left(members, (Cc, -_BIG))
-        for C, b in members[lo:]:
+        for _, b in members[lo:]:
             sb += b
             cnt += 1
         tau = Cc - 1
@@ -375,11 +378,11 @@ def _fits(members: list[tuple[int, int]], Cc: int, bc: int, M: int, B: int) -> b
             if sb + cnt * tau + bc + tau > M:
                 return False
         return True
-    taus = {C - 1 for C, _ in members if C < Cc} | {Cc - 1}
+    taus = {C - 1 for C, _ in members if Cc > C} | {Cc - 1}
     for tau in taus:
         total = _blk(bc + tau, B)
         for C, b in members:
-            if C > tau:
+            if tau < C:
                 total += _blk(b + tau, B)
         if total > M:
             return False
@@ -389,4 +392,3 @@ def _fits(members: list[tuple[int, int]], Cc: int, bc: int, M: int, B: int) -> b
 def base_policy_names() -> list[str]:
     """Names usable on the engine through the adapter."""
     return sorted(BASE_REGISTRY)
-

@@ -89,18 +89,26 @@ class Workload:
             from ratio.queueing.jobs import job_stream
 
             out: list[QRequest] = []
-            for n, (a, j) in enumerate(zip(arrivals, k)):
+            for n, (a, j) in enumerate(zip(arrivals, k, strict=False)):
                 part = job_stream(self.templates[j][0], [a], prefix=f"j{n}.")
                 base = len(out)
                 out.extend(
-                    QRequest(r.arrival, r.prompt, r.output, r.id, f"j{n}",
-                             tuple(base + x for x in r.after), r.cls, r.engine)
+                    QRequest(
+                        r.arrival,
+                        r.prompt,
+                        r.output,
+                        r.id,
+                        f"j{n}",
+                        tuple(base + x for x in r.after),
+                        r.cls,
+                        r.engine,
+                    )
                     for r in part
                 )
             return tuple(out)
         return tuple(
             QRequest(a, self.types[j][0], self.types[j][1], f"r{n}")
-            for n, (a, j) in enumerate(zip(arrivals, k))
+            for n, (a, j) in enumerate(zip(arrivals, k, strict=False))
         )
 
 
@@ -120,8 +128,11 @@ def boundary_of(
         work = workload.mean(lambda s, o: s + o - free)
         rate = Fraction(token_budget) / Fraction(model(token_budget)) / work
         cands.append(
-            (rate, f"lambda * E[W] < b_max / tau(b_max) with b_max = {token_budget}, "
-             f"tau(b_max) = {float(model(token_budget)):g}, E[W] = {float(work):g} tokens")
+            (
+                rate,
+                f"lambda * E[W] < b_max / tau(b_max) with b_max = {token_budget}, "
+                f"tau(b_max) = {float(model(token_budget)):g}, E[W] = {float(work):g} tokens",
+            )
         )
     if capacity is not None:
         ev = workload.mean(lambda s, o: s * o + o * (o + 1) // 2)
@@ -130,8 +141,11 @@ def boundary_of(
         t = Fraction(model(n))
         rate = Fraction(capacity) / (t * ev)
         cands.append(
-            (rate, f"lambda * E[V] < M / tau(N) with M = {capacity}, E[V] = {float(ev):g}, "
-             f"N = M E[o] / E[V] = {n}, tau(N) = {float(t):g}")
+            (
+                rate,
+                f"lambda * E[V] < M / tau(N) with M = {capacity}, E[V] = {float(ev):g}, "
+                f"N = M E[o] / E[V] = {n}, tau(N) = {float(t):g}",
+            )
         )
     if not cands:
         raise InputError(
@@ -143,7 +157,9 @@ def boundary_of(
     return best[0], formula
 
 
-def make_arrivals(rate: Fraction | float, horizon: Any, seed: int, kind: str = "poisson") -> list[Any]:
+def make_arrivals(
+    rate: Fraction | float, horizon: Any, seed: int, kind: str = "poisson"
+) -> list[Any]:
     """Arrival times in ``[0, horizon)``: a Poisson process (floats) or one every ``1/rate``
     (exact fractions when the rate is one)."""
     if rate <= 0:
@@ -257,7 +273,9 @@ def run_rate(cfg: dict[str, Any]) -> RateResult:
     arr = make_arrivals(rate, horizon, int(rng.integers(2**31)), cfg["arrivals"])
     reqs = wl.requests(arr, rng)
     pol = get_engine_policy(cfg["policy"])
-    spec = EngineSpec(cfg["capacity"], cfg["token_budget"], cfg["max_requests"], parse_tau(cfg["tau"]))
+    spec = EngineSpec(
+        cfg["capacity"], cfg["token_budget"], cfg["max_requests"], parse_tau(cfg["tau"])
+    )
     res = run_engine(
         reqs,
         pol,
@@ -275,7 +293,11 @@ def run_rate(cfg: dict[str, Any]) -> RateResult:
     second = tokens[times >= h / 2]
     max_bl = float(second.max()) if second.size else 0.0
     verdict = verdict_of(slope, se, max_bl, cfg["bound"])
-    keep = np.unique(np.linspace(0, len(times) - 1, min(len(times), 400)).astype(int)) if len(times) else []
+    keep: Any = (
+        np.unique(np.linspace(0, len(times) - 1, min(len(times), 400)).astype(int))
+        if len(times)
+        else []
+    )
     return RateResult(
         rate=float(rate),
         load=float(cfg["load"]),
@@ -371,7 +393,7 @@ def run_stability(
             "bound": bound,
             "engines": engines,
         }
-        for (rate, load), c in zip(pairs, child)
+        for (rate, load), c in zip(pairs, child, strict=False)
     ]
     results = _map(cfgs, workers, use_ray)
     return StabilityReport(
@@ -402,8 +424,12 @@ def _map(cfgs: list[dict[str, Any]], workers: int, use_ray: bool) -> list[RateRe
             import ray
         except ImportError:
             raise InputError("--ray needs Ray: pip install 'kvratio[ray]'") from None
-        ray.init(ignore_reinit_error=True, num_cpus=max(1, workers), include_dashboard=False,
-                 log_to_driver=False)
+        ray.init(
+            ignore_reinit_error=True,
+            num_cpus=max(1, workers),
+            include_dashboard=False,
+            log_to_driver=False,
+        )
         remote = ray.remote(run_rate)
         return list(ray.get([remote.remote(c) for c in cfgs]))
     if workers <= 1 or len(cfgs) <= 1:
@@ -425,23 +451,42 @@ def plot_report(report: StabilityReport, path: str, extra: Sequence[StabilityRep
     reports = [report, *extra]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
     cmap = plt.get_cmap("viridis")
-    for k, r in enumerate(report.results):
-        ax1.plot(r.times, r.backlog, color=cmap(k / max(1, len(report.results) - 1)),
-                 label=f"load {r.load:.2f} ({r.verdict})", lw=1)
+    for k, rr in enumerate(report.results):
+        ax1.plot(
+            rr.times,
+            rr.backlog,
+            color=cmap(k / max(1, len(report.results) - 1)),
+            label=f"load {rr.load:.2f} ({rr.verdict})",
+            lw=1,
+        )
     ax1.set_xlabel("time")
     ax1.set_ylabel("backlog (tokens of work)")
     ax1.set_title(f"{report.policy}: backlog over time")
     ax1.legend(fontsize=7)
     for r in reports:
         loads = [x.load for x in r.results]
-        ax2.errorbar(loads, [x.slope for x in r.results], yerr=[2 * x.slope_se for x in r.results],
-                     marker="o", ms=3, capsize=2, label=r.policy)
+        ax2.errorbar(
+            loads,
+            [x.slope for x in r.results],
+            yerr=[2 * x.slope_se for x in r.results],
+            marker="o",
+            ms=3,
+            capsize=2,
+            label=r.policy,
+        )
     ax2.axvline(1.0, color="k", ls="--", lw=1, label="boundary")
     if report.params.get("token_budget") and not report.params.get("capacity"):
         w = report.params["work_per_arrival"]
-        xs = np.linspace(min(x.load for x in report.results), max(x.load for x in report.results), 50)
-        ax2.plot(xs, np.maximum(0, (xs - 1) * report.boundary * w), color="grey", lw=1,
-                 label="fluid: max(0, lambda E[W] - b/tau(b))")
+        xs = np.linspace(
+            min(x.load for x in report.results), max(x.load for x in report.results), 50
+        )
+        ax2.plot(
+            xs,
+            np.maximum(0, (xs - 1) * report.boundary * w),
+            color="grey",
+            lw=1,
+            label="fluid: max(0, lambda E[W] - b/tau(b))",
+        )
     ax2.set_xlabel("load = rate / boundary")
     ax2.set_ylabel("backlog slope (tokens per time unit)")
     ax2.set_title("slope against load (error bars: 2 SE)")

@@ -109,7 +109,11 @@ class MixedSolo(TauModel):
     def duration(self, prefill: int, decode: int) -> Number:
         if prefill > 0:
             return self.alpha + self.beta * prefill
-        return Fraction(1) / Fraction(self.gamma) if not isinstance(self.gamma, float) else 1 / self.gamma
+        return (
+            Fraction(1) / Fraction(self.gamma)
+            if not isinstance(self.gamma, float)
+            else 1 / self.gamma
+        )
 
 
 TAU_MODELS: dict[str, tuple[type[TauModel], tuple[str, ...]]] = {
@@ -127,7 +131,9 @@ def _num(model: str, key: str, text: str) -> Number:
             return int(t)
         v = Fraction(t)
     except (ValueError, ZeroDivisionError):
-        raise InputError(f"batch-time model {model!r}: {key} must be a number, got {text!r}") from None
+        raise InputError(
+            f"batch-time model {model!r}: {key} must be a number, got {text!r}"
+        ) from None
     return v
 
 
@@ -169,17 +175,21 @@ def parse_tau(spec: str | TauModel | None) -> TauModel:
             k, eq, v = item.partition("=")
             k = k.strip()
             if not eq or not k:
-                raise InputError(f"batch-time model {spec!r}: parameters must be key=value, got {item!r}")
+                raise InputError(
+                    f"batch-time model {spec!r}: parameters must be key=value, got {item!r}"
+                )
             if k not in keys:
                 valid = ", ".join(keys) or "none"
-                raise InputError(f"batch-time model {name!r}: unknown parameter {k!r} (valid: {valid})")
-            params[k] = _num(name, k, v)
+                raise InputError(
+                    f"batch-time model {name!r}: unknown parameter {k!r} (valid: {valid})"
+                )
+            params[k] = _num(name, k, v.strip())
     missing = [k for k in keys if k not in params]
     if missing:
         raise InputError(f"batch-time model {name!r}: missing parameter(s) {', '.join(missing)}")
-    for k, v in params.items():
-        if v < 0 or (v == 0 and k in ("b0", "gamma")):
-            raise InputError(f"batch-time model {name!r}: {k} must be positive, got {v}")
+    for k, val in params.items():
+        if val < 0 or (val == 0 and k in ("b0", "gamma")):
+            raise InputError(f"batch-time model {name!r}: {k} must be positive, got {val}")
     if name == "staircase" and not isinstance(params["b0"], int):
         raise InputError(f"batch-time model 'staircase': b0 must be an integer, got {params['b0']}")
     model = cls(**params)
@@ -191,4 +201,3 @@ def parse_tau(spec: str | TauModel | None) -> TauModel:
 
 def ceil_div(a: int, b: int) -> int:
     return -(-a // b)
-

@@ -33,7 +33,9 @@ def is_work_conserving(state: EngineState, batch: Sequence[Work]) -> bool:
         if b.budget < 1:
             continue
 
-        def room(i: int, done: int, left: int, now: int, new_item: bool) -> bool:
+        def room(
+            i: int, done: int, left: int, now: int, new_item: bool, b: BatchBuilder = b
+        ) -> bool:
             """Could request ``i`` (``done`` tokens already in the batch) get more prefill?"""
             if left <= 0 or (new_item and b.slots < 1):
                 return False
@@ -48,19 +50,21 @@ def is_work_conserving(state: EngineState, batch: Sequence[Work]) -> bool:
             return grow <= b.memory
 
         for p in state.running(x):
-            w = mine.get(p.index)
-            if w is None:
+            w1 = mine.get(p.index)
+            if w1 is None:
                 if p.can_decode and b.slots >= 1:
                     return False
                 if room(p.index, 0, p.prefill_left, p.held, True):
                     return False
-            elif w.prefill and room(p.index, w.prefill, p.prefill_left - w.prefill, p.held, False):
+            elif w1.prefill and room(
+                p.index, w1.prefill, p.prefill_left - w1.prefill, p.held, False
+            ):
                 return False
         for v in state.waiting(x):
-            w = placed.get(v.index)
-            if w is None:
+            w2 = placed.get(v.index)
+            if w2 is None:
                 if room(v.index, 0, v.prompt, 0, True):
                     return False
-            elif w.engine == x and room(v.index, w.prefill, v.prompt - w.prefill, 0, False):
+            elif w2.engine == x and room(v.index, w2.prefill, v.prompt - w2.prefill, 0, False):
                 return False
     return True

@@ -4,6 +4,8 @@ costs on random instances"). Two independent implementations checking each other
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -34,9 +36,9 @@ BASE = [
 ]
 
 
-def _same(inst: Instance, policy: str, **kw: object) -> None:
+def _same(inst: Instance, policy: str, **kw: Any) -> None:
     try:
-        a = ratio.simulate(inst, policy, **kw)  # type: ignore[arg-type]
+        a = ratio.simulate(inst, policy, **kw)
     except StuckError:
         with pytest.raises(StuckError):
             simulate_extended(inst, policy, **kw)

@@ -60,8 +60,13 @@ def test_theorem2_boundary_sarathi_and_orca() -> None:
     cap = Fraction(512) / parse_tau(STAIR)(512)  # tokens per ms
     for policy in ("sarathi", "orca"):
         rep = run_stability(
-            policy, wl, loads=[0.6, 0.8, 0.9, 1.1, 1.2], tau=STAIR, token_budget=512,
-            horizon=120000, seed=1,
+            policy,
+            wl,
+            loads=[0.6, 0.8, 0.9, 1.1, 1.2],
+            tau=STAIR,
+            token_budget=512,
+            horizon=120000,
+            seed=1,
         )
         assert rep.boundary == pytest.approx(float(cap / 200))
         assert 16.7 < rep.boundary * 1000 < 16.75
@@ -81,7 +86,12 @@ def test_non_work_conserving_policies_diverge_below_boundary() -> None:
     )
     assert rep.results[0].verdict == "unstable"
     rep = run_stability(
-        "vllm_prefill_first", wl, loads=[0.95], tau=STAIR, token_budget=512, horizon=120000,
+        "vllm_prefill_first",
+        wl,
+        loads=[0.95],
+        tau=STAIR,
+        token_budget=512,
+        horizon=120000,
         seed=1,
     )
     assert rep.results[0].verdict == "unstable"
@@ -94,8 +104,15 @@ def test_request_cap_only_sarathi_is_stable() -> None:
     verdicts = {}
     for policy in ("sarathi", "orca", "fastertransformer", "vllm_prefill_first"):
         rep = run_stability(
-            policy, wl, loads=[1.0], tau=STAIR, token_budget=128, max_requests=100,
-            horizon=200000, seed=1, arrivals="deterministic",
+            policy,
+            wl,
+            loads=[1.0],
+            tau=STAIR,
+            token_budget=128,
+            max_requests=100,
+            horizon=200000,
+            seed=1,
+            arrivals="deterministic",
         )
         assert rep.boundary == pytest.approx(1 / 467.5)
         verdicts[policy] = rep.results[0]
@@ -107,12 +124,16 @@ def test_request_cap_only_sarathi_is_stable() -> None:
     assert verdicts["vllm_prefill_first"].throughput == 0
     arr = make_arrivals(Fraction(2, 935), 120000, 0, "deterministic")
     res = run_engine(
-        [QRequest(a, 290, 990) for a in arr], get_engine_policy("sarathi"),
-        engines=[EngineSpec(None, 128, 100, parse_tau(STAIR))], until=120000, record_batches=True,
+        [QRequest(a, 290, 990) for a in arr],
+        get_engine_policy("sarathi"),
+        engines=[EngineSpec(None, 128, 100, parse_tau(STAIR))],
+        until=120000,
+        record_batches=True,
     )
     late = [
         (sum(w.prefill for w in b.work), sum(w.decode for w in b.work))
-        for b in res.batches if b.time > 95000
+        for b in res.batches
+        if b.time > 95000
     ]
     assert Counter(late) == {(29, 99): len(late)}
 
@@ -149,15 +170,26 @@ def test_rybko_stolyar_wrong_priority_is_unstable() -> None:
     more = wl.requests(make_arrivals(0.15, horizon, 1), np.random.default_rng(1))
     off = len(burst)
     reqs = list(burst) + [
-        QRequest(r.arrival, r.prompt, r.output, r.id, f"x{r.job}", tuple(off + a for a in r.after),
-                 r.cls, r.engine)
+        QRequest(
+            r.arrival,
+            r.prompt,
+            r.output,
+            r.id,
+            f"x{r.job}",
+            tuple(off + a for a in r.after),
+            r.cls,
+            r.engine,
+        )
         for r in more
     ]
     final = {}
     for order in ("1-3-0-2", "0-2-1-3"):
         res = run_engine(
-            reqs, get_engine_policy(f"class_priority:order={order}"),
-            engines=[EngineSpec(None, 1, 1)] * 2, until=horizon, record_backlog=True,
+            reqs,
+            get_engine_policy(f"class_priority:order={order}"),
+            engines=[EngineSpec(None, 1, 1)] * 2,
+            until=horizon,
+            record_backlog=True,
         )
         assert res.backlog is not None
         final[order] = res.backlog[-1, 2]

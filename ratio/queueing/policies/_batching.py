@@ -107,7 +107,5 @@ def prefill_candidates(
     for v in state.waiting(engine):
         if v.index not in taken:
             out.append(((v.available, v.arrival, v.index), v.index, v.prompt, 0, True))
-    out.sort(key=lambda x: x[0])  # type: ignore[arg-type,return-value]
+    out.sort(key=lambda x: x[0])
     return [(i, left, held, new) for _, i, left, held, new in out]
-
-
