@@ -39,9 +39,12 @@ def _cmd_prove(args: argparse.Namespace) -> int:
         if args.theorem:
             get_theorem(args.theorem)
         thms = [get_theorem(args.theorem)] if args.theorem else list(registry().values())
-        rows = [(t.name, t.regime, t.constant, t.source) for t in thms]
-        emit(args, {"theorems": [t.describe() for t in thms]},
-             _table(rows, ("theorem", "regime", "constant", "source")))
+        rows: list[tuple[str, ...]] = [(t.name, t.regime, t.constant, t.source) for t in thms]
+        emit(
+            args,
+            {"theorems": [t.describe() for t in thms]},
+            _table(rows, ("theorem", "regime", "constant", "source")),
+        )
         return 0
     thms = [get_theorem(args.theorem)] if args.theorem else list(registry().values())
     results = []

@@ -61,19 +61,31 @@ def render(results: Sequence[TheoremResult], *, command: str) -> str:
         )
     for r in results:
         t = r.theorem
-        lines += ["", f"## `{t.name}`: {t.title}", "", f"*Statement.* {t.statement}", "",
-                  f"*Source.* {t.source}. *Regime.* {t.regime}. *Constant.* {t.constant}.", "",
-                  f"*Verdict.* **{r.verdict}**: {r.reason} ({r.seconds:.1f} s).", ""]
+        lines += [
+            "",
+            f"## `{t.name}`: {t.title}",
+            "",
+            f"*Statement.* {t.statement}",
+            "",
+            f"*Source.* {t.source}. *Regime.* {t.regime}. *Constant.* {t.constant}.",
+            "",
+            f"*Verdict.* **{r.verdict}**: {r.reason} ({r.seconds:.1f} s).",
+            "",
+        ]
         if r.symbolic:
-            lines += ["| symbolic check | claim | holds | residual / expression |",
-                      "|---|---|---|---|"]
+            lines += [
+                "| symbolic check | claim | holds | residual / expression |",
+                "|---|---|---|---|",
+            ]
             for c in r.symbolic:
                 res = c.residual.replace("|", "\\|")
                 lines.append(f"| {c.name} | {c.claim.replace('|', '/')} | {c.holds} | `{res}` |")
             lines.append("")
         if r.empirical:
-            lines += ["| empirical check | claim | instances | holds | note |",
-                      "|---|---|---|---|---|"]
+            lines += [
+                "| empirical check | claim | instances | holds | note |",
+                "|---|---|---|---|---|",
+            ]
             for e in r.empirical:
                 note = e.note.replace("|", "/")
                 lines.append(f"| {e.name} | {e.claim} | {e.instances} | {e.holds} | {note} |")
@@ -103,8 +115,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     for t in registry().values():
         print(f"docs: {t.name} ...", file=sys.stderr, flush=True)
         results.append(run_theorem(t, quick=not args.full, seed=args.seed))
-    cmd = "python -m proofs.docs" + (" --full" if args.full else "") + (
-        f" --seed {args.seed}" if args.seed else "")
+    cmd = (
+        "python -m proofs.docs"
+        + (" --full" if args.full else "")
+        + (f" --seed {args.seed}" if args.seed else "")
+    )
     if args.out != "docs/theorems.md":
         cmd += f" -o {args.out}"
     print(write_docs(results, args.out, command=cmd))

@@ -85,7 +85,9 @@ def volume_identities(instance: Instance, schedule: Schedule) -> list[Inequality
     ]
 
 
-def block_rounding_bounds(instance: Instance, schedule: Schedule, block_size: int) -> list[Inequality]:
+def block_rounding_bounds(
+    instance: Instance, schedule: Schedule, block_size: int
+) -> list[Inequality]:
     """Block rounding of spec 9 (engine convention, blocks of ``B`` tokens):
     ``sum (V - o) <= area_B <= sum (V - o) + (B - 1) sum o``; per round
     ``x <= B ceil(x / B) <= x + B - 1``."""
@@ -187,8 +189,13 @@ def thm32_certificate(run: SimResult) -> list[Inequality]:
     sp = prop31_sum(inst)
     sv = sum(inst.volumes)
     lat = run.total_latency
-    out = [Inequality("(M-P) L <= 2(sum prefix - sum V) + (M-P) sum o", (m - p) * lat,
-                      2 * (sp - sv) + (m - p) * so)]
+    out = [
+        Inequality(
+            "(M-P) L <= 2(sum prefix - sum V) + (M-P) sum o",
+            (m - p) * lat,
+            2 * (sp - sv) + (m - p) * so,
+        )
+    ]
     b = svf_bound(inst.alpha)
     if b is not None:
         x = max(Fraction(sp, m), Fraction(so))
@@ -203,4 +210,3 @@ def thm32(instance: Instance, svf_cost: int, opt: int) -> Inequality | None:
     if b is None:
         return None
     return Inequality("L_SVF <= (1 + 2/(1-alpha)) OPT", svf_cost, b * opt)
-

@@ -47,8 +47,16 @@ def quantities(mu: float, rho: float, alpha: float, capacity: int, prompt: int) 
     w0 = lam * (prompt / mu**2 + 2 / mu**3)
     lb = max(1 / mu, (1 - mu) * w0 / capacity)
     bound = 1 + 2 / ((1 - alpha) * (1 - mu) * (1 - rho))
-    return {"E_v": ev, "D": d, "Lambda": lam_total, "lambda": lam, "W0": w0,
-            "EW_q_bound": w0 / (d - lam_total), "opt_lower": lb, "bound": bound}
+    return {
+        "E_v": ev,
+        "D": d,
+        "Lambda": lam_total,
+        "lambda": lam,
+        "W0": w0,
+        "EW_q_bound": w0 / (d - lam_total),
+        "opt_lower": lb,
+        "bound": bound,
+    }
 
 
 def one_bit_proxies(mu: float, theta: int) -> tuple[float, float, float]:
@@ -73,9 +81,14 @@ def sample_instance(
         draw = draw[draw <= o_max][: n - filled]
         outs[filled : filled + len(draw)] = draw
         filled += len(draw)
-    reqs = tuple(Request(int(a), prompt, int(o)) for a, o in zip(np.floor(times), outs, strict=True))
-    return Instance(capacity, reqs, {"generator": "proofs.poisson", "mu": mu, "lambda": lam,
-                                     "o_max": o_max, "seed": seed})
+    reqs = tuple(
+        Request(int(a), prompt, int(o)) for a, o in zip(np.floor(times), outs, strict=True)
+    )
+    return Instance(
+        capacity,
+        reqs,
+        {"generator": "proofs.poisson", "mu": mu, "lambda": lam, "o_max": o_max, "seed": seed},
+    )
 
 
 @dataclass(frozen=True)
@@ -137,8 +150,9 @@ def simulate_point(
     o_max = math.floor(alpha * capacity) - prompt
     if o_max < 1:
         raise ValueError(f"alpha * M = {alpha * capacity} leaves no room for outputs")
-    inst = sample_instance(n, mu=mu, lam=q["lambda"], capacity=capacity, prompt=prompt,
-                           o_max=o_max, seed=seed)
+    inst = sample_instance(
+        n, mu=mu, lam=q["lambda"], capacity=capacity, prompt=prompt, o_max=o_max, seed=seed
+    )
     run = simulate(inst, policy)
     lat = np.array(run.completions, dtype=np.float64) - inst.arrivals
     steady = lat[n // 10 :]
@@ -147,8 +161,23 @@ def simulate_point(
     half = T_975.get(batches - 1, 1.96) * float(means.std(ddof=1)) / math.sqrt(batches)
     lb = q["opt_lower"]
     return PoissonPoint(
-        mu, rho, alpha, capacity, prompt, run.policy, n, o_max, (1 - mu) ** o_max, mean, half,
-        lb, mean / lb, ((mean - half) / lb, (mean + half) / lb),
-        q["bound"] if bound is None else bound, run.evictions, seed,
-        float((steady - inst.outputs[n // 10 :]).mean()), q["EW_q_bound"],
+        mu,
+        rho,
+        alpha,
+        capacity,
+        prompt,
+        run.policy,
+        n,
+        o_max,
+        (1 - mu) ** o_max,
+        mean,
+        half,
+        lb,
+        mean / lb,
+        ((mean - half) / lb, (mean + half) / lb),
+        q["bound"] if bound is None else bound,
+        run.evictions,
+        seed,
+        float((steady - inst.outputs[n // 10 :]).mean()),
+        q["EW_q_bound"],
     )

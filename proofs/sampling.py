@@ -35,7 +35,11 @@ def random_burst(
             s = int(rng.integers(1, cap - o + 1))
         elif family == "spread":
             long = rng.random() < 0.25
-            o = int(rng.integers(max(1, cap // 2), cap)) if long else int(rng.integers(1, max(2, cap // 6) + 1))
+            o = (
+                int(rng.integers(max(1, cap // 2), cap))
+                if long
+                else int(rng.integers(1, max(2, cap // 6) + 1))
+            )
             o = min(o, cap - 1)
             s = int(rng.integers(1, max(1, min(cap - o, 3)) + 1))
         elif family == "prompt_heavy":

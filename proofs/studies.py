@@ -47,8 +47,12 @@ def ratio_study(
         max_upper = max(max_upper, hi)
         count += 1
         extra: dict[str, Any] = {
-            "policy": run.policy, "policy_cost": run.total_latency, "opt_upper": ob.upper,
-            "opt_lower": ob.lower, "opt_exact": ob.exact, "opt_starts": list(ob.schedule.starts),
+            "policy": run.policy,
+            "policy_cost": run.total_latency,
+            "opt_upper": ob.upper,
+            "opt_lower": ob.lower,
+            "opt_exact": ob.exact,
+            "opt_starts": list(ob.schedule.starts),
         }
         w = Worst(f"L_{policy} / UB(OPT)", lo, constant, True, to_dict(inst), inst.alpha, extra)
         if constant is not None and lo > constant and counter is None:
@@ -58,8 +62,10 @@ def ratio_study(
         if worst is None or lo > worst.value:
             worst = w
     holds: bool | None = False if counter else (None if undecided else True)
-    note = (f"{count} instances; worst certified L/UB = {float(worst.value) if worst else 0:.4f}; "
-            f"max L/LB = {float(max_upper):.4f}")
+    note = (
+        f"{count} instances; worst certified L/UB = {float(worst.value) if worst else 0:.4f}; "
+        f"max L/LB = {float(max_upper):.4f}"
+    )
     if undecided:
         note += f"; {undecided} instances with L/LB above the constant (undecided)"
     return EmpiricalCheck(name, claim, count, holds, worst=worst, counterexample=counter, note=note)

@@ -57,7 +57,9 @@ def nonneg_polynomial(
         ok,
         str(sp.factor(sp.expand(expr))),
         f"expands to a polynomial with non-negative coefficients in {', '.join(map(str, nonneg))} "
-        f">= 0 ({domain})" if ok else "not a polynomial with non-negative coefficients",
+        f">= 0 ({domain})"
+        if ok
+        else "not a polynomial with non-negative coefficients",
     )
 
 
@@ -125,9 +127,17 @@ def nonneg_on_unit_interval(
         hom = sum(c * var**k * (var + u) ** (d - k) for (k,), c in poly.terms())
         if is_nonneg_polynomial(hom, [var, u, *others]):
             return SymbolicCheck(
-                name, claim, True, str(sp.factor(sp.expand(expr))),
+                name,
+                claim,
+                True,
+                str(sp.factor(sp.expand(expr))),
                 f"Bernstein form of degree {d} in {var} and u = 1 - {var} has non-negative "
                 f"coefficients ({domain})",
             )
-    return SymbolicCheck(name, claim, False, str(sp.factor(sp.expand(expr))),
-                         "no Bernstein certificate up to degree + 8")
+    return SymbolicCheck(
+        name,
+        claim,
+        False,
+        str(sp.factor(sp.expand(expr))),
+        "no Bernstein certificate up to degree + 8",
+    )

@@ -29,8 +29,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import proofs
-from proofs.theorems.mcsf import GROWTH_POLICIES, growth
 from proofs.opt import dependency
+from proofs.theorems.mcsf import GROWTH_POLICIES, growth
 
 QUICK = os.environ.get("KVRATIO_QUICK") == "1"
 ROOT = Path(proofs.__file__).resolve().parents[1]
@@ -40,7 +40,7 @@ NS = (8, 16, 32, 64) if QUICK else (8, 16, 32, 64, 128, 256, 512)
 # %%
 rows = growth(NS, Fraction(1, 2))
 fam = dependency("adversaries.families")
-assert rows, "adversaries.families.online_long_first is needed"
+assert fam is not None and rows, "adversaries.families.online_long_first is needed"
 fits = {}
 for p in GROWTH_POLICIES:
     pts = [r for r in rows if r["policy"] == p]
@@ -51,8 +51,9 @@ for p in GROWTH_POLICIES:
 fig, ax = plt.subplots(figsize=(6.4, 4.2))
 for p in GROWTH_POLICIES:
     pts = [r for r in rows if r["policy"] == p]
-    ax.plot([r["n"] for r in pts], [r["ratio_float"] for r in pts], "o-",
-            label=f"{p} (n^{fits[p]:.2f})")
+    ax.plot(
+        [r["n"] for r in pts], [r["ratio_float"] for r in pts], "o-", label=f"{p} (n^{fits[p]:.2f})"
+    )
 ns = np.array(NS, dtype=float)
 ax.plot(ns, np.sqrt(ns), "k:", label="sqrt n")
 ax.set_xscale("log")

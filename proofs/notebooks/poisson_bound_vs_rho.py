@@ -42,22 +42,35 @@ M = capacity_for(MU, ALPHA, 4)
 
 # %%
 pts = [simulate_point(MU, r, ALPHA, capacity=M, prompt=4, n=N, seed=k) for k, r in enumerate(RHOS)]
-out = [simulate_point(MU, r, ALPHA, capacity=M, prompt=4, n=N, bound=float("inf"), seed=99 + k)
-       for k, r in enumerate(BEYOND)]
+out = [
+    simulate_point(MU, r, ALPHA, capacity=M, prompt=4, n=N, bound=float("inf"), seed=99 + k)
+    for k, r in enumerate(BEYOND)
+]
 for p in pts + out:
-    print(f"rho={p.rho:<5} ratio={p.ratio:.3f} CI=({p.ratio_ci[0]:.3f}, {p.ratio_ci[1]:.3f}) "
-          f"bound={p.bound:.2f} mean wait={p.mean_wait:.2f} trunc={p.truncated_mass:.1e}")
+    print(
+        f"rho={p.rho:<5} ratio={p.ratio:.3f} CI=({p.ratio_ci[0]:.3f}, {p.ratio_ci[1]:.3f}) "
+        f"bound={p.bound:.2f} mean wait={p.mean_wait:.2f} trunc={p.truncated_mass:.1e}"
+    )
 
 # %%
 fig, ax = plt.subplots(figsize=(6.4, 4.2))
 xs = np.linspace(0.01, 0.97, 200)
 ax.plot(xs, 1 + 2 / ((1 - ALPHA) * (1 - MU) * (1 - xs)), "k-", label="Thm 3.4 bound")
-ax.errorbar([p.rho for p in pts], [p.ratio for p in pts],
-            yerr=[[p.ratio - p.ratio_ci[0] for p in pts], [p.ratio_ci[1] - p.ratio for p in pts]],
-            fmt="o", label="SVF simulation (rho < 1)")
-ax.errorbar([p.rho for p in out], [p.ratio for p in out],
-            yerr=[[p.ratio - p.ratio_ci[0] for p in out], [p.ratio_ci[1] - p.ratio for p in out]],
-            fmt="o", mfc="none", label="rho >= 1 (outside the theorem)")
+ax.errorbar(
+    [p.rho for p in pts],
+    [p.ratio for p in pts],
+    yerr=[[p.ratio - p.ratio_ci[0] for p in pts], [p.ratio_ci[1] - p.ratio for p in pts]],
+    fmt="o",
+    label="SVF simulation (rho < 1)",
+)
+ax.errorbar(
+    [p.rho for p in out],
+    [p.ratio for p in out],
+    yerr=[[p.ratio - p.ratio_ci[0] for p in out], [p.ratio_ci[1] - p.ratio for p in out]],
+    fmt="o",
+    mfc="none",
+    label="rho >= 1 (outside the theorem)",
+)
 ax.set_yscale("log")
 ax.set_xlabel("rho = Lambda / D,  D = (1 - alpha) M / 2")
 ax.set_ylabel("mean latency / lower bound on E[OPT]")

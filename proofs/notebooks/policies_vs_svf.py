@@ -41,7 +41,7 @@ COUNT = 40 if QUICK else 1000
 
 # %%
 insts = list(burst_instances(COUNT, seed=11, n_range=(2, 7)))
-ratios = {p: [] for p in POLICIES}
+ratios: dict[str, list[float]] = {p: [] for p in POLICIES}
 for inst in insts:
     ob = opt_bounds(inst, exact_max_n=5 if QUICK else 7)
     for p in POLICIES:

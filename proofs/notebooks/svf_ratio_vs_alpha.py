@@ -48,13 +48,19 @@ for a in BUCKETS:
     worst = Fraction(0)
     worst_alpha = None
     for _ in range(PER_BUCKET):
-        inst = random_burst(rng, int(rng.integers(2, 7)), int(rng.integers(12, 48)), a,
-                            ("uniform", "spread", "prompt_heavy")[int(rng.integers(3))])
+        inst = random_burst(
+            rng,
+            int(rng.integers(2, 7)),
+            int(rng.integers(12, 48)),
+            a,
+            ("uniform", "spread", "prompt_heavy")[int(rng.integers(3))],
+        )
         run = simulate(inst, "svf")
         assert check(inst, run.schedule)
         ob = opt_bounds(inst, exact_max_n=5 if QUICK else 7)
         r = Fraction(run.total_latency, ob.upper)
-        assert r <= svf_bound(inst.alpha), "certified counter-example to Thm 3.2"
+        b = svf_bound(inst.alpha)
+        assert b is not None and r <= b, "certified counter-example to Thm 3.2"
         if r > worst:
             worst, worst_alpha = r, inst.alpha
     rows.append((a, worst, worst_alpha))
@@ -67,15 +73,21 @@ if fam is not None and "svf_hol_block" in fam.FAMILIES:
     for k in (2, 3, 4, 6):
         pt = fam.certify("svf_hol_block", "svf", 24 if QUICK else 128, Fraction(1, k))
         fam_pts.append((float(pt.alpha), float(pt.ratio)))
-        print(f"svf_hol_block alpha={pt.alpha}: L/UB = {float(pt.ratio):.4f}, "
-              f"bound {float(svf_bound(pt.alpha)):.3f}")
+        print(
+            f"svf_hol_block alpha={pt.alpha}: L/UB = {float(pt.ratio):.4f}, "
+            f"bound {svf_bound(pt.alpha)}"
+        )
 
 # %%
 fig, ax = plt.subplots(figsize=(6.4, 4.2))
 xs = np.linspace(0.01, 0.9, 200)
 ax.plot(xs, 1 + 2 / (1 - xs), "k-", label="Thm 3.2 bound 1 + 2/(1-alpha)")
-ax.plot([float(w) for _, _, w in rows if w is not None],
-        [float(r) for _, r, w in rows if w is not None], "o", label="random (worst per bucket)")
+ax.plot(
+    [float(w) for _, _, w in rows if w is not None],
+    [float(r) for _, r, w in rows if w is not None],
+    "o",
+    label="random (worst per bucket)",
+)
 if fam_pts:
     ax.plot(*zip(*fam_pts, strict=True), "s", label="svf_hol_block family")
 ax.set_xlabel("alpha = max P / M")

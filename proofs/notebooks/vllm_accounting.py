@@ -45,17 +45,24 @@ mirror_mod = dependency("hardware_check.mirror")
 
 # %%
 agree = 0
-window = []
+window: list[float] = []
 example = None
 for seed in range(TRACES):
-    inst = generate(12, capacity=(8 if seed % 2 else 40) * B, arrivals="poisson", rate=0.7, prompt_range=(1, 40),
-                    output_range=(1, 40), seed=seed)
+    inst = generate(
+        12,
+        capacity=(8 if seed % 2 else 40) * B,
+        arrivals="poisson",
+        rate=0.7,
+        prompt_range=(1, 40),
+        output_range=(1, 40),
+        seed=seed,
+    )
     pol = "vllm_fcfs"
     sim = simulate(inst, pol, convention="engine", block_size=B)
     if not sim.schedule.evicted:
         lo, hi = block_rounding_bounds(inst, sim.schedule, B)
         assert lo and hi
-        window.append((int(sim.memory.sum()) - lo.lhs) / max(1, hi.rhs - lo.lhs))
+        window.append(float((int(sim.memory.sum()) - lo.lhs) / max(1, hi.rhs - lo.lhs)))
     if mapping is not None and mirror_mod is not None:
         plan = mapping.plan_replay(inst, pol, block_size=B)
         m = mirror_mod.mirror(plan, resume="restart", stall=False)
@@ -65,12 +72,12 @@ for seed in range(TRACES):
                 mir[st.step] = B * sum(st.blocks.values())
         same = bool(np.array_equal(mir, sim.memory))
         agree += same
-        print(f"trace {seed}: mirror == toolkit engine memory: {same}, "
-              f"evictions {sim.evictions}")
+        print(f"trace {seed}: mirror == toolkit engine memory: {same}, evictions {sim.evictions}")
         if example is None:
             example = (sim.memory, mir)
-print(f"{agree}/{TRACES} traces agree step by step; block window use "
-      f"{np.round(window, 3).tolist()}")
+print(
+    f"{agree}/{TRACES} traces agree step by step; block window use {np.round(window, 3).tolist()}"
+)
 
 # %%
 fig, ax = plt.subplots(figsize=(6.4, 3.8))

@@ -56,8 +56,10 @@ def symbolic() -> list[SymbolicCheck]:
             "2B - (M-P) W >= 0 from A - (M-P+1) W >= 0 and 2B - A >= 0 "
             "(A = sum_j sum_before P_i o_i, B = sum prefix - sum V, W = sum W_j, g = M-P)",
             2 * b - g * w,
-            [("A - (g+1) W >= 0 (per request, summed)", a - (g + 1) * w, sp.Integer(1)),
-             ("2B - A >= 0 (Po + o <= 2V, summed)", 2 * b - a, sp.Integer(1))],
+            [
+                ("A - (g+1) W >= 0 (per request, summed)", a - (g + 1) * w, sp.Integer(1)),
+                ("2B - A >= 0 (Po + o <= 2V, summed)", 2 * b - a, sp.Integer(1)),
+            ],
             [a, b, w, g],
             "g = M - P >= 0, W >= 0",
         )
@@ -87,14 +89,26 @@ def empirical(quick: bool, seed: int) -> list[EmpiricalCheck]:
         if bad:
             fails.append(f"{bad[0].name}: {bad[0].lhs} > {bad[0].rhs}")
             if counter is None:
-                counter = Worst(f"{bad[0].name}: lhs / rhs", Fraction(bad[0].lhs, max(1, bad[0].rhs)),
-                                Fraction(1), True, to_dict(inst), inst.alpha)
+                counter = Worst(
+                    f"{bad[0].name}: lhs / rhs",
+                    Fraction(bad[0].lhs, max(1, bad[0].rhs)),
+                    Fraction(1),
+                    True,
+                    to_dict(inst),
+                    inst.alpha,
+                )
         summed = ineqs[-1 - inst.n]
         if summed.rhs > 0:
             val = Fraction(summed.lhs, summed.rhs)
             if worst is None or val > worst.value:
-                worst = Worst("(M-P) sum W / (2 (sum prefix - sum V)) (<= 1)", val, Fraction(1),
-                              True, to_dict(inst), inst.alpha)
+                worst = Worst(
+                    "(M-P) sum W / (2 (sum prefix - sum V)) (<= 1)",
+                    val,
+                    Fraction(1),
+                    True,
+                    to_dict(inst),
+                    inst.alpha,
+                )
         if objective is not None and hasattr(objective, "waiting_certificate"):
             cert = objective.waiting_certificate(inst, run)
             if (cert.total_lhs, cert.total_rhs) != (summed.lhs, summed.rhs):

@@ -14,6 +14,7 @@ online lower bound.
 from __future__ import annotations
 
 from fractions import Fraction
+from typing import Any
 
 from proofs.registry import EmpiricalCheck, SymbolicCheck, Theorem, Worst
 
@@ -24,14 +25,14 @@ def symbolic() -> list[SymbolicCheck]:
     return []
 
 
-def growth(ns: tuple[int, ...], alpha: Fraction = Fraction(1, 2)) -> list[dict[str, object]]:
+def growth(ns: tuple[int, ...], alpha: Fraction = Fraction(1, 2)) -> list[dict[str, Any]]:
     """Certified points of the online growth family for :data:`GROWTH_POLICIES`."""
     from proofs.opt import dependency
 
     fam = dependency("adversaries.families")
     if fam is None or "online_long_first" not in fam.FAMILIES:
         return []
-    rows: list[dict[str, object]] = []
+    rows: list[dict[str, Any]] = []
     for pol in GROWTH_POLICIES:
         for n in ns:
             pt = fam.certify("online_long_first", pol, n, alpha)
@@ -45,36 +46,62 @@ def empirical(quick: bool, seed: int) -> list[EmpiricalCheck]:
     from proofs.studies import ratio_study
     from ratio.io import to_dict
 
-    checks = [ratio_study("mcsf-burst", "certified L_mcsf / UB(OPT) on random burst instances",
-                          "mcsf", burst_instances(150 if quick else 4000, seed=seed,
-                                                  n_range=(2, 8)), None)]
+    checks = [
+        ratio_study(
+            "mcsf-burst",
+            "certified L_mcsf / UB(OPT) on random burst instances",
+            "mcsf",
+            burst_instances(150 if quick else 4000, seed=seed, n_range=(2, 8)),
+            None,
+        )
+    ]
     ns = (8, 16, 32, 64) if quick else (8, 16, 32, 64, 128, 256, 512)
     rows = growth(ns)
     if not rows:
-        checks.append(EmpiricalCheck("online-growth", "ratio ~ n^e on the online growth family",
-                                     0, None, note="adversaries.families.online_long_first "
-                                     "is not installed"))
+        checks.append(
+            EmpiricalCheck(
+                "online-growth",
+                "ratio ~ n^e on the online growth family",
+                0,
+                None,
+                note="adversaries.families.online_long_first is not installed",
+            )
+        )
         return checks
     fam = dependency("adversaries.families")
     worst: Worst | None = None
     fits = {}
     for pol in GROWTH_POLICIES:
         pts = [r for r in rows if r["policy"] == pol]
-        fits[pol] = fam.fit_exponent([int(r["n"]) for r in pts],  # type: ignore[union-attr]
-                                     [float(r["ratio_float"]) for r in pts])  # type: ignore[arg-type]
+        assert fam is not None
+        fits[pol] = fam.fit_exponent(
+            [int(r["n"]) for r in pts], [float(r["ratio_float"]) for r in pts]
+        )
         last = pts[-1]["point"]
-        w = Worst(f"L_{pol} / UB(OPT) on online_long_first, n = {last.n}", last.ratio, None, True,
-                  to_dict(last.instance), last.alpha,
-                  {"exponent": fits[pol], "opt_starts": list(last.opt_starts)})
+        w = Worst(
+            f"L_{pol} / UB(OPT) on online_long_first, n = {last.n}",
+            last.ratio,
+            None,
+            True,
+            to_dict(last.instance),
+            last.alpha,
+            {"exponent": fits[pol], "opt_starts": list(last.opt_starts)},
+        )
         if worst is None or w.value > worst.value:
             worst = w
     grows = all(f > 0.3 for f in fits.values())
-    checks.append(EmpiricalCheck(
-        "online-growth",
-        "certified ratio grows like n^e (fitted e > 0.3) for every greedy policy; the family is built for ratio ~ sqrt n asymptotically",
-        len(rows), grows if grows else None, worst=worst,
-        note="fitted exponents: " + ", ".join(f"{p} {e:.3f}" for p, e in fits.items()),
-        rows=tuple({k: v for k, v in r.items() if k != "point"} for r in rows)))
+    checks.append(
+        EmpiricalCheck(
+            "online-growth",
+            "certified ratio grows like n^e (fitted e > 0.3) for every greedy policy; "
+            "the family is built for ratio ~ sqrt n asymptotically",
+            len(rows),
+            grows if grows else None,
+            worst=worst,
+            note="fitted exponents: " + ", ".join(f"{p} {e:.3f}" for p, e in fits.items()),
+            rows=tuple({k: v for k, v in r.items() if k != "point"} for r in rows),
+        )
+    )
     return checks
 
 

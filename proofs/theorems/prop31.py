@@ -124,7 +124,9 @@ def empirical(quick: bool, seed: int) -> list[EmpiricalCheck]:
         if not prefix_identity(inst):
             fails.append(f"identity fails on {to_dict(inst)}")
         if bounds_mod is not None and bounds_mod.volume_lower_bound(inst) != section11_bound(inst):
-            fails.append(f"offline_opt.bounds.volume_lower_bound != spec-11 formula on {to_dict(inst)}")
+            fails.append(
+                f"offline_opt.bounds.volume_lower_bound != spec-11 formula on {to_dict(inst)}"
+            )
         ob = opt_bounds(inst, exact_max_n=5 if quick else 7)
         exact += ob.exact
         costs = [ob.upper]
@@ -137,9 +139,15 @@ def empirical(quick: bool, seed: int) -> list[EmpiricalCheck]:
                 if not ineq:
                     fails.append(f"{ineq.name}: {ineq.lhs} > {ineq.rhs}")
                     if counter is None:
-                        counter = Worst(f"{ineq.name}: lhs / rhs (> 1 refutes)",
-                                        Fraction(ineq.lhs, max(int(ineq.rhs), 1)), Fraction(1),
-                                        True, to_dict(inst), inst.alpha, {"schedule_cost": cst})
+                        counter = Worst(
+                            f"{ineq.name}: lhs / rhs (> 1 refutes)",
+                            Fraction(ineq.lhs, max(int(ineq.rhs), 1)),
+                            Fraction(1),
+                            True,
+                            to_dict(inst),
+                            inst.alpha,
+                            {"schedule_cost": cst},
+                        )
         lb = section11(inst, ob.upper).lhs
         val = Fraction(lb, ob.upper)
         if worst is None or val > worst.value:
@@ -150,8 +158,12 @@ def empirical(quick: bool, seed: int) -> list[EmpiricalCheck]:
                 True,
                 to_dict(inst),
                 inst.alpha,
-                {"opt_upper": ob.upper, "opt_exact": ob.exact, "opt_source": ob.source,
-                 "prop31_bound": str(Fraction(prop31(inst, 0).lhs, inst.capacity))},
+                {
+                    "opt_upper": ob.upper,
+                    "opt_exact": ob.exact,
+                    "opt_source": ob.source,
+                    "prop31_bound": str(Fraction(prop31(inst, 0).lhs, inst.capacity)),
+                },
             )
     note = (
         f"{len(fails)} failures; first: {fails[0]}"
@@ -177,7 +189,8 @@ THEOREM = Theorem(
     name="prop31",
     title="Prop 3.1: OPT lower bound (burst), with the section-11 strengthening",
     statement=(
-        "M * OPT >= sum_k (V_(1)+...+V_(k)) (volumes ascending) = sum_i V_i + sum_{i<j} min(V_i, V_j); "
+        "M * OPT >= sum_k (V_(1)+...+V_(k)) (volumes ascending) "
+        "= sum_i V_i + sum_{i<j} min(V_i, V_j); "
         "stronger: OPT >= sum_k max(ceil(prefix_k/M), o_(k))"
     ),
     source="Kong, Qi, Ye, Zhou, arXiv 2606.22327, Prop 3.1; spec model.md section 11",

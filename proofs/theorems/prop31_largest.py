@@ -91,13 +91,17 @@ def empirical(quick: bool, seed: int) -> list[EmpiricalCheck]:
                                 True,
                                 to_dict(inst),
                                 inst.alpha,
-                                {"opt_upper": ob.upper, "opt_exact": ob.exact,
-                                 "opt_starts": list(ob.schedule.starts)},
+                                {
+                                    "opt_upper": ob.upper,
+                                    "opt_exact": ob.exact,
+                                    "opt_starts": list(ob.schedule.starts),
+                                },
                             )
                             return [
                                 EmpiricalCheck(
                                     "in-model-counterexample",
-                                    "search n = 2 in-model instances for M * UB(OPT) < sum_k largest_k",
+                                    "search n = 2 in-model instances for "
+                                    "M * UB(OPT) < sum_k largest_k",
                                     tried,
                                     False,
                                     worst=w,

@@ -46,8 +46,15 @@ def hof_and_families(policy: str, constant: Fraction | None, quick: bool) -> lis
                     continue
                 r = Fraction(e["ratio"])
                 inst = from_dict(e["trace"])
-                w = Worst(f"L_{policy} / UB(OPT) (hall of fame)", r, constant, True, e["trace"],
-                          inst.alpha, {"source": e.get("_source"), "opt_starts": e.get("opt_starts")})
+                w = Worst(
+                    f"L_{policy} / UB(OPT) (hall of fame)",
+                    r,
+                    constant,
+                    True,
+                    e["trace"],
+                    inst.alpha,
+                    {"source": e.get("_source"), "opt_starts": e.get("opt_starts")},
+                )
                 rows.append({"source": e.get("_source"), "ratio": e["ratio"]})
                 if constant is not None and r > constant:
                     counter = counter or w
@@ -57,19 +64,35 @@ def hof_and_families(policy: str, constant: Fraction | None, quick: bool) -> lis
         for name, f in fam.FAMILIES.items():
             if f.regime != "all_at_zero":
                 continue
-            for n in ((16, 64) if quick else (16, 64, 256, 1024)):
+            for n in (16, 64) if quick else (16, 64, 256, 1024):
                 pt = fam.certify(name, policy, n, Fraction(1, 2))
                 rows.append({"family": name, "n": pt.n, "ratio": str(pt.ratio)})
-                w = Worst(f"L_{policy} / UB(OPT) (family {name})", pt.ratio, constant, True,
-                          to_dict(pt.instance), pt.alpha, {"opt_starts": list(pt.opt_starts)})
+                w = Worst(
+                    f"L_{policy} / UB(OPT) (family {name})",
+                    pt.ratio,
+                    constant,
+                    True,
+                    to_dict(pt.instance),
+                    pt.alpha,
+                    {"opt_starts": list(pt.opt_starts)},
+                )
                 if constant is not None and pt.ratio > constant:
                     counter = counter or w
                 if worst is None or pt.ratio > worst.value:
                     worst = w
     if rows:
-        out.append(EmpiricalCheck("adversaries", f"hall of fame and families for {policy}",
-                                  len(rows), counter is None, worst=worst, counterexample=counter,
-                                  note=f"{len(rows)} certified traces", rows=tuple(rows)))
+        out.append(
+            EmpiricalCheck(
+                "adversaries",
+                f"hall of fame and families for {policy}",
+                len(rows),
+                counter is None,
+                worst=worst,
+                counterexample=counter,
+                note=f"{len(rows)} certified traces",
+                rows=tuple(rows),
+            )
+        )
     return out
 
 
@@ -78,8 +101,11 @@ def empirical(quick: bool, seed: int) -> list[EmpiricalCheck]:
     from proofs.studies import ratio_study
 
     insts = burst_instances(150 if quick else 4000, seed=seed, n_range=(2, 8))
-    return [ratio_study("random-burst", "certified L_sorted_f / UB(OPT) <= 48", "sorted_f", insts,
-                        CONSTANT)] + hof_and_families("sorted_f", CONSTANT, quick)
+    return [
+        ratio_study(
+            "random-burst", "certified L_sorted_f / UB(OPT) <= 48", "sorted_f", insts, CONSTANT
+        )
+    ] + hof_and_families("sorted_f", CONSTANT, quick)
 
 
 THEOREM = Theorem(

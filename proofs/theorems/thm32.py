@@ -132,14 +132,33 @@ def empirical(quick: bool, seed: int) -> list[EmpiricalCheck]:
         worst_upper = max(worst_upper, hi)
         if lo > bound:
             fails.append(f"L/UB = {lo} > {bound}")
-            counter = counter or Worst("L_SVF / UB(OPT)", lo, bound, True, to_dict(inst),
-                                       inst.alpha, {"opt_starts": list(ob.schedule.starts)})
+            counter = counter or Worst(
+                "L_SVF / UB(OPT)",
+                lo,
+                bound,
+                True,
+                to_dict(inst),
+                inst.alpha,
+                {"opt_starts": list(ob.schedule.starts)},
+            )
         elif not thm32(inst, lat, ob.lower):
             undecided += 1
         if worst is None or lo / bound > worst.value / worst.constant:  # type: ignore[operator]
-            worst = Worst("L_SVF / UB(OPT)", lo, bound, True, to_dict(inst), inst.alpha,
-                          {"opt_upper": ob.upper, "opt_lower": ob.lower, "opt_exact": ob.exact,
-                           "opt_starts": list(ob.schedule.starts), "policy_cost": lat})
+            worst = Worst(
+                "L_SVF / UB(OPT)",
+                lo,
+                bound,
+                True,
+                to_dict(inst),
+                inst.alpha,
+                {
+                    "opt_upper": ob.upper,
+                    "opt_lower": ob.lower,
+                    "opt_exact": ob.exact,
+                    "opt_starts": list(ob.schedule.starts),
+                    "policy_cost": lat,
+                },
+            )
     checks.append(
         EmpiricalCheck(
             "random-burst",
@@ -148,9 +167,14 @@ def empirical(quick: bool, seed: int) -> list[EmpiricalCheck]:
             False if counter else (None if undecided or fails else True),
             worst=worst,
             counterexample=counter,
-            note=(f"{len(fails)} failures: {fails[:2]}" if fails else
-                  f"decided on all {count} ({exact} with exact OPT); max L/LB = "
-                  f"{float(worst_upper):.3f}" if not undecided else f"{undecided} undecided"),
+            note=(
+                f"{len(fails)} failures: {fails[:2]}"
+                if fails
+                else f"decided on all {count} ({exact} with exact OPT); max L/LB = "
+                f"{float(worst_upper):.3f}"
+                if not undecided
+                else f"{undecided} undecided"
+            ),
         )
     )
     # hall of fame and structured families from adversaries
@@ -169,8 +193,15 @@ def empirical(quick: bool, seed: int) -> list[EmpiricalCheck]:
         r = Fraction(e["ratio"])
         if b is None:
             continue
-        w = Worst("L_SVF / UB(OPT) (hall of fame)", r, b, True, e["trace"], inst.alpha,
-                  {"opt_starts": e.get("opt_starts"), "source": e.get("_source")})
+        w = Worst(
+            "L_SVF / UB(OPT) (hall of fame)",
+            r,
+            b,
+            True,
+            e["trace"],
+            inst.alpha,
+            {"opt_starts": e.get("opt_starts"), "source": e.get("_source")},
+        )
         if r > b:
             hof_counter = hof_counter or w
         if hof_worst is None or float(r / b) > (hof_worst.closeness or 0):
@@ -184,13 +215,29 @@ def empirical(quick: bool, seed: int) -> list[EmpiricalCheck]:
                     continue
                 pt = fam.certify(name, "svf", 24 if quick else 96, al)
                 b = svf_bound(pt.alpha)
-                fam_rows.append({"family": name, "alpha": str(pt.alpha), "n": pt.n,
-                                 "ratio": str(pt.ratio), "bound": str(b)})
-                w = Worst(f"L_SVF / UB(OPT) (family {name})", pt.ratio, b, True,
-                          to_dict(pt.instance), pt.alpha, {"opt_starts": list(pt.opt_starts)})
+                fam_rows.append(
+                    {
+                        "family": name,
+                        "alpha": str(pt.alpha),
+                        "n": pt.n,
+                        "ratio": str(pt.ratio),
+                        "bound": str(b),
+                    }
+                )
+                w = Worst(
+                    f"L_SVF / UB(OPT) (family {name})",
+                    pt.ratio,
+                    b,
+                    True,
+                    to_dict(pt.instance),
+                    pt.alpha,
+                    {"opt_starts": list(pt.opt_starts)},
+                )
                 if b is not None and pt.ratio > b:
                     hof_counter = hof_counter or w
-                if b is not None and (hof_worst is None or float(pt.ratio / b) > (hof_worst.closeness or 0)):
+                if b is not None and (
+                    hof_worst is None or float(pt.ratio / b) > (hof_worst.closeness or 0)
+                ):
                     hof_worst = w
     if hof or fam_rows:
         checks.append(

@@ -32,8 +32,11 @@ def empirical(quick: bool, seed: int) -> list[EmpiricalCheck]:
         omax = 16
         theta = max(1, round(frac * omax))
         pol = f"svf_1bit:theta={theta}"
-        checks.append(ratio_study(f"theta={theta}", f"certified ratio of {pol} (no constant)",
-                                  pol, insts, None))
+        checks.append(
+            ratio_study(
+                f"theta={theta}", f"certified ratio of {pol} (no constant)", pol, insts, None
+            )
+        )
     return checks
 
 

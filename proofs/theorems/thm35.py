@@ -37,39 +37,82 @@ def symbolic() -> list[SymbolicCheck]:
     head, _ = converged(sp.summation(k * q ** (k - 1), (k, 1, th)), q, sp.Interval.open(0, 1))
     short = mu * head / (1 - q**th)
     checks = [
-        identity("E[o|o<=theta]", "sum_{k<=theta} k mu q^(k-1) / (1 - q^theta) = 1/mu - "
-                 "theta q^theta/(1 - q^theta)", short, 1 / mu - tail,
-                 "sympy finite sum with symbolic theta (branch q != 1), simplify"),
+        identity(
+            "E[o|o<=theta]",
+            "sum_{k<=theta} k mu q^(k-1) / (1 - q^theta) = 1/mu - theta q^theta/(1 - q^theta)",
+            short,
+            1 / mu - tail,
+            "sympy finite sum with symbolic theta (branch q != 1), simplify",
+        ),
     ]
     # E[o | o > theta] = sum_{n>=0} (theta + 1 + n) mu q^n  (memoryless shift by theta)
     long_ = mu * geometric_series(th + 1 + n, n, q)
-    checks.append(identity("E[o|o>theta]", "sum_{n>=0} (theta+1+n) mu q^n = theta + 1/mu",
-                           long_, th + 1 / mu, "sympy series"))
+    checks.append(
+        identity(
+            "E[o|o>theta]",
+            "sum_{n>=0} (theta+1+n) mu q^n = theta + 1/mu",
+            long_,
+            th + 1 / mu,
+            "sympy series",
+        )
+    )
     # the two classes recombine to E[o]
-    checks.append(identity(
-        "total-expectation", "(1 - q^theta) E[o|short] + q^theta E[o|long] = 1/mu",
-        (1 - q**th) * (1 / mu - tail) + q**th * (th + 1 / mu), 1 / mu))
+    checks.append(
+        identity(
+            "total-expectation",
+            "(1 - q^theta) E[o|short] + q^theta E[o|long] = 1/mu",
+            (1 - q**th) * (1 / mu - tail) + q**th * (th + 1 / mu),
+            1 / mu,
+        )
+    )
     # E[o | short] - 1 is a sum of non-negative terms, so tail <= 1/mu - 1
-    minus1, _ = converged(sp.summation((k - 1) * q ** (k - 1), (k, 1, th)), q, sp.Interval.open(0, 1))
-    checks.append(identity(
-        "short-mean>=1", "E[o|o<=theta] - 1 = sum_{k<=theta} (k-1) mu q^(k-1)/(1-q^theta) "
-        "(every term >= 0, so theta q^theta/(1-q^theta) <= 1/mu - 1)",
-        1 / mu - tail - 1, mu * minus1 / (1 - q**th)))
+    minus1, _ = converged(
+        sp.summation((k - 1) * q ** (k - 1), (k, 1, th)), q, sp.Interval.open(0, 1)
+    )
+    checks.append(
+        identity(
+            "short-mean>=1",
+            "E[o|o<=theta] - 1 = sum_{k<=theta} (k-1) mu q^(k-1)/(1-q^theta) "
+            "(every term >= 0, so theta q^theta/(1-q^theta) <= 1/mu - 1)",
+            1 / mu - tail - 1,
+            mu * minus1 / (1 - q**th),
+        )
+    )
     # premise: E[v] - eps >= E[v] - (1/mu - 1)^2 / 2 > 0
     m, es = sp.symbols("mu Es", nonnegative=True)
     g = geometric_moments()
-    ev = (es / g["mu"] + 1 / g["mu"] ** 2).subs(g["mu"], m)  # type: ignore[operator]
-    checks.append(nonneg_on_unit_interval(
-        "E[v]>eps", "2 mu^2 (E[v] - (1/mu - 1)^2/2) >= 0 on 0 <= mu <= 1 (then E[v] > eps)",
-        sp.expand(2 * m**2 * (ev - (1 / m - 1) ** 2 / 2)), m, [es], "E[s] >= 0"))
+    ev = (es / g["mu"] + 1 / g["mu"] ** 2).subs(g["mu"], m)
+    checks.append(
+        nonneg_on_unit_interval(
+            "E[v]>eps",
+            "2 mu^2 (E[v] - (1/mu - 1)^2/2) >= 0 on 0 <= mu <= 1 (then E[v] > eps)",
+            sp.expand(2 * m**2 * (ev - (1 / m - 1) ** 2 / 2)),
+            m,
+            [es],
+            "E[s] >= 0",
+        )
+    )
     # eps as the squared gap between the unconditional and the short-class mean
-    checks.append(identity("eps", "eps = (1/2)(E[o] - E[o|o<=theta])^2",
-                           sp.Rational(1, 2) * tail**2, sp.Rational(1, 2) * (1 / mu - (1 / mu - tail)) ** 2))
+    checks.append(
+        identity(
+            "eps",
+            "eps = (1/2)(E[o] - E[o|o<=theta])^2",
+            sp.Rational(1, 2) * tail**2,
+            sp.Rational(1, 2) * (1 / mu - (1 / mu - tail)) ** 2,
+        )
+    )
     # theta -> oo: eps -> 0 and the bound tends to Thm 3.4's (q = 1/(1+r), r > 0)
     r = sp.symbols("r", positive=True)
     lim = sp.limit((th * q**th).subs(q, 1 / (1 + r)), th, sp.oo)
-    checks.append(SymbolicCheck("theta->oo", "theta q^theta -> 0, so eps -> 0 and the 1-bit "
-                                "bound tends to Thm 3.4's", lim == 0, str(lim), "sympy limit"))
+    checks.append(
+        SymbolicCheck(
+            "theta->oo",
+            "theta q^theta -> 0, so eps -> 0 and the 1-bit bound tends to Thm 3.4's",
+            lim == 0,
+            str(lim),
+            "sympy limit",
+        )
+    )
     return checks
 
 
@@ -96,9 +139,16 @@ def empirical(quick: bool, seed: int) -> list[EmpiricalCheck]:
     from proofs.theorems.thm34 import GRID_FULL, GRID_QUICK, capacity_for, summarise
 
     bad = exact_proxy_grid()
-    checks = [EmpiricalCheck("proxy-formulas-exact", "conditional means by exact finite sums "
-                             "(Fractions), mu in 1/2, 1/5, 1/8, 1/16, theta <= 40",
-                             160, not bad, note=", ".join(bad[:3]) or "all equal")]
+    checks = [
+        EmpiricalCheck(
+            "proxy-formulas-exact",
+            "conditional means by exact finite sums "
+            "(Fractions), mu in 1/2, 1/5, 1/8, 1/16, theta <= 40",
+            160,
+            not bad,
+            note=", ".join(bad[:3]) or "all equal",
+        )
+    ]
     mus, rhos, alphas = GRID_QUICK if quick else GRID_FULL
     n = 3000 if quick else 100_000
     pts = []
@@ -114,8 +164,19 @@ def empirical(quick: bool, seed: int) -> list[EmpiricalCheck]:
                     qq = quantities(mu, rho, al, m, 4)
                     ev = qq["E_v"]
                     bound = 1 + ev / (ev - eps) * 2 / ((1 - al) * (1 - mu) * (1 - rho))
-                    pts.append(simulate_point(mu, rho, al, capacity=m, prompt=4, n=n, policy=pol,
-                                              bound=bound, seed=seed * 1000 + k))
+                    pts.append(
+                        simulate_point(
+                            mu,
+                            rho,
+                            al,
+                            capacity=m,
+                            prompt=4,
+                            n=n,
+                            policy=pol,
+                            bound=bound,
+                            seed=seed * 1000 + k,
+                        )
+                    )
                     k += 1
             if quick:
                 break

@@ -22,10 +22,20 @@ def symbolic() -> list[SymbolicCheck]:
     engine = sp.summation(s + k - 1, (k, 1, o))
     v = s * o + o * (o + 1) / 2
     checks = [
-        identity("volume-closed-form", "sum_{k=1..o} (s+k) = s*o + o(o+1)/2", model, v,
-                 "sympy summation over k, then simplify"),
-        identity("engine-volume", "sum_{k=1..o} (s+k-1) = V - o", engine, v - o,
-                 "sympy summation over k, then simplify"),
+        identity(
+            "volume-closed-form",
+            "sum_{k=1..o} (s+k) = s*o + o(o+1)/2",
+            model,
+            v,
+            "sympy summation over k, then simplify",
+        ),
+        identity(
+            "engine-volume",
+            "sum_{k=1..o} (s+k-1) = V - o",
+            engine,
+            v - o,
+            "sympy summation over k, then simplify",
+        ),
     ]
     # x = q*B + r with 0 <= r <= B-1: B*ceil(x/B) = x if r = 0 else (q+1)*B.
     # Lower: (q+1)B - x = B - r >= 1 > 0 when r >= 1; upper: (q+1)B - x = B - r <= B - 1 iff r >= 1.
@@ -43,7 +53,8 @@ def symbolic() -> list[SymbolicCheck]:
     checks.append(
         nonneg_polynomial(
             "block-rounding-upper",
-            "B*ceil(x/B) <= x + B - 1: (x + B - 1) - (q+1)B = r - 1 >= 0 for r >= 1 (r = 0: slack B-1)",
+            "B*ceil(x/B) <= x + B - 1: (x + B - 1) - (q+1)B = r - 1 >= 0 for r >= 1 "
+            "(r = 0: slack B-1)",
             ((q * b + r) + b - 1 - (q + 1) * b).subs(r, rm1 + 1),
             [rm1],
             "r = rm1 + 1, rm1 >= 0",
@@ -129,7 +140,9 @@ def empirical(quick: bool, seed: int) -> list[EmpiricalCheck]:
             count,
             fails == 0,
             worst=worst,
-            note=f"{fails} failures" if fails else "policies svf, fcfs, sjf, sorted_f; B in 2, 4, 16",
+            note=f"{fails} failures"
+            if fails
+            else "policies svf, fcfs, sjf, sorted_f; B in 2, 4, 16",
         )
     )
     return checks

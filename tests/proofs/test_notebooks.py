@@ -15,8 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 NB_DIR = ROOT / "proofs" / "notebooks"
 NOTEBOOKS = sorted(
-    p for p in NB_DIR.glob("*.py")
-    if not p.name.startswith(("stability_", "fluid_", "_"))
+    p for p in NB_DIR.glob("*.py") if not p.name.startswith(("stability_", "fluid_", "_"))
 )
 FIGURE = {
     "svf_ratio_vs_alpha": "proofs_svf_ratio_vs_alpha.png",

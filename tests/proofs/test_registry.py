@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 
@@ -20,9 +21,10 @@ from ratio.cli import main
 from ratio.errors import InputError
 
 
-def _thm(sym, emp, study=None) -> Theorem:  # type: ignore[no-untyped-def]
-    return Theorem("t", "t", "s", "src", "all_at_zero", "c", lambda: sym,
-                   lambda q, s: emp, study_reason=study)
+def _thm(sym: list[SymbolicCheck], emp: list[EmpiricalCheck], study: str | None = None) -> Theorem:
+    return Theorem(
+        "t", "t", "s", "src", "all_at_zero", "c", lambda: sym, lambda q, s: emp, study_reason=study
+    )
 
 
 OK_SYM = [SymbolicCheck("a", "a", True)]
@@ -52,8 +54,17 @@ def test_a_raising_check_is_open_with_its_error() -> None:
 
 def test_registry_has_the_issue_theorems() -> None:
     names = set(registry())
-    assert {"volume", "prop31", "lemma_a2", "thm32", "thm34", "thm35", "thm33", "sorted_f",
-            "mcsf"} <= names
+    assert {
+        "volume",
+        "prop31",
+        "lemma_a2",
+        "thm32",
+        "thm34",
+        "thm35",
+        "thm33",
+        "sorted_f",
+        "mcsf",
+    } <= names
     with pytest.raises(InputError):
         get_theorem("nope")
 
@@ -87,7 +98,7 @@ def test_prove_list_and_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
     assert "unknown theorem" in capsys.readouterr().err
 
 
-def test_docs_generated(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_docs_generated(tmp_path: Path) -> None:
     from proofs.docs import write_docs
 
     res = [run_theorem(get_theorem("prop31_largest"))]
