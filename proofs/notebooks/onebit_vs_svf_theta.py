@@ -44,7 +44,7 @@ THETAS = [2, 4, 8, 12] if QUICK else [1, 2, 3, 4, 6, 8, 10, 12, 14]
 
 # %%
 insts = list(burst_instances(COUNT, seed=3, n_range=(3, 7), capacity_range=(16, 40)))
-bounds = [opt_bounds(i, exact_max_n=5 if QUICK else 7) for i in insts]
+bounds = [opt_bounds(i, exact_max_n=5 if QUICK else 6) for i in insts]
 svf_mean = float(
     np.mean(
         [simulate(i, "svf").total_latency / b.upper for i, b in zip(insts, bounds, strict=True)]

@@ -43,7 +43,7 @@ COUNT = 40 if QUICK else 1000
 insts = list(burst_instances(COUNT, seed=11, n_range=(2, 7)))
 ratios: dict[str, list[float]] = {p: [] for p in POLICIES}
 for inst in insts:
-    ob = opt_bounds(inst, exact_max_n=5 if QUICK else 7)
+    ob = opt_bounds(inst, exact_max_n=5 if QUICK else 6)
     for p in POLICIES:
         run = simulate(inst, p)
         assert check(inst, run.schedule)

@@ -57,7 +57,7 @@ for a in BUCKETS:
         )
         run = simulate(inst, "svf")
         assert check(inst, run.schedule)
-        ob = opt_bounds(inst, exact_max_n=5 if QUICK else 7)
+        ob = opt_bounds(inst, exact_max_n=5 if QUICK else 6)
         r = Fraction(run.total_latency, ob.upper)
         b = svf_bound(inst.alpha)
         assert b is not None and r <= b, "certified counter-example to Thm 3.2"

@@ -127,7 +127,7 @@ def empirical(quick: bool, seed: int) -> list[EmpiricalCheck]:
             fails.append(
                 f"offline_opt.bounds.volume_lower_bound != spec-11 formula on {to_dict(inst)}"
             )
-        ob = opt_bounds(inst, exact_max_n=5 if quick else 7)
+        ob = opt_bounds(inst, exact_max_n=5 if quick else 6)
         exact += ob.exact
         costs = [ob.upper]
         for pol in UB_POLICIES[:3]:

@@ -126,7 +126,7 @@ def empirical(quick: bool, seed: int) -> list[EmpiricalCheck]:
             fails.append("OPT-free certificate fails")
         bound = svf_bound(inst.alpha)
         assert bound is not None
-        ob = opt_bounds(inst, exact_max_n=5 if quick else 7)
+        ob = opt_bounds(inst, exact_max_n=5 if quick else 6)
         exact += ob.exact
         lo, hi = ob.ratio_interval(lat)
         worst_upper = max(worst_upper, hi)

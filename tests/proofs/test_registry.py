@@ -105,3 +105,19 @@ def test_docs_generated(tmp_path: Path) -> None:
     p = write_docs(res, tmp_path / "t.md")
     text = p.read_text()
     assert "refuted" in text and "kvratio prove prop31_largest --quick" in text
+
+
+def test_prove_quick_gives_a_verdict_for_every_theorem(capsys: pytest.CaptureFixture[str]) -> None:
+    """The issue's done-when: every registered theorem gets a verdict, no check errors."""
+    assert main(["prove", "--quick", "--json"]) == 0
+    results = json.loads(capsys.readouterr().out)["results"]
+    got = {r["theorem"]: r["verdict"] for r in results}
+    assert set(got) == set(registry())
+    assert all(not r["errors"] for r in results)
+    for name in ("volume", "prop31", "lemma_a2", "thm32", "thm34", "thm35"):
+        assert got[name] == "verified", (name, results)
+    assert got["prop31_largest"] == "refuted"
+    for name in ("thm33", "sorted_f", "mcsf"):
+        assert got[name] in ("open", "refuted")
+        r = next(x for x in results if x["theorem"] == name)
+        assert r["reason"]
