@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -102,6 +103,16 @@ def build_milp(
     relax: bool = False,
 ) -> tuple[Any, dict[tuple[int, int], Any]]:
     """Build the PuLP problem with latest starts ``horizons``; return ``(problem, x)``."""
+
+    with warnings.catch_warnings():
+        # PuLP 3.x deprecates direct LpVariable construction (PuLP 4 API); both work here.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return _build(instance, horizons, symmetry=symmetry, relax=relax)
+
+
+def _build(
+    instance: Instance, horizons: Sequence[int], *, symmetry: bool, relax: bool
+) -> tuple[Any, dict[tuple[int, int], Any]]:
     import pulp
 
     reqs = instance.requests
@@ -194,9 +205,11 @@ def solve_milp(
         if start_vals is not None:
             for v in x.values():
                 v.setInitialValue(start_vals[v.name])
-        cmd = pulp.PULP_CBC_CMD(
-            msg=False, timeLimit=tl, warmStart=start_vals is not None, threads=1
-        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            cmd = pulp.PULP_CBC_CMD(
+                msg=False, timeLimit=tl, warmStart=start_vals is not None, threads=1
+            )
         prob.solve(cmd)
         bound = None
     else:

@@ -1,0 +1,124 @@
+"""``kvratio opt`` and ``kvratio ratio`` (``interfaces.md``; issue 3, item 6).
+
+Imports only :mod:`argparse` and the standard library at load time; PuLP and the solvers are
+imported inside the handlers so that ``kvratio simulate`` stays light.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import math
+import os
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+__all__ = ["register"]
+
+_SOLVERS = ("highs", "cbc", "bnb", "exact", "auto")
+
+
+def _time_limit(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not math.isfinite(v) or v <= 0:
+        raise argparse.ArgumentTypeError(f"time limit must be a positive number, got {text!r}")
+    return v
+
+
+@contextlib.contextmanager
+def _quiet_stdout() -> Iterator[None]:
+    """Send anything a solver prints on stdout (HiGHS prints a banner) to stderr, so that
+    ``--json`` output stays exactly one JSON object."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def _load(path: str) -> Any:
+    from ratio.errors import InputError
+    from ratio.io import load
+
+    if not os.path.exists(path):
+        raise InputError(f"trace file not found: {path}")
+    return load(path)
+
+
+def _cmd_opt(args: argparse.Namespace) -> int:
+    from offline_opt import solve
+    from ratio.cli import emit
+
+    inst = _load(args.trace)
+    with _quiet_stdout():
+        res = solve(inst, solver=args.solver, time_limit=args.time_limit)
+    obj = res.to_dict(inst)
+    obj.update({"n": inst.n, "M": inst.capacity, "alpha": str(inst.alpha)})
+    lines = [
+        f"offline optimum of {args.trace} (n = {inst.n}, M = {inst.capacity}, "
+        f"alpha = {inst.alpha})",
+        f"status        {res.status}",
+        f"cost (UB)     {res.cost}",
+        f"lower bound   {res.lower_bound}  ({', '.join(f'{k} {v}' for k, v in res.bounds)})",
+        f"gap           {res.gap if res.gap is None else f'{float(res.gap):.2%}'}",
+        f"solver        {res.solver} ({res.seconds:.2f} s)",
+        f"starts        {list(res.schedule.starts) if res.schedule is not None else None}",
+        "schedule verified by ratio.check" if res.schedule is not None else "no schedule",
+    ]
+    emit(args, obj, "\n".join(lines))
+    return 0
+
+
+def _cmd_ratio(args: argparse.Namespace) -> int:
+    from offline_opt import ratio_of
+    from ratio.cli import emit
+
+    inst = _load(args.trace)
+    with _quiet_stdout():
+        cr = ratio_of(args.policy, inst, time_limit=args.time_limit, solver=args.solver)
+    obj = cr.to_dict()
+    obj.update({"n": inst.n, "M": inst.capacity, "alpha": str(inst.alpha)})
+    lo, hi = cr.ratio_lower, cr.ratio_upper
+    span = (
+        f"{lo} = {float(lo):.4f} (exact)"
+        if cr.exact
+        else f"[{lo}, {hi}] = [{float(lo):.4f}, {float(hi):.4f}]"
+    )
+    lines = [
+        f"policy {cr.policy} on {args.trace} (n = {inst.n}, M = {inst.capacity}, "
+        f"alpha = {inst.alpha})",
+        f"policy cost   {cr.policy_cost}",
+        f"OPT in        [{cr.opt_lower}, {cr.opt_upper}]",
+        f"ratio         {span}",
+        "claimable lower bound on the competitive ratio: L / UB = " + str(lo),
+    ]
+    emit(args, obj, "\n".join(lines))
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    """Add ``opt`` and ``ratio`` to the ``kvratio`` command line."""
+    from ratio.cli import add_json_flag
+
+    p = subparsers.add_parser("opt", help="exact offline optimum with a certificate")
+    p.add_argument("trace", help="kvratio-trace/1 JSON file")
+    p.add_argument("--solver", choices=_SOLVERS, default="highs")
+    p.add_argument("--time-limit", type=_time_limit, default=None, metavar="S")
+    add_json_flag(p)
+    p.set_defaults(func=_cmd_opt)
+
+    p = subparsers.add_parser("ratio", help="certified ratio L_policy / OPT")
+    p.add_argument("trace", help="kvratio-trace/1 JSON file")
+    p.add_argument("--policy", default="svf", help="NAME[:key=value,...]")
+    p.add_argument("--solver", choices=_SOLVERS, default="highs")
+    p.add_argument("--time-limit", type=_time_limit, default=60.0, metavar="S")
+    add_json_flag(p)
+    p.set_defaults(func=_cmd_ratio)

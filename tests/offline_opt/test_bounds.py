@@ -1,0 +1,79 @@
+"""Lower bounds never exceed OPT (spec model.md 11; issue 3 item 4)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from hypothesis import given, settings
+
+from offline_opt.bounds import (
+    lower_bound,
+    mean_busy_time_lower_bound,
+    serial_lower_bound,
+    volume_lower_bound,
+)
+from offline_opt.exact_small import solve_exact
+from ratio.gen import generate
+from ratio.model import Instance
+
+from .conftest import small_instances, spec_cases
+
+
+@pytest.mark.parametrize("inst,case", spec_cases())
+def test_spec_examples(inst: Instance, case: dict) -> None:
+    if "volume_lower_bound" in case:
+        assert volume_lower_bound(inst) == case["volume_lower_bound"]
+    assert lower_bound(inst) <= case["opt"]
+    assert mean_busy_time_lower_bound(inst) <= case["opt"]
+
+
+def test_spec_counterexample_largest_volumes_is_false() -> None:
+    # spec 11: s = 0 is not allowed here, so use s = 1: o = 1 and 2, M = 4.
+    inst = Instance.from_tuples(4, [(0, 1, 1), (0, 1, 2)])
+    assert volume_lower_bound(inst) <= solve_exact(inst)[0]
+
+
+@settings(max_examples=150, deadline=None)
+@given(small_instances(max_n=5, arrivals=False))
+def test_bounds_below_opt_all_at_zero(inst: Instance) -> None:
+    opt = solve_exact(inst)[0]
+    assert serial_lower_bound(inst) <= opt
+    assert volume_lower_bound(inst) <= opt
+    assert mean_busy_time_lower_bound(inst) <= opt
+    assert lower_bound(inst) <= opt
+
+
+@settings(max_examples=150, deadline=None)
+@given(small_instances(max_n=5, arrivals=True))
+def test_bounds_below_opt_with_arrivals(inst: Instance) -> None:
+    opt = solve_exact(inst)[0]
+    assert volume_lower_bound(inst) <= opt
+    assert mean_busy_time_lower_bound(inst) <= opt
+    assert lower_bound(inst) <= opt
+
+
+def test_mean_busy_time_formula_all_at_zero() -> None:
+    """The notes' closed form: sum_k (V_(1)+...+V_(k-1) + V_(k)/2)/M + sum_j d_j."""
+    from fractions import Fraction
+
+    from offline_opt.bounds import shape_offset
+
+    inst = generate(9, seed=3)
+    M = inst.capacity
+    vols = sorted(inst.volumes)
+    total = Fraction(0)
+    acc = 0
+    for v in vols:
+        total += Fraction(2 * acc + v, 2 * M)
+        acc += v
+    total += sum((shape_offset(r.prompt, r.output) for r in inst.requests), Fraction(0))
+    assert mean_busy_time_lower_bound(inst) == -(-total.numerator // total.denominator)
+
+
+def test_lower_bound_is_fast_at_scale() -> None:
+    inst = generate(2000, seed=1)
+    t0 = time.perf_counter()
+    for _ in range(5):
+        lower_bound(inst)
+    assert (time.perf_counter() - t0) / 5 < 0.5

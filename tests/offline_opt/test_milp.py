@@ -1,0 +1,67 @@
+"""The MILP (CBC and HiGHS) agrees with the independent exact DP (issue 3, "Done when")."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from offline_opt import solve
+from offline_opt.bounds import lower_bound
+from offline_opt.exact_small import solve_exact
+from offline_opt.milp import serial_horizons, tight_horizons
+from offline_opt.upper import best_upper_bound
+from ratio.check import check
+from ratio.model import Instance
+
+from .conftest import random_instance, spec_cases
+
+
+def _agree(inst: Instance, solver: str, warm: bool, formulation: str = "tight") -> None:
+    opt, _ = solve_exact(inst)
+    res = solve(inst, solver=solver, warm_start=warm, formulation=formulation)
+    assert res.status == "optimal", (inst, res)
+    assert res.cost == opt == res.lower_bound, (inst, res, opt)
+    assert res.schedule is not None and check(inst, res.schedule)
+    assert lower_bound(inst) <= opt
+
+
+def _batch(count: int, seed: int, max_n: int) -> None:
+    rng = np.random.default_rng(seed)
+    for k in range(count):
+        n = int(rng.integers(1, max_n + 1))
+        inst = random_instance(rng, n, arrivals=bool(k % 2))
+        # cold start forces the MILP to run; alternate backends
+        _agree(inst, "highs" if k % 4 < 2 else "cbc", warm=False)
+
+
+def test_milp_matches_exact_default_run() -> None:
+    """300 random instances (half with arrivals), n <= 6, cold start, CBC and HiGHS."""
+    _batch(300, seed=2024, max_n=6)
+
+
+@pytest.mark.slow
+def test_milp_matches_exact_2000() -> None:
+    """2,000 random instances (half with arrivals), n <= 7."""
+    _batch(2000, seed=99, max_n=7)
+
+
+@pytest.mark.parametrize("inst,case", spec_cases())
+@pytest.mark.parametrize("solver", ["highs", "cbc"])
+def test_spec_examples(inst: Instance, case: dict, solver: str) -> None:
+    res = solve(inst, solver=solver, warm_start=False)
+    assert res.status == "optimal" and res.cost == case["opt"]
+    res = solve(inst, solver=solver, warm_start=False, formulation="naive")
+    assert res.status == "optimal" and res.cost == case["opt"]
+
+
+def test_horizons_contain_an_optimal_schedule() -> None:
+    rng = np.random.default_rng(5)
+    for k in range(40):
+        inst = random_instance(rng, int(rng.integers(2, 6)), arrivals=bool(k % 2))
+        opt, sched = solve_exact(inst)
+        ub, _ = best_upper_bound(inst)
+        th = tight_horizons(inst, ub)
+        sh = serial_horizons(inst)
+        # the proofs say every optimal schedule satisfies the horizons
+        for i, p in enumerate(sched.starts):
+            assert p <= th[i] <= sh[i]
