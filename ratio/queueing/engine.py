@@ -737,6 +737,11 @@ class _Engine:
                     a = _ceil(a)
                 if nxt is None or a < nxt:
                     nxt = a
+            # A policy that waits on purpose (WAIT pauses every request) may ask to be
+            # called again at a time of its choosing even if nothing happens by then.
+            wake = pol.wake_time(state)
+            if wake is not None and wake > T and (nxt is None or wake < nxt):
+                nxt = _ceil(wake) if self.unit_time else wake
             if nxt is None:
                 if self.until is not None:
                     break

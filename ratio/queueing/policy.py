@@ -75,6 +75,11 @@ class EnginePolicy(Policy):
     def on_complete(self, index: int) -> None:
         """A request produced its last token."""
 
+    def wake_time(self, state: EngineState) -> Any:
+        """A time at which to plan again even if no round ends and nothing arrives (a policy
+        that pauses every request, such as WAIT with a patience, needs it); ``None``: no wish."""
+        return None
+
     # --- decisions ------------------------------------------------------------------------
     def engine_victim_key(self, progress: Progress) -> tuple[Any, ...]:
         """Largest first is evicted; default the most recently admitted (``model.md`` 7)."""

@@ -14,3 +14,6 @@ for _cls in (Orca, Sarathi, FasterTransformer, VLLMPrefillFirst, ClassPriority):
         register_engine_policy(_cls)
 
 __all__ = ["ClassPriority", "FasterTransformer", "Orca", "Sarathi", "VLLMPrefillFirst"]
+
+# Fluid-guided policies (issue 9), one module each; importing registers them.
+from ratio.queueing.policies import gate_and_route, greedy_evict, nested_wait, wait  # noqa: E402,F401
