@@ -1,0 +1,64 @@
+"""Base simulator vs extended engine on the same trace (issue 8: keep the base model's speed).
+
+Uses the trace of ``benchmarks/bench_simulator.py`` (log-normal chat lengths, Poisson at 0.5
+per round, M = 24,576). For each policy it times :func:`ratio.simulate` and
+:func:`ratio.queueing.simulate_extended` with default parameters on the same instance in the
+same process, checks that the schedules are identical, and reports both times and their ratio.
+
+Run: ``python benchmarks/bench_queueing.py [--n 100000] [--policies fcfs,svf] [--json]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_simulator import make_trace  # noqa: E402
+
+from ratio import simulate  # noqa: E402
+from ratio.queueing import simulate_extended  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap.add_argument("--n", type=int, default=100_000)
+    ap.add_argument("--policies", default="fcfs,svf,vllm_fcfs")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+    inst = make_trace(args.n, args.seed)
+    rows = []
+    for pol in args.policies.split(","):
+        t0 = time.perf_counter()
+        base = simulate(inst, pol)
+        t1 = time.perf_counter()
+        ext = simulate_extended(inst, pol)
+        t2 = time.perf_counter()
+        rows.append(
+            {
+                "policy": pol,
+                "n": inst.n,
+                "base_seconds": round(t1 - t0, 3),
+                "extended_seconds": round(t2 - t1, 3),
+                "ratio": round((t2 - t1) / max(t1 - t0, 1e-9), 2),
+                "identical": base.starts == ext.starts and base.schedule.evicted == ext.evicted,
+            }
+        )
+    if args.json:
+        print(json.dumps({"results": rows}))
+    else:
+        for r in rows:
+            print(
+                f"{r['policy']:<12} n={r['n']}  base {r['base_seconds']:.2f}s  "
+                f"extended {r['extended_seconds']:.2f}s  ({r['ratio']}x)  identical={r['identical']}"
+            )
+    return 0 if all(r["identical"] for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
