@@ -39,11 +39,13 @@ def _cmd_prove(args: argparse.Namespace) -> int:
         if args.theorem:
             get_theorem(args.theorem)
         thms = [get_theorem(args.theorem)] if args.theorem else list(registry().values())
-        rows: list[tuple[str, ...]] = [(t.name, t.regime, t.constant, t.source) for t in thms]
+        rows: list[tuple[str, ...]] = [
+            (t.name, t.source, t.statement, t.regime, t.constant) for t in thms
+        ]
         emit(
             args,
             {"theorems": [t.describe() for t in thms]},
-            _table(rows, ("theorem", "regime", "constant", "source")),
+            _table(rows, ("theorem", "source", "statement", "regime", "constant")),
         )
         return 0
     thms = [get_theorem(args.theorem)] if args.theorem else list(registry().values())
