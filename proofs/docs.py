@@ -69,7 +69,7 @@ def render(results: Sequence[TheoremResult], *, command: str) -> str:
             "",
             f"*Source.* {t.source}. *Regime.* {t.regime}. *Constant.* {t.constant}.",
             "",
-            f"*Verdict.* **{r.verdict}**: {r.reason} ({r.seconds:.1f} s).",
+            f"*Verdict.* **{r.verdict}**: {r.reason}.",
             "",
         ]
         if r.symbolic:
