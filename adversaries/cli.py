@@ -278,7 +278,9 @@ def _cmd_family(args: argparse.Namespace) -> int:
     for a in alphas:
         for pol in policies:
             pts = [
-                q for q in points if q.alpha == a and q.policy.split(":")[0] == pol.split(":")[0]
+                q
+                for q in points
+                if q.alpha_param == a and q.policy.split(":")[0] == pol.split(":")[0]
             ]
             if len(pts) >= 2:
                 fits[f"{pol}@{a}"] = fit_exponent([q.n for q in pts], [float(q.ratio) for q in pts])
