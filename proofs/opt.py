@@ -35,12 +35,14 @@ __all__ = [
 UB_POLICIES: tuple[str, ...] = ("svf", "sjf", "spf", "fcfs", "svf:blocking=false", "sorted_f")
 
 
-def dependency(module: str) -> Any | None:
-    """Import ``module`` if it is installed, else None (dependencies land while we work)."""
+def dependency(module: str, needs: tuple[str, ...] = ()) -> Any | None:
+    """Import ``module`` if it is installed and has every attribute in ``needs``, else None
+    (dependencies land while we work; a half-written one counts as missing)."""
     try:
-        return importlib.import_module(module)
+        mod = importlib.import_module(module)
     except ImportError:
         return None
+    return mod if all(hasattr(mod, n) for n in needs) else None
 
 
 def prefix_sums(values: Sequence[int]) -> list[int]:

@@ -39,7 +39,7 @@ NS = (8, 16, 32, 64) if QUICK else (8, 16, 32, 64, 128, 256, 512)
 
 # %%
 rows = growth(NS, Fraction(1, 2))
-fam = dependency("adversaries.families")
+fam = dependency("adversaries.families", ("FAMILIES", "certify", "fit_exponent"))
 assert fam is not None and rows, "adversaries.families.online_long_first is needed"
 fits = {}
 for p in GROWTH_POLICIES:

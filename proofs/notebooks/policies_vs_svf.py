@@ -53,7 +53,7 @@ for p in POLICIES:
 
 # %%
 fam_rows = []
-fam = dependency("adversaries.families")
+fam = dependency("adversaries.families", ("FAMILIES", "certify", "fit_exponent"))
 if fam is not None:
     for name, f in fam.FAMILIES.items():
         if f.regime != "all_at_zero":

@@ -68,7 +68,7 @@ for a in BUCKETS:
 
 # %%
 fam_pts = []
-fam = dependency("adversaries.families")
+fam = dependency("adversaries.families", ("FAMILIES", "certify", "fit_exponent"))
 if fam is not None and "svf_hol_block" in fam.FAMILIES:
     for k in (2, 3, 4, 6):
         pt = fam.certify("svf_hol_block", "svf", 24 if QUICK else 128, Fraction(1, k))

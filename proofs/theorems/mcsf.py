@@ -29,7 +29,7 @@ def growth(ns: tuple[int, ...], alpha: Fraction = Fraction(1, 2)) -> list[dict[s
     """Certified points of the online growth family for :data:`GROWTH_POLICIES`."""
     from proofs.opt import dependency
 
-    fam = dependency("adversaries.families")
+    fam = dependency("adversaries.families", ("FAMILIES", "certify", "fit_exponent"))
     if fam is None or "online_long_first" not in fam.FAMILIES:
         return []
     rows: list[dict[str, Any]] = []
@@ -68,7 +68,7 @@ def empirical(quick: bool, seed: int) -> list[EmpiricalCheck]:
             )
         )
         return checks
-    fam = dependency("adversaries.families")
+    fam = dependency("adversaries.families", ("FAMILIES", "certify", "fit_exponent"))
     worst: Worst | None = None
     fits = {}
     for pol in GROWTH_POLICIES:
@@ -102,7 +102,9 @@ def empirical(quick: bool, seed: int) -> list[EmpiricalCheck]:
             rows=tuple({k: v for k, v in r.items() if k != "point"} for r in rows),
         )
     )
-    return checks
+    from proofs.theorems.sorted_f import hof_and_families
+
+    return checks + hof_and_families("mcsf", None, quick)
 
 
 THEOREM = Theorem(

@@ -29,8 +29,8 @@ def hof_and_families(policy: str, constant: Fraction | None, quick: bool) -> lis
     from ratio.io import from_dict, to_dict
 
     out: list[EmpiricalCheck] = []
-    store = dependency("adversaries.store")
-    fam = dependency("adversaries.families")
+    store = dependency("adversaries.store", ("read_hof", "verify_entry"))
+    fam = dependency("adversaries.families", ("FAMILIES", "certify", "fit_exponent"))
     rows = []
     worst: Worst | None = None
     counter: Worst | None = None

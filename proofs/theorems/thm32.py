@@ -87,7 +87,7 @@ def _hof_rows() -> list[dict[str, Any]]:
 
     from proofs.opt import dependency
 
-    store = dependency("adversaries.store")
+    store = dependency("adversaries.store", ("read_hof", "verify_entry"))
     if store is None:
         return []
     import adversaries
@@ -179,7 +179,7 @@ def empirical(quick: bool, seed: int) -> list[EmpiricalCheck]:
     )
     # hall of fame and structured families from adversaries
     hof = _hof_rows()
-    store = dependency("adversaries.store")
+    store = dependency("adversaries.store", ("read_hof", "verify_entry"))
     hof_worst: Worst | None = None
     hof_counter: Worst | None = None
     bad_lines = 0
@@ -206,7 +206,7 @@ def empirical(quick: bool, seed: int) -> list[EmpiricalCheck]:
             hof_counter = hof_counter or w
         if hof_worst is None or float(r / b) > (hof_worst.closeness or 0):
             hof_worst = w
-    fam = dependency("adversaries.families")
+    fam = dependency("adversaries.families", ("FAMILIES", "certify", "fit_exponent"))
     fam_rows = []
     if fam is not None:
         for al in (Fraction(1, 2), Fraction(1, 3), Fraction(1, 4)):
