@@ -95,7 +95,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--policy", default=None, help="only this policy")
     ap.add_argument("--check", action="store_true", help="reproduce every line instead")
+    ap.add_argument("--table", action="store_true", help="print the markdown table of the docs")
     a = ap.parse_args(argv)
+    if a.table:
+        print(table())
+        return 0
     if a.check:
         bad = 0
         for e in read_hof(HOF_DIR):
@@ -107,6 +111,34 @@ def main(argv: list[str] | None = None) -> int:
     cells = [c for c in CELLS if a.policy is None or c[0] == a.policy]
     build(cells, budget_evals=a.budget_evals, strategy=a.strategy, seed=a.seed)
     return 0
+
+
+def table(root: Path = HOF_DIR) -> str:
+    """The markdown table of ``docs/adversaries.md``: one row per hall-of-fame line."""
+    rows = [
+        "| policy | regime | alpha cap | alpha | certified ratio | bound at alpha | L_policy | "
+        "OPT (status) | trace (M; (a,s,o)...) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for e in sorted(
+        read_hof(root),
+        key=lambda e: (
+            POLICIES.index(e["policy"]) if e["policy"] in POLICIES else 99,
+            e["regime"],
+            -Fraction(e["search"]["space"]["alpha_max"]),
+        ),
+    ):
+        r = Fraction(e["ratio"])
+        b = e["bound_at_alpha"]
+        t = e["trace"]
+        reqs = " ".join(f"({q['arrival']},{q['prompt']},{q['output']})" for q in t["requests"])
+        rows.append(
+            f"| {e['policy']} | {e['regime']} | {e['search']['space']['alpha_max']} | "
+            f"{e['alpha']} | {e['ratio']} = {float(r):.4f} | "
+            f"{'-' if b is None else f'{b} = {float(Fraction(b)):.3f}'} | {e['policy_cost']} | "
+            f"{e['opt_upper']} ({e['opt_status']}) | M={t['M']}; {reqs} |"
+        )
+    return "\n".join(rows)
 
 
 def _strip(e: dict[str, Any]) -> dict[str, Any]:
