@@ -1,0 +1,231 @@
+"""Gate-and-route on several engines for prefill-decode contention (Zhang, Lin, Han, Ding)."""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ratio.errors import InputError
+from ratio.queueing.engine import EngineState, QView, Work
+from ratio.queueing.fluid import LPResult, ZhangClass, zhang_lp
+from ratio.queueing.policy import POLICIES, EnginePolicy, register_engine_policy
+from ratio.queueing.tau import MixedSolo
+
+if TYPE_CHECKING:
+    from ratio.queueing.engine import _Engine
+
+__all__ = ["GateAndRoute", "RequestClass"]
+
+
+@dataclass(frozen=True)
+class RequestClass:
+    """A class of the contention model: ``prompt`` and ``output`` tokens, arrival ``rate`` per
+    GPU and ``reward`` per completed request."""
+
+    prompt: int
+    output: int
+    rate: float
+    reward: float = 1.0
+
+
+class GateAndRoute(EnginePolicy):
+    """Gate-and-route: solve the per-GPU fluid LP (:func:`~ratio.queueing.fluid.zhang_lp`) once
+    for the classes, make ``ceil(n sum_i x_i*)`` of the ``n`` engines *mixed* (one prefill slot,
+    at most ``B - 1`` decodes; ``B`` = the engines' ``max_requests``) and the rest decode-only.
+    Gate: when a mixed engine's prefill slot is free it admits the head of the class with the
+    smallest ``(X_i - n x_i*) / x_i*`` (``X_i`` the class-``i`` prefills in progress; classes with
+    ``x_i* = 0`` are never admitted). Router: a prefilled request waiting for a decode slot goes
+    to a free slot of a decode-only engine first (its KV moves, ``queueing.md`` Q3), else to a
+    free decode slot of its own mixed engine, else it waits.
+
+    Baselines (``interfaces.md`` parameters): ``gate=false,route=false`` -- every engine mixed,
+    FCFS admission, decode on the engine that prefilled (the Sarathi-like default);
+    ``route=false`` -- the gate on all-mixed engines without the router; ``gate=false`` -- the
+    mixed/decode-only split and the router with FCFS admission.
+
+    Engines: every engine uses the ``mixed_solo(alpha, beta, gamma)`` batch-time model (an
+    iteration with a prefill chunk of ``C`` tokens lasts ``alpha + beta C``, a decode-only one
+    ``1 / gamma``) and ``max_requests = B``; ``first_token="separate"``, chunked prefill of
+    ``chunk`` tokens. Information: full (the class of a request is its (prompt, output)).
+
+    Guarantee (Zhang et al.): revenue per GPU converges to the LP value as the number of GPUs
+    grows (asymptotic optimality).
+
+    References: Zhang, Lin, Han, Ding, arXiv 2602.02987 (gate-and-route). The LP and the
+    rules here are our reconstruction from the description in issue 9.
+    """
+
+    name = "gate_and_route"
+    summary = "fluid-LP gate and decode router over mixed and decode-only engines"
+    info = "full"
+    default_prefill: ClassVar[str] = "chunked"
+    default_first_token: ClassVar[str] = "separate"
+    migrates: ClassVar[bool] = True
+    PARAMS: ClassVar[dict[str, Any]] = {"gate": True, "route": True, "chunk": 0}
+
+    def validate(self) -> None:
+        for k in ("gate", "route"):
+            if not isinstance(self.params[k], bool):
+                raise InputError(f"policy 'gate_and_route': {k} must be true or false")
+        c = self.params["chunk"]
+        if isinstance(c, bool) or not isinstance(c, int) or c < 0:
+            raise InputError("policy 'gate_and_route': chunk must be an integer >= 0 (0: whole prompt)")
+        self.classes: tuple[RequestClass, ...] | None = None
+
+    def with_classes(self, classes: Sequence[RequestClass]) -> GateAndRoute:
+        """The classes and their per-GPU rates (needed: the gate solves the LP from them)."""
+        if not classes:
+            raise InputError("policy 'gate_and_route': with_classes needs at least one class")
+        self.classes = tuple(classes)
+        return self
+
+    # --- set-up ----------------------------------------------------------------------------
+    def lp(self, tau: MixedSolo, B: int) -> LPResult:
+        assert self.classes is not None
+        C = self.params["chunk"] or max(c.prompt for c in self.classes)
+        zc = [
+            ZhangClass(c.rate, math.ceil(c.prompt / C), c.output, c.reward) for c in self.classes
+        ]
+        return zhang_lp(
+            zc, B=B, tau=float(tau.alpha) + float(tau.beta) * C, gamma=float(tau.gamma)
+        )
+
+    def reset(self, sim: _Engine) -> None:
+        if self.classes is None:
+            raise InputError(
+                "policy 'gate_and_route' needs its classes and rates: use "
+                "GateAndRoute().with_classes([RequestClass(prompt, output, rate, reward), ...])"
+            )
+        specs = sim.engines
+        taus = {s.tau for s in specs}
+        Bs = {s.max_requests for s in specs}
+        if len(taus) != 1 or not isinstance(specs[0].tau, MixedSolo):
+            raise InputError("policy 'gate_and_route': every engine needs the same mixed_solo tau")
+        if len(Bs) != 1 or specs[0].max_requests is None or specs[0].max_requests < 2:
+            raise InputError("policy 'gate_and_route': every engine needs the same max_requests B >= 2")
+        if sim.first_token != "separate":
+            raise InputError("policy 'gate_and_route' models first_token='separate'")
+        self.B = int(specs[0].max_requests)
+        self.n = len(specs)
+        self.sim = sim
+        self.result = self.lp(specs[0].tau, self.B)
+        xs = [self.result.solution[f"x_{i}"] for i in range(len(self.classes or ()))]
+        self.target = [self.n * x for x in xs]
+        if self.params["route"]:
+            self.mixed = min(self.n, math.ceil(self.n * sum(xs) - 1e-9))
+            self.mixed = max(1, self.mixed)
+        else:
+            self.mixed = self.n
+        assert self.classes is not None
+        self.class_of = {(c.prompt, c.output): k for k, c in enumerate(self.classes)}
+        self.queues: list[deque[int]] = [deque() for _ in self.classes]
+        self.fcfs: deque[int] = deque()
+        self.inprefill = [0] * len(self.classes)
+        self.prefilling: dict[int, int] = {}  # mixed engine -> request in its prefill slot
+        self.slot: dict[int, int] = {}  # request -> engine whose decode slot it holds
+        self.per_engine = [0] * self.n  # decode slots taken per engine
+        self.chunk = self.params["chunk"]
+
+    def on_waiting(self, view: QView) -> None:
+        k = self.class_of.get((view.prompt, view.output or 0))
+        if k is None:
+            raise InputError(
+                f"policy 'gate_and_route': request {view.index} ({view.prompt}, {view.output}) "
+                "is in no class given to with_classes"
+            )
+        if self.params["gate"]:
+            self.queues[k].append(view.index)
+        else:
+            self.fcfs.append(view.index)
+
+    def on_complete(self, index: int) -> None:
+        x = self.slot.pop(index, None)
+        if x is not None:
+            self.per_engine[x] -= 1
+
+    # --- one step --------------------------------------------------------------------------
+    def _gate_pick(self) -> int | None:
+        if not self.params["gate"]:
+            return self.fcfs[0] if self.fcfs else None
+        best = None
+        for k, q in enumerate(self.queues):
+            if q and self.target[k] > 1e-12:
+                score = (self.inprefill[k] - self.target[k]) / self.target[k]
+                if best is None or score < best[0]:
+                    best = (score, k)
+        return self.queues[best[1]][0] if best else None
+
+    def _take(self, i: int) -> None:
+        k = self.class_of[(self.sim.S[i], self.sim.O[i])]
+        if self.params["gate"]:
+            self.queues[k].popleft()
+        else:
+            self.fcfs.popleft()
+        self.inprefill[k] += 1
+
+    def plan(self, state: EngineState) -> list[Work]:
+        sim = self.sim
+        ready = set(state.ready)
+        work: list[Work] = []
+        waiting_decode: list[tuple[int, int]] = []  # (request, its mixed engine)
+        for x in sorted(ready):
+            for p in state.running(x):
+                i = p.index
+                if p.prefill_left > 0:
+                    continue
+                if i in self.slot:
+                    if p.can_decode:
+                        work.append(Work(i, x, 0, True))
+                elif p.can_decode:
+                    waiting_decode.append((i, x))
+        # A prefill that completed frees its engine's prefill slot.
+        for x, i in list(self.prefilling.items()):
+            if sim.prefilled[i] >= sim.S[i]:
+                del self.prefilling[x]
+                k = self.class_of[(sim.S[i], sim.O[i])]
+                self.inprefill[k] -= 1
+        # Router: decode-only engines first, then the request's own mixed engine.
+        solo = [y for y in range(self.mixed, self.n) if y in ready]
+        rest: list[tuple[int, int]] = []
+        for i, x in waiting_decode:
+            placed = False
+            if self.params["route"]:
+                for y in solo:
+                    if self.per_engine[y] < self.B:
+                        self._seat(i, y, work)
+                        placed = True
+                        break
+            if not placed:
+                rest.append((i, x))
+        for i, x in rest:
+            if x < self.mixed and self.per_engine[x] < self.B - 1:
+                self._seat(i, x, work)
+        # Gate: one prefill slot per ready mixed engine.
+        for x in range(self.mixed):
+            if x not in ready:
+                continue
+            i = self.prefilling.get(x)
+            if i is None:
+                i = self._gate_pick()
+                if i is None:
+                    continue
+                self._take(i)
+                self.prefilling[x] = i
+                left = sim.S[i]
+            else:
+                left = sim.S[i] - sim.prefilled[i]
+            amount = left if not self.chunk else min(self.chunk, left)
+            work.append(Work(i, x, amount))
+        return work
+
+    def _seat(self, i: int, y: int, work: list[Work]) -> None:
+        self.slot[i] = y
+        self.per_engine[y] += 1
+        work.append(Work(i, y, 0, True))
+
+
+if "gate_and_route" not in POLICIES:
+    register_engine_policy(GateAndRoute)

@@ -1,0 +1,176 @@
+"""The reproductions of issue 9 as plain functions (used by ``tests/fluid``, the notebooks
+``proofs/notebooks/fluid_*.py`` and ``docs/fluid.md``). Every function takes ``seed`` where it
+draws anything."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ratio.model import Instance, Request
+from ratio.queueing.engine import EngineSpec, QRequest, run_engine
+from ratio.queueing.fluid import FluidType, ao_equilibrium_lp
+from ratio.queueing.policy import EnginePolicy, get_engine_policy
+
+__all__ = [
+    "TEN_TYPE_WEIGHTS",
+    "CycleRun",
+    "eviction_cycle",
+    "ten_types",
+    "boundary",
+    "poisson_trace",
+    "run_load",
+    "gate_route_revenue",
+]
+
+#: Ao et al.'s ten-type mix: outputs 50, 100, ..., 500 with these relative rates (prompt 60).
+TEN_TYPE_WEIGHTS = (230, 110, 80, 70, 60, 40, 30, 20, 10, 10)
+
+
+@dataclass(frozen=True)
+class CycleRun:
+    """Per round of the saturated one-type run: admitted, decoded, completed, memory."""
+
+    policy: str
+    admitted: list[int]
+    decoded: list[int]
+    completed: list[int]
+    memory: list[int]
+    evictions: int
+
+
+def eviction_cycle(
+    policy: str | EnginePolicy,
+    *,
+    prompt: int = 2,
+    capacity: int = 140,
+    stage2: int = 19,
+    rounds: int = 40,
+) -> CycleRun:
+    """One type (``prompt``, two output rounds), saturated input, ``stage2`` requests already in
+    their second round at round 0 (greedy then admits 21 at ``s = 2``, ``M = 140``: stages 21 and
+    19). Returns the per-round trajectory (Ao, Dong, Luo, Simchi-Levi, arXiv 2606.15555)."""
+    n = stage2 + (capacity // (prompt + 1) + 1) * (rounds + 1)
+    reqs = [QRequest(0, prompt, 2) for _ in range(n)]
+    init = {i: (0, prompt, 1) for i in range(stage2)}
+    pol = get_engine_policy(policy)
+    res = run_engine(
+        reqs, pol, engines=[EngineSpec(capacity)], until=rounds, record_batches=True, initial=init
+    )
+    done = Counter(c for c in res.completions if c >= 0)
+    adm, dec, mem = [], [], []
+    for b in res.batches:
+        adm.append(sum(1 for w in b.work if w.prefill))
+        dec.append(sum(1 for w in b.work if w.decode))
+        mem.append(b.memory)
+    comp = [done.get(r + 1, 0) for r in range(len(adm))]
+    return CycleRun(pol.spec, adm, dec, comp, mem, res.evictions)
+
+
+def ten_types(prompt: int = 60, step: int = 50) -> list[FluidType]:
+    """The ten types (outputs ``step, 2 step, ..., 10 step``) with :data:`TEN_TYPE_WEIGHTS`."""
+    return [FluidType(prompt, step * (k + 1), float(w)) for k, w in enumerate(TEN_TYPE_WEIGHTS)]
+
+
+def boundary(types: Sequence[FluidType], capacity: int) -> float:
+    """The fluid boundary (requests per round) of the mix: Ao's equilibrium LP in unit time."""
+    return ao_equilibrium_lp(list(types), capacity).optimum
+
+
+def poisson_trace(
+    types: Sequence[FluidType], rate: float, horizon: int, capacity: int, seed: int
+) -> Instance:
+    """Poisson arrivals of total ``rate`` per round over ``horizon`` rounds, types drawn by their
+    weights, arrival times rounded up to rounds (``queueing.md`` Q2)."""
+    rng = np.random.default_rng(seed)
+    w = np.array([t.rate for t in types], dtype=float)
+    w /= w.sum()
+    n = int(rng.poisson(rate * horizon))
+    times = np.sort(rng.uniform(0, horizon, size=n))
+    kinds = rng.choice(len(types), size=n, p=w)
+    reqs = tuple(
+        Request(int(math.ceil(a)), types[k].prompt, types[k].output) for a, k in zip(times, kinds)
+    )
+    return Instance(capacity, reqs, {"seed": seed, "generator": "fluid.poisson_trace"})
+
+
+def run_load(policy: str | EnginePolicy, inst: Instance, until: int | None = None) -> dict[str, Any]:
+    """Run a policy on a trace with one unit-time engine: throughput (completions per round over
+    the second half), evictions, backlog slope (requests per round, second half), latencies."""
+    from ratio.queueing.engine import requests_of
+
+    pol = get_engine_policy(policy)
+    horizon = until if until is not None else None
+    res = run_engine(
+        requests_of(inst), pol, engines=[EngineSpec(inst.capacity)], until=horizon,
+        record_backlog=True, instance=inst,
+    )
+    end = float(res.end_time) if horizon is None else float(horizon)
+    half = end / 2
+    comp = [c for c in res.completion_times if c is not None and c >= half]
+    bl = res.backlog
+    assert bl is not None
+    t, q = bl[:, 0], bl[:, 1]
+    sel = t >= half
+    slope = float(np.polyfit(t[sel], q[sel], 1)[0]) if sel.sum() > 2 else 0.0
+    done = [(c - r.arrival) for c, r in zip(res.completion_times, res.requests) if c is not None]
+    return {
+        "policy": pol.spec,
+        "throughput": len(comp) / max(1.0, end - half),
+        "evictions": res.evictions,
+        "backlog_slope": slope,
+        "final_backlog": int(q[-1]) if len(q) else 0,
+        "completed": len(done),
+        "total_latency": float(sum(done)),
+        "mean_latency": float(np.mean(done)) if done else math.nan,
+        "result": res,
+    }
+
+
+def gate_route_revenue(
+    n: int,
+    *,
+    gate: bool = True,
+    route: bool = True,
+    horizon: int = 600,
+    seed: int = 1,
+    classes: Sequence[Any] | None = None,
+    B: int = 8,
+    tau: str = "mixed_solo:alpha=1,beta=1/16,gamma=1",
+    chunk: int = 16,
+) -> tuple[float, float, int]:
+    """Revenue per GPU per time unit (completions in the last two thirds of the horizon, times
+    their rewards) of ``gate_and_route`` on ``n`` engines, the LP value, and the mixed engines.
+    Arrivals: Poisson per class at ``n * rate``, on integer times (so that every engine's
+    rounds, of length 2 mixed and 1 decode-only here, meet on a common grid and KV moves between
+    ready engines)."""
+    from ratio.queueing.policies.gate_and_route import GateAndRoute, RequestClass
+    from ratio.queueing.tau import parse_tau
+
+    cls = list(classes) if classes is not None else [
+        RequestClass(16, 30, 0.2, 1.0),
+        RequestClass(64, 30, 0.2, 1.0),
+    ]
+    rng = np.random.default_rng(seed)
+    rows: list[tuple[int, int, int, float]] = []
+    for c in cls:
+        m = int(rng.poisson(c.rate * n * horizon))
+        rows.extend((int(a), c.prompt, c.output, c.reward) for a in rng.uniform(0, horizon, m))
+    rows.sort()
+    reqs = [QRequest(a, s, o) for a, s, o, _ in rows]
+    reward = {(c.prompt, c.output): c.reward for c in cls}
+    pol = GateAndRoute(gate=gate, route=route, chunk=chunk).with_classes(cls)
+    spec = EngineSpec(None, None, B, parse_tau(tau))
+    res = run_engine(reqs, pol, engines=[spec] * n, until=horizon)
+    warm = horizon / 3
+    rev = sum(
+        reward[(r.prompt, r.output)]
+        for r, c in zip(res.requests, res.completion_times)
+        if c is not None and c >= warm
+    )
+    return rev / (n * (horizon - warm)), pol.result.optimum, pol.mixed

@@ -1,0 +1,51 @@
+"""Greedy admission's eviction cycle and WAIT at the fixed point (Ao, Dong, Luo, Simchi-Levi)."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+
+from ratio.queueing.fluid import greedy_map
+from ratio.queueing.fluid_experiments import eviction_cycle
+
+
+def test_greedy_leaves_the_fixed_point_and_cycles() -> None:
+    run = eviction_cycle("greedy_evict", rounds=40)
+    assert (run.admitted[0], run.decoded[0]) == (21, 19)  # stages 21 and 19 at round 0
+    assert run.admitted[:11] == [21, 18, 22, 17, 24, 14, 28, 9, 34, 1, 45]
+    first_eviction = next(r for r in range(len(run.memory)) if run.evictions and run.decoded[r] == 35)
+    assert first_eviction <= 12  # "within about 10 rounds"
+    assert run.evictions > 0
+    # The limit cycle: 35 completions every second round, 17.5 per round, against 20.
+    tail = run.completed[20:40]
+    assert sum(tail) / len(tail) == pytest.approx(17.5)
+    assert max(run.memory) <= 140
+
+
+def test_vllm_fcfs_falls_into_the_same_cycle() -> None:
+    run = eviction_cycle("vllm_fcfs", rounds=30)
+    assert sum(run.completed[14:30]) / 16 == pytest.approx(17.5)
+
+
+def test_wait_runs_at_the_fixed_point_without_eviction() -> None:
+    run = eviction_cycle("wait:L=60", rounds=40)
+    assert run.evictions == 0
+    assert run.admitted == [20] * len(run.admitted)
+    assert run.completed[1:39] == [20] * 38
+    assert max(run.memory) == 140
+
+
+@pytest.mark.parametrize("s", [1, 2, 3, 5, 8, 13])
+def test_growth_factor(s: int) -> None:
+    """A deviation from x* = M / (2s + 3) is multiplied by -(s + 2) / (s + 1) per round: in the
+    exact fluid map, and measured on the integer greedy run (ratio of deviations two rounds
+    into the run, large M so that floors are negligible)."""
+    M = 400 * (2 * s + 3)
+    xstar = Fraction(M, 2 * s + 3)
+    d = Fraction(1, 3)
+    assert (greedy_map(xstar + d, s, M) - xstar) / d == Fraction(-(s + 2), s + 1)
+    run = eviction_cycle("greedy_evict", prompt=s, capacity=M, stage2=400 - 8, rounds=4)
+    devs = [a - 400 for a in run.admitted[:4]]  # +8 first, then growing with alternating sign
+    measured = abs(devs[3] / devs[1]) ** 0.5
+    assert measured == pytest.approx((s + 2) / (s + 1), rel=0.15)

@@ -1,0 +1,111 @@
+"""WAIT, Nested WAIT, greedy_evict and gate_and_route on small traces; parameters and CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from ratio.check import check
+from ratio.errors import InputError
+from ratio.model import Instance
+from ratio.queueing import simulate_extended
+from ratio.queueing.dispatch import is_extended_policy
+from ratio.queueing.fluid_experiments import gate_route_revenue, poisson_trace, ten_types
+from ratio.queueing.policies.nested_wait import max_nested_threshold
+
+SMALL = Instance.from_tuples(
+    40, [(0, 3, 4), (0, 5, 2), (1, 3, 4), (2, 5, 2), (2, 3, 4), (6, 5, 2), (9, 3, 4)]
+)
+
+
+@pytest.mark.parametrize("spec", ["wait", "wait:L=12,patience=3", "nested_wait", "greedy_evict"])
+def test_runs_to_completion_and_checks(spec: str) -> None:
+    res = simulate_extended(SMALL, spec)
+    assert res.complete
+    assert check(SMALL, res.schedule)  # feasible, evicted runs included
+    assert res.policy == spec
+
+
+def test_wait_pauses_without_patience_and_times_out_with_it() -> None:
+    # Pure WAIT (patience 0) waits for a full batch of every type; at the end of a finite trace
+    # the batch never fills and the run stalls (a clear StuckError); the default patience finishes.
+    from ratio.errors import StuckError
+
+    with pytest.raises(StuckError):
+        simulate_extended(SMALL, "wait:L=12,patience=0")
+
+
+@pytest.mark.parametrize(
+    "spec, msg",
+    [
+        ("wait:L=-1", "L must be a positive"),
+        ("wait:patience=-2", "patience"),
+        ("wait:foo=1", "unknown parameter"),
+        ("nested_wait:L=abc", "L must be a positive"),
+        ("gate_and_route:gate=3", "gate must be"),
+        ("gate_and_route", "needs its classes"),
+    ],
+)
+def test_bad_parameters(spec: str, msg: str) -> None:
+    with pytest.raises(InputError, match=msg):
+        simulate_extended(SMALL, spec)
+
+
+def test_wait_threshold_that_cannot_fit_is_a_clear_error() -> None:
+    inst = Instance.from_tuples(30, [(0, 10, 10), (0, 2, 3)])
+    with pytest.raises(InputError, match="no WAIT threshold fits"):
+        simulate_extended(inst, "wait")
+
+
+def test_dispatch() -> None:
+    assert is_extended_policy("wait:L=60") and is_extended_policy("nested_wait")
+    assert is_extended_policy("greedy_evict") and is_extended_policy("gate_and_route")
+    assert not is_extended_policy("svf") and not is_extended_policy("fcfs")
+
+
+def test_nested_safety_margin() -> None:
+    """Zero evictions at the memory-safe threshold, evictions far above it."""
+    types = ten_types(prompt=6, step=5)
+    M = 20000
+    outs = {t.output: t.rate for t in types}
+    safe = max_nested_threshold(outs, 6, M)
+    inst = poisson_trace(types, 55.0, 200, M, seed=3)
+    from ratio.queueing.fluid_experiments import run_load
+    from ratio.queueing.policies.nested_wait import NestedWait
+
+    def ev(L: int) -> int:
+        pol = NestedWait(L=L).with_outputs(outs)
+        return int(run_load(pol, inst, until=200)["evictions"])
+
+    assert ev(safe) == 0
+    assert ev(3 * safe) > 0
+
+
+def test_gate_and_route_beats_baselines_and_approaches_lp() -> None:
+    g10, lp, mixed = gate_route_revenue(10, horizon=400)
+    g50, _, _ = gate_route_revenue(50, horizon=400)
+    assert 0 < mixed < 10
+    assert g50 <= lp * 1.001 and g50 >= 0.93 * lp
+    assert abs(lp - g50) < abs(lp - g10) + 0.01 * lp
+    for gate, route in [(False, False), (True, False), (False, True)]:
+        b, _, _ = gate_route_revenue(50, gate=gate, route=route, horizon=400)
+        assert b < 0.9 * g50
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "ratio.cli", *args], capture_output=True, text=True)
+
+
+def test_stability_cli_nested_wait() -> None:
+    p = _cli("stability", "--policy", "nested_wait", "--prompt", "4", "--output", "6",
+             "--loads", "0.5", "--capacity", "400", "--horizon", "300", "--seed", "1", "--json")
+    assert p.returncode == 0, p.stderr
+    obj = json.loads(p.stdout)
+    assert obj["results"][0]["verdict"] in ("stable", "inconclusive")
+    bad = _cli("stability", "--policy", "nested_wait:L=0", "--prompt", "4", "--output", "6",
+               "--loads", "0.5", "--capacity", "400", "--horizon", "100")
+    assert bad.returncode == 2 and "L must be a positive" in bad.stderr
+    assert "Traceback" not in bad.stderr
