@@ -833,6 +833,19 @@ class _Engine:
                     self.next_seq += 1
                     self.run_on[x][i] = None
                     pol.on_admit(i, x)
+                elif (
+                    st == _RUNNING
+                    and self.engine_of[i] != x
+                    and getattr(pol, "migrates", False)
+                    and self.engine_of[i] in ready
+                    and w.decode
+                    and not w.prefill
+                ):
+                    # KV transfer (Q3): a policy that models it moves a prefilled request to
+                    # another ready engine, where it decodes (Zhang et al.'s solo decode GPUs).
+                    del self.run_on[self.engine_of[i]][i]
+                    self.engine_of[i] = x
+                    self.run_on[x][i] = None
                 elif st != _RUNNING or self.engine_of[i] != x:
                     raise InputError(
                         f"{pol.spec}: round {self.r}: request {i} is not waiting or running on engine {x}"
