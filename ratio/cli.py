@@ -68,9 +68,42 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         from ratio.interop.noise import attach_info
 
         inst, info = attach_info(inst, args.info, args.policy)
-    res = simulate(inst, args.policy, convention=args.convention, block_size=args.block_size)
-    verdict = check(inst, res.schedule, convention=args.convention, block_size=args.block_size)
-    if not verdict:
+    from ratio.policies import REGISTRY, parse_spec
+
+    extended = False
+    if parse_spec(args.policy)[0] not in REGISTRY:
+        from ratio.queueing.dispatch import is_extended_policy
+
+        extended = is_extended_policy(args.policy)
+        if not extended:
+            from ratio.queueing.policy import POLICIES
+
+            names = sorted(set(REGISTRY) | set(POLICIES))
+            raise InputError(
+                f"unknown policy {parse_spec(args.policy)[0]!r} (valid: {', '.join(names)})"
+            )
+    res: Any
+    if extended:
+        # Policies of queueing.md (token budgets, pausing, several engines) run on the
+        # extended engine; its own accounting replaces the base checker, whose model has no
+        # paused requests.
+        from ratio.queueing import simulate_extended
+
+        res = simulate_extended(
+            inst, args.policy, convention=args.convention, block_size=args.block_size
+        )
+        if not res.complete:
+            raise InputError(f"{res.policy}: the run ended before every request completed")
+        if args.plot:
+            raise InputError("--plot is for base-model policies; use kvratio stability --plot")
+    else:
+        res = simulate(inst, args.policy, convention=args.convention, block_size=args.block_size)
+    verdict = (
+        check(inst, res.schedule, convention=args.convention, block_size=args.block_size)
+        if not extended
+        else None
+    )
+    if verdict is not None and not verdict:
         print(
             f"internal error: simulated schedule is infeasible: {verdict.reason}", file=sys.stderr
         )
@@ -115,7 +148,8 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         ("evictions", c.evictions),
         ("wasted tokens", c.wasted_tokens),
     ]
-    text = f"policy {res.policy} on {args.trace} (rounds, tokens; checker: feasible)\n"
+    how = "extended engine" if extended else "checker: feasible"
+    text = f"policy {res.policy} on {args.trace} (rounds, tokens; {how})\n"
     text += _table(rows, ("cost", "value"))
     if args.plot:
         text += f"\nplot written to {args.plot}"
@@ -126,31 +160,38 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 # --- policies ---------------------------------------------------------------------------------
 def _cmd_policies(args: argparse.Namespace) -> int:
     from ratio.policies import REGISTRY
+    from ratio.queueing.policy import POLICIES
 
     rows = []
     objs = []
-    for name, cls in sorted(REGISTRY.items()):
-        pol = cls()
+    both = [(n, c, "base") for n, c in REGISTRY.items()]
+    both += [(n, c, "extended") for n, c in POLICIES.items() if n not in REGISTRY]
+    for name, cls, engine in sorted(both, key=lambda x: (x[2], x[0])):
+        # Class attributes only: some extended policies need parameters to be built.
+        summary = cls.summary or (cls.__doc__ or "").strip().splitlines()[0]
         params = {k: v for k, v in cls.PARAMS.items()}
         rows.append(
             (
                 name,
-                pol.info,
-                pol.admission,
+                engine,
+                cls.info,
+                cls.admission,
                 ",".join(f"{k}={v}" for k, v in params.items()),
-                cls.summary,
+                summary[:70],
             )
         )
         objs.append(
             {
                 "name": name,
-                "info": pol.info,
-                "admission": pol.admission,
+                "engine": engine,
+                "info": cls.info,
+                "admission": cls.admission,
                 "params": params,
-                "summary": cls.summary,
+                "summary": summary,
             }
         )
-    emit(args, {"policies": objs}, _table(rows, ("name", "info", "admission", "params", "summary")))
+    header = ("name", "engine", "info", "admission", "params", "summary")
+    emit(args, {"policies": objs}, _table(rows, header))
     return 0
 
 
