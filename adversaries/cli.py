@@ -40,7 +40,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,
     p.add_argument("--capacity-max", type=int, default=0, help="largest M (default: 2x minimum)")
     p.add_argument("--arrival-max", type=int, default=0, help="largest arrival (online)")
     p.add_argument("--budget", default="1m", help="duration (30s, 10m) or evaluations (5000)")
-    p.add_argument("--strategy", default="hill", help="random, hill, anneal, evolve, structured")
+    p.add_argument(
+        "--strategy", default="anneal", help="random, hill, anneal (default), evolve, structured"
+    )
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--batch", type=int, default=8, help="points per ask (fixed: reproducible)")
     p.add_argument("--workers", type=int, default=1, help="local worker processes")
