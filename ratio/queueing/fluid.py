@@ -117,7 +117,9 @@ def _solver(name: str) -> Any:
     raise InputError(f"solver must be highs or cbc, got {name!r}")
 
 
-def _solve(prob: Any, solver: str, sense_max: bool) -> tuple[str, float, dict[str, float], dict[str, float]]:
+def _solve(
+    prob: Any, solver: str, sense_max: bool
+) -> tuple[str, float, dict[str, float], dict[str, float]]:
     import pulp
 
     prob.solve(_solver(solver))
@@ -211,7 +213,8 @@ def ao_equilibrium_lp(
         c0, cp, cd = float(model.c0), float(model.c_prefill), float(model.c_decode)
     else:
         raise InputError(
-            f"the equilibrium LP needs an affine batch-time model (unit or affine), got {model.spec}"
+            "the equilibrium LP needs an affine batch-time model (unit or affine), "
+            f"got {model.spec}"
         )
     J = len(types)
     r = list(rewards) if rewards is not None else [1.0] * J
@@ -219,7 +222,7 @@ def ao_equilibrium_lp(
         raise InputError("rewards and caps need one value per type")
     m = [stage_memory(t.prompt, t.output, first_token) for t in types]
     dec = [t.output - 1 if first_token == "with_prefill" else t.output for t in types]
-    c = [cp * t.prompt + cd * d for t, d in zip(types, dec)]
+    c = [cp * t.prompt + cd * d for t, d in zip(types, dec, strict=True)]
     total_w = sum(t.rate for t in types)
     prob = pulp.LpProblem("ao_equilibrium", pulp.LpMaximize)
     lam = [pulp.LpVariable(f"lam_{j}", 0) for j in range(J)]
@@ -237,7 +240,7 @@ def ao_equilibrium_lp(
             prob += lam[j] <= float(caps[j]), f"cap_{j}"
     status, opt, sol, duals = _solve(prob, solver, True)
     rates = [sol[f"lam_{j}"] for j in range(J)]
-    load = sum(x * cj for x, cj in zip(rates, c))
+    load = sum(x * cj for x, cj in zip(rates, c, strict=True))
     round_time = c0 / (1.0 - load) if load < 1 else math.inf
     n = [x * round_time for x in rates]
     return LPResult(
@@ -249,7 +252,7 @@ def ao_equilibrium_lp(
         {
             "tau": round_time,
             "n": n,
-            "memory_used": sum(nj * mj for nj, mj in zip(n, m)),
+            "memory_used": sum(nj * mj for nj, mj in zip(n, m, strict=True)),
             "stage_memory": m,
             "first_token": first_token,
         },
@@ -337,18 +340,19 @@ def zhang_lp(
         raise InputError(f"B (streams per GPU) must be an integer >= 2, got {B!r}")
     if not tau > 0 or not gamma > 0:
         raise InputError("tau (mixed iteration time) and gamma (solo decode rate) must be > 0")
-    I = range(len(classes))
+    classes_idx = range(len(classes))
     prob = pulp.LpProblem("zhang_per_gpu", pulp.LpMaximize)
-    x = [pulp.LpVariable(f"x_{i}", 0) for i in I]
-    y = [pulp.LpVariable(f"y_{i}", 0) for i in I]
-    z = [pulp.LpVariable(f"z_{i}", 0) for i in I]
-    q = [pulp.LpVariable(f"q_{i}", 0) for i in I]
-    w = [pulp.LpVariable(f"w_{i}", 0) for i in I]
+    x = [pulp.LpVariable(f"x_{i}", 0) for i in classes_idx]
+    y = [pulp.LpVariable(f"y_{i}", 0) for i in classes_idx]
+    z = [pulp.LpVariable(f"z_{i}", 0) for i in classes_idx]
+    q = [pulp.LpVariable(f"q_{i}", 0) for i in classes_idx]
+    w = [pulp.LpVariable(f"w_{i}", 0) for i in classes_idx]
     cl = classes
     prob += pulp.lpSum(
-        cl[i].reward * (y[i] * (1.0 / (cl[i].output * tau)) + z[i] * (gamma / cl[i].output)) for i in I
+        cl[i].reward * (y[i] * (1.0 / (cl[i].output * tau)) + z[i] * (gamma / cl[i].output))
+        for i in classes_idx
     )
-    for i in I:
+    for i in classes_idx:
         k = cl[i].prefill_iters
         prob += x[i] * (1.0 / (k * tau)) + cl[i].abandon * q[i] == cl[i].rate, f"arrive_{i}"
         prob += (
@@ -366,27 +370,37 @@ def zhang_lp(
     prob += pulp.lpSum(x) <= 1, "gpus"
     status, opt, sol, duals = _solve(prob, solver, True)
     return LPResult(
-        opt, sol, duals, status, solver,
-        {"mixed_share": sum(sol[f"x_{i}"] for i in I), "B": B, "tau": tau, "gamma": gamma},
+        opt,
+        sol,
+        duals,
+        status,
+        solver,
+        {
+            "mixed_share": sum(sol[f"x_{i}"] for i in classes_idx),
+            "B": B,
+            "tau": tau,
+            "gamma": gamma,
+        },
     )
 
 
 # --- WAIT thresholds ------------------------------------------------------------------------
 def wait_thresholds(types: Sequence[FluidType], L: float) -> list[int]:
-    """Ao et al.'s per-type thresholds ``n_j = max(1, floor(L lambda_j / sum_k lambda_k (o_k + 1)))``
+    """Ao et al.'s per-type thresholds
+    ``n_j = max(1, floor(L lambda_j / sum_k lambda_k (o_k + 1)))``
     (arXiv 2504.11320, section 4, WAIT)."""
     if not L > 0:
         raise InputError(f"threshold L must be > 0, got {L}")
     den = sum(Fraction(t.rate).limit_denominator(10**9) * (t.output + 1) for t in types)
     Lf = Fraction(L).limit_denominator(10**9)
-    return [
-        max(1, math.floor(Lf * Fraction(t.rate).limit_denominator(10**9) / den)) for t in types
-    ]
+    return [max(1, math.floor(Lf * Fraction(t.rate).limit_denominator(10**9) / den)) for t in types]
 
 
 def _wait_memory(types: Sequence[FluidType], L: float, first_token: str) -> int:
     n = wait_thresholds(types, L)
-    return sum(nj * stage_memory(t.prompt, t.output, first_token) for nj, t in zip(n, types))
+    return sum(
+        nj * stage_memory(t.prompt, t.output, first_token) for nj, t in zip(n, types, strict=True)
+    )
 
 
 def max_wait_threshold(

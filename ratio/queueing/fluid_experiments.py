@@ -94,12 +94,15 @@ def poisson_trace(
     times = np.sort(rng.uniform(0, horizon, size=n))
     kinds = rng.choice(len(types), size=n, p=w)
     reqs = tuple(
-        Request(int(math.ceil(a)), types[k].prompt, types[k].output) for a, k in zip(times, kinds)
+        Request(int(math.ceil(a)), types[k].prompt, types[k].output)
+        for a, k in zip(times, kinds, strict=True)
     )
     return Instance(capacity, reqs, {"seed": seed, "generator": "fluid.poisson_trace"})
 
 
-def run_load(policy: str | EnginePolicy, inst: Instance, until: int | None = None) -> dict[str, Any]:
+def run_load(
+    policy: str | EnginePolicy, inst: Instance, until: int | None = None
+) -> dict[str, Any]:
     """Run a policy on a trace with one unit-time engine: throughput (completions per round over
     the second half), evictions, backlog slope (requests per round, second half), latencies."""
     from ratio.queueing.engine import requests_of
@@ -107,8 +110,12 @@ def run_load(policy: str | EnginePolicy, inst: Instance, until: int | None = Non
     pol = get_engine_policy(policy)
     horizon = until if until is not None else None
     res = run_engine(
-        requests_of(inst), pol, engines=[EngineSpec(inst.capacity)], until=horizon,
-        record_backlog=True, instance=inst,
+        requests_of(inst),
+        pol,
+        engines=[EngineSpec(inst.capacity)],
+        until=horizon,
+        record_backlog=True,
+        instance=inst,
     )
     end = float(res.end_time) if horizon is None else float(horizon)
     half = end / 2
@@ -118,7 +125,11 @@ def run_load(policy: str | EnginePolicy, inst: Instance, until: int | None = Non
     t, q = bl[:, 0], bl[:, 1]
     sel = t >= half
     slope = float(np.polyfit(t[sel], q[sel], 1)[0]) if sel.sum() > 2 else 0.0
-    done = [(c - r.arrival) for c, r in zip(res.completion_times, res.requests) if c is not None]
+    done = [
+        float(c - r.arrival)
+        for c, r in zip(res.completion_times, res.requests, strict=True)
+        if c is not None
+    ]
     return {
         "policy": pol.spec,
         "throughput": len(comp) / max(1.0, end - half),
@@ -152,10 +163,14 @@ def gate_route_revenue(
     from ratio.queueing.policies.gate_and_route import GateAndRoute, RequestClass
     from ratio.queueing.tau import parse_tau
 
-    cls = list(classes) if classes is not None else [
-        RequestClass(16, 30, 0.2, 1.0),
-        RequestClass(64, 30, 0.2, 1.0),
-    ]
+    cls = (
+        list(classes)
+        if classes is not None
+        else [
+            RequestClass(16, 30, 0.2, 1.0),
+            RequestClass(64, 30, 0.2, 1.0),
+        ]
+    )
     rng = np.random.default_rng(seed)
     rows: list[tuple[int, int, int, float]] = []
     for c in cls:
@@ -170,7 +185,7 @@ def gate_route_revenue(
     warm = horizon / 3
     rev = sum(
         reward[(r.prompt, r.output)]
-        for r, c in zip(res.requests, res.completion_times)
+        for r, c in zip(res.requests, res.completion_times, strict=True)
         if c is not None and c >= warm
     )
     return rev / (n * (horizon - warm)), pol.result.optimum, pol.mixed

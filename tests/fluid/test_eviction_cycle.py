@@ -14,7 +14,9 @@ def test_greedy_leaves_the_fixed_point_and_cycles() -> None:
     run = eviction_cycle("greedy_evict", rounds=40)
     assert (run.admitted[0], run.decoded[0]) == (21, 19)  # stages 21 and 19 at round 0
     assert run.admitted[:11] == [21, 18, 22, 17, 24, 14, 28, 9, 34, 1, 45]
-    first_eviction = next(r for r in range(len(run.memory)) if run.evictions and run.decoded[r] == 35)
+    first_eviction = next(
+        r for r in range(len(run.memory)) if run.evictions and run.decoded[r] == 35
+    )
     assert first_eviction <= 12  # "within about 10 rounds"
     assert run.evictions > 0
     # The limit cycle: 35 completions every second round, 17.5 per round, against 20.

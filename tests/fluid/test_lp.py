@@ -92,7 +92,9 @@ classes = st.lists(
 
 @settings(max_examples=25, deadline=None)
 @given(cl=classes, B=st.integers(2, 16), tau=st.floats(0.5, 4.0), slack=st.floats(1.0, 3.0))
-def test_zhang_no_decode_wait_when_solo_is_fast(cl: list[ZhangClass], B: int, tau: float, slack: float) -> None:
+def test_zhang_no_decode_wait_when_solo_is_fast(
+    cl: list[ZhangClass], B: int, tau: float, slack: float
+) -> None:
     """gamma * tau >= (B - 1) / B: forcing w = 0 does not lower the optimum."""
     gamma = slack * (B - 1) / B / tau
     free = zhang_lp(cl, B=B, tau=tau, gamma=gamma)

@@ -96,16 +96,47 @@ def test_gate_and_route_beats_baselines_and_approaches_lp() -> None:
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "ratio.cli", *args], capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "ratio.cli", *args], capture_output=True, text=True
+    )
 
 
 def test_stability_cli_nested_wait() -> None:
-    p = _cli("stability", "--policy", "nested_wait", "--prompt", "4", "--output", "6",
-             "--loads", "0.5", "--capacity", "400", "--horizon", "300", "--seed", "1", "--json")
+    p = _cli(
+        "stability",
+        "--policy",
+        "nested_wait",
+        "--prompt",
+        "4",
+        "--output",
+        "6",
+        "--loads",
+        "0.5",
+        "--capacity",
+        "400",
+        "--horizon",
+        "300",
+        "--seed",
+        "1",
+        "--json",
+    )
     assert p.returncode == 0, p.stderr
     obj = json.loads(p.stdout)
     assert obj["results"][0]["verdict"] in ("stable", "inconclusive")
-    bad = _cli("stability", "--policy", "nested_wait:L=0", "--prompt", "4", "--output", "6",
-               "--loads", "0.5", "--capacity", "400", "--horizon", "100")
+    bad = _cli(
+        "stability",
+        "--policy",
+        "nested_wait:L=0",
+        "--prompt",
+        "4",
+        "--output",
+        "6",
+        "--loads",
+        "0.5",
+        "--capacity",
+        "400",
+        "--horizon",
+        "100",
+    )
     assert bad.returncode == 2 and "L must be a positive" in bad.stderr
     assert "Traceback" not in bad.stderr

@@ -72,7 +72,9 @@ class GateAndRoute(EnginePolicy):
                 raise InputError(f"policy 'gate_and_route': {k} must be true or false")
         c = self.params["chunk"]
         if isinstance(c, bool) or not isinstance(c, int) or c < 0:
-            raise InputError("policy 'gate_and_route': chunk must be an integer >= 0 (0: whole prompt)")
+            raise InputError(
+                "policy 'gate_and_route': chunk must be an integer >= 0 (0: whole prompt)"
+            )
         self.classes: tuple[RequestClass, ...] | None = None
 
     def with_classes(self, classes: Sequence[RequestClass]) -> GateAndRoute:
@@ -86,12 +88,8 @@ class GateAndRoute(EnginePolicy):
     def lp(self, tau: MixedSolo, B: int) -> LPResult:
         assert self.classes is not None
         C = self.params["chunk"] or max(c.prompt for c in self.classes)
-        zc = [
-            ZhangClass(c.rate, math.ceil(c.prompt / C), c.output, c.reward) for c in self.classes
-        ]
-        return zhang_lp(
-            zc, B=B, tau=float(tau.alpha) + float(tau.beta) * C, gamma=float(tau.gamma)
-        )
+        zc = [ZhangClass(c.rate, math.ceil(c.prompt / C), c.output, c.reward) for c in self.classes]
+        return zhang_lp(zc, B=B, tau=float(tau.alpha) + float(tau.beta) * C, gamma=float(tau.gamma))
 
     def reset(self, sim: _Engine) -> None:
         if self.classes is None:
@@ -105,7 +103,9 @@ class GateAndRoute(EnginePolicy):
         if len(taus) != 1 or not isinstance(specs[0].tau, MixedSolo):
             raise InputError("policy 'gate_and_route': every engine needs the same mixed_solo tau")
         if len(Bs) != 1 or specs[0].max_requests is None or specs[0].max_requests < 2:
-            raise InputError("policy 'gate_and_route': every engine needs the same max_requests B >= 2")
+            raise InputError(
+                "policy 'gate_and_route': every engine needs the same max_requests B >= 2"
+            )
         if sim.first_token != "separate":
             raise InputError("policy 'gate_and_route' models first_token='separate'")
         self.B = int(specs[0].max_requests)
@@ -207,18 +207,18 @@ class GateAndRoute(EnginePolicy):
         for x in range(self.mixed):
             if x not in ready:
                 continue
-            i = self.prefilling.get(x)
-            if i is None:
-                i = self._gate_pick()
-                if i is None:
+            cur = self.prefilling.get(x)
+            if cur is None:
+                cur = self._gate_pick()
+                if cur is None:
                     continue
-                self._take(i)
-                self.prefilling[x] = i
-                left = sim.S[i]
+                self._take(cur)
+                self.prefilling[x] = cur
+                left = sim.S[cur]
             else:
-                left = sim.S[i] - sim.prefilled[i]
+                left = sim.S[cur] - sim.prefilled[cur]
             amount = left if not self.chunk else min(self.chunk, left)
-            work.append(Work(i, x, amount))
+            work.append(Work(cur, x, amount))
         return work
 
     def _seat(self, i: int, y: int, work: list[Work]) -> None:

@@ -27,7 +27,7 @@ def nested_memory(outputs: Mapping[int, float], prompt: float, L: float) -> floa
     ns = nested_thresholds(outputs, L)
     total = 0.0
     prev = 0
-    for k, ((b, _, _), n) in enumerate(zip(segs, ns)):
+    for k, ((b, _, _), n) in enumerate(zip(segs, ns, strict=True)):
         total += n * sum(prompt + p for p in range(prev + 1, b + 1))
         if k > 0:
             total += (n - 1) * (prompt + prev)

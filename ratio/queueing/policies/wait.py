@@ -108,7 +108,9 @@ class Wait(EnginePolicy):
             self.counts[key] = self.counts.get(key, 0) + 1
             self._thr = None
         if self.fixed_types is not None and key not in self.queues:
-            raise InputError(f"policy 'wait': request {view.index} has type {key}, not one of with_types")
+            raise InputError(
+                f"policy 'wait': request {view.index} has type {key}, not one of with_types"
+            )
         self.queues.setdefault(key, deque()).append(view.index)
 
     # --- thresholds ------------------------------------------------------------------------
@@ -127,7 +129,9 @@ class Wait(EnginePolicy):
                     raise InputError("policy 'wait': without a capacity, give L")
                 L = max_wait_threshold(ts, self.capacity, self.first_token)
             self.L_used = L
-            self._thr = {(t.prompt, t.output): n for t, n in zip(ts, wait_thresholds(ts, L))}
+            self._thr = {
+                (t.prompt, t.output): n for t, n in zip(ts, wait_thresholds(ts, L), strict=True)
+            }
         return self._thr
 
     def patience_rounds(self) -> int:
