@@ -35,6 +35,7 @@ METHODS: dict[str, dict[str, Any]] = {
     "highs": {"solver": "highs"},
     "cbc": {"solver": "cbc"},
     "bnb": {"solver": "bnb"},
+    "cpsat": {"solver": "cpsat"},
 }
 
 

@@ -20,6 +20,7 @@ from fractions import Fraction
 
 from offline_opt.bounds import lower_bound
 from offline_opt.certificate import CertifiedRatio, OptResult, verify
+from offline_opt.milp import MilpOutcome
 from ratio.errors import InputError
 from ratio.model import Instance, Schedule
 
@@ -33,7 +34,7 @@ __all__ = [
 ]
 
 #: Accepted values of ``solve(solver=...)``.
-SOLVER_NAMES = ("highs", "cbc", "bnb", "exact", "auto")
+SOLVER_NAMES = ("highs", "cbc", "cpsat", "bnb", "exact", "auto")
 
 
 def _result(
@@ -70,7 +71,7 @@ def _result(
 def solve(
     instance: Instance,
     *,
-    solver: str = "highs",
+    solver: str = "auto",
     time_limit: float | None = None,
     warm_start: bool = True,
     formulation: str = "tight",
@@ -82,10 +83,12 @@ def solve(
     instance
         Any valid instance (arrivals allowed).
     solver
-        ``"highs"`` or ``"cbc"`` (the MILP of :mod:`offline_opt.milp`), ``"bnb"`` (branch and
+        ``"highs"`` or ``"cbc"`` (the MILP of :mod:`offline_opt.milp`), ``"cpsat"`` (one
+        cumulative constraint, :mod:`offline_opt.cpsat`; needs OR-Tools), ``"bnb"`` (branch and
         bound over states, :mod:`offline_opt.bnb`; all arrivals at 0, else it falls back to
-        HiGHS), ``"exact"`` (the ``n <= 7`` dynamic program), ``"auto"`` (``bnb`` when all
-        arrivals are 0, else ``highs``).
+        HiGHS), ``"exact"`` (the ``n <= 7`` dynamic program), ``"auto"`` (default: a
+        portfolio, CP-SAT for up to 30 % of the time limit (10 s at most), then HiGHS with the
+        incumbent; HiGHS alone without OR-Tools).
     time_limit
         Seconds for the exact phase; on expiry the best schedule and best proven bound are
         returned with status ``feasible`` (or ``timeout`` without a schedule).
@@ -119,8 +122,11 @@ def solve(
     t0 = time.perf_counter()
     if instance.n == 0:
         return _result(instance, Schedule(()), {"cheap": 0}, solver, t0, False)
-    if solver == "auto":
-        solver = "bnb" if instance.all_at_zero else "highs"
+    portfolio = solver == "auto"
+    if portfolio:
+        from offline_opt.cpsat import available
+
+        solver = "cpsat" if available() else "highs"
     if solver == "bnb" and not instance.all_at_zero:
         solver = "highs"
     bounds: dict[str, int] = {"cheap": lower_bound(instance)}
@@ -142,11 +148,15 @@ def solve(
     if warm_start and bounds["cheap"] >= ub:
         return _result(instance, best, bounds, solver, t0, False)
 
-    remaining = None if time_limit is None else max(time_limit - (time.perf_counter() - t0), 0.01)
+    def left() -> float | None:
+        if time_limit is None:
+            return None
+        return max(time_limit - (time.perf_counter() - t0), 0.01)
+
     if solver == "bnb":
         from offline_opt.bnb import solve_bnb
 
-        out = solve_bnb(instance, ub=ub, incumbent=best, time_limit=remaining)
+        out = solve_bnb(instance, ub=ub, incumbent=best, time_limit=left())
         if out.schedule is not None and out.schedule.total_latency(instance) < ub:
             best = out.schedule
         bounds["bnb"] = out.bound
@@ -158,29 +168,64 @@ def solve(
         hz = milp.serial_horizons(instance)
     else:
         hz = milp.tight_horizons(instance, ub)
-    out_m = milp.solve_milp(
-        instance,
-        hz,
-        solver=solver,
-        time_limit=remaining,
-        warm_start=best if warm_start else None,
-        symmetry=formulation == "tight",
-    )
-    if out_m.schedule is not None:
-        cand = verify(instance, out_m.schedule)
-        if best is None or cand < best.total_latency(instance):
-            best = out_m.schedule
-    if out_m.bound is not None:
-        bounds["solver"] = out_m.bound
-    if out_m.status == "infeasible" and formulation == "tight" and best is not None:
-        # The horizons keep every optimal schedule, so an infeasible restricted MILP cannot
-        # happen while the incumbent (within the horizons) exists: treat as a solver error.
-        raise AssertionError("MILP reported infeasible although a feasible schedule exists")
-    if out_m.status != "optimal" and "solver" not in bounds:
+    stages = [solver]
+    if portfolio and solver == "cpsat":
+        stages.append("highs")
+    timed_out = False
+    used = []
+    for k, stage in enumerate(stages):
+        lim = left()
+        if k == 0 and len(stages) > 1:
+            # portfolio: CP-SAT first (fast on most instances), HiGHS for the rest (its LP
+            # bound proves the hard ones); incumbent and bounds carry over.
+            lim = min(lim * 0.3, 10.0) if lim is not None else 10.0
+        warm = best if warm_start else None
+        out_m = _run_model(stage, instance, hz, lim, warm, bounds["cheap"], formulation)
+        used.append(stage)
+        if out_m.schedule is not None:
+            cand = verify(instance, out_m.schedule)
+            if best is None or cand < best.total_latency(instance):
+                best = out_m.schedule
+        if out_m.bound is not None:
+            bounds[stage] = max(out_m.bound, bounds.get(stage, 0))
+        if out_m.status == "infeasible" and best is not None:
+            # The horizons keep every optimal schedule and the incumbent lies within them
+            # (or, cold, the serial schedule does): infeasible means a solver error.
+            raise AssertionError(f"{stage} reported infeasible although a schedule exists")
+        timed_out = out_m.status in ("feasible", "timeout")
+        if best is not None and max(bounds.values()) >= best.total_latency(instance):
+            break
+    if timed_out and not any(s in bounds for s in ("highs", "cpsat")):
         with contextlib.suppress(RuntimeError):
             bounds["lp"] = milp.lp_lower_bound(instance, hz)
-    timed_out = out_m.status in ("feasible", "timeout")
-    return _result(instance, best, bounds, solver, t0, timed_out)
+    return _result(instance, best, bounds, "+".join(used), t0, timed_out)
+
+
+def _run_model(
+    stage: str,
+    instance: Instance,
+    hz: list[int],
+    lim: float | None,
+    warm: Schedule | None,
+    lower: int,
+    formulation: str,
+) -> MilpOutcome:
+    from offline_opt import milp
+
+    if stage == "cpsat":
+        from offline_opt.cpsat import available, solve_cpsat
+
+        if not available():
+            raise InputError("solver 'cpsat' needs OR-Tools: pip install 'ortools>=9.10'")
+        return solve_cpsat(instance, hz, time_limit=lim, hint=warm, lower=lower)
+    return milp.solve_milp(
+        instance,
+        hz,
+        solver=stage,
+        time_limit=lim,
+        warm_start=warm,
+        symmetry=formulation == "tight",
+    )
 
 
 def ratio_of(
@@ -189,7 +234,7 @@ def ratio_of(
     *,
     opt: OptResult | None = None,
     time_limit: float | None = 60.0,
-    solver: str = "highs",
+    solver: str = "auto",
 ) -> CertifiedRatio:
     """Certified ratio ``L_policy / OPT`` as the interval ``[L/UB, L/LB]`` (spec 10).
 

@@ -16,7 +16,7 @@ from typing import Any
 
 __all__ = ["register"]
 
-_SOLVERS = ("highs", "cbc", "bnb", "exact", "auto")
+_SOLVERS = ("highs", "cbc", "cpsat", "bnb", "exact", "auto")
 
 
 def _time_limit(text: str) -> float:
@@ -110,7 +110,7 @@ def register(subparsers: Any) -> None:
 
     p = subparsers.add_parser("opt", help="exact offline optimum with a certificate")
     p.add_argument("trace", help="kvratio-trace/1 JSON file")
-    p.add_argument("--solver", choices=_SOLVERS, default="highs")
+    p.add_argument("--solver", choices=_SOLVERS, default="auto")
     p.add_argument("--time-limit", type=_time_limit, default=None, metavar="S")
     add_json_flag(p)
     p.set_defaults(func=_cmd_opt)
@@ -118,7 +118,7 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser("ratio", help="certified ratio L_policy / OPT")
     p.add_argument("trace", help="kvratio-trace/1 JSON file")
     p.add_argument("--policy", default="svf", help="NAME[:key=value,...]")
-    p.add_argument("--solver", choices=_SOLVERS, default="highs")
+    p.add_argument("--solver", choices=_SOLVERS, default="auto")
     p.add_argument("--time-limit", type=_time_limit, default=60.0, metavar="S")
     add_json_flag(p)
     p.set_defaults(func=_cmd_ratio)
