@@ -38,7 +38,10 @@ from ratio.simulator import simulate
 
 QUICK = os.environ.get("KVRATIO_QUICK") == "1"
 ROOT = Path(proofs.__file__).resolve().parents[1]
-FIG = ROOT / "docs" / "figures" / "proofs_onebit_vs_svf_theta.png"
+FIG = (
+    Path(os.environ.get("KVRATIO_FIGURES", ROOT / "docs" / "figures"))
+    / "proofs_onebit_vs_svf_theta.png"
+)
 COUNT = 30 if QUICK else 500
 THETAS = [2, 4, 8, 12] if QUICK else [1, 2, 3, 4, 6, 8, 10, 12, 14]
 

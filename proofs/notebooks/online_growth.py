@@ -34,7 +34,9 @@ from proofs.theorems.mcsf import GROWTH_POLICIES, growth
 
 QUICK = os.environ.get("KVRATIO_QUICK") == "1"
 ROOT = Path(proofs.__file__).resolve().parents[1]
-FIG = ROOT / "docs" / "figures" / "proofs_online_growth.png"
+FIG = (
+    Path(os.environ.get("KVRATIO_FIGURES", ROOT / "docs" / "figures")) / "proofs_online_growth.png"
+)
 NS = (8, 16, 32, 64) if QUICK else (8, 16, 32, 64, 128, 256, 512)
 
 # %%

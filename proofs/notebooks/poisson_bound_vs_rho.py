@@ -33,7 +33,10 @@ from proofs.theorems.thm34 import capacity_for
 
 QUICK = os.environ.get("KVRATIO_QUICK") == "1"
 ROOT = Path(proofs.__file__).resolve().parents[1]
-FIG = ROOT / "docs" / "figures" / "proofs_poisson_bound_vs_rho.png"
+FIG = (
+    Path(os.environ.get("KVRATIO_FIGURES", ROOT / "docs" / "figures"))
+    / "proofs_poisson_bound_vs_rho.png"
+)
 N = 3000 if QUICK else 60000
 MU, ALPHA = 1 / 8, 0.25
 RHOS = [0.2, 0.5, 0.8, 0.95] if QUICK else [0.1, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95]

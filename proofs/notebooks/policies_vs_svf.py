@@ -35,7 +35,10 @@ from ratio.simulator import simulate
 
 QUICK = os.environ.get("KVRATIO_QUICK") == "1"
 ROOT = Path(proofs.__file__).resolve().parents[1]
-FIG = ROOT / "docs" / "figures" / "proofs_policies_vs_svf.png"
+FIG = (
+    Path(os.environ.get("KVRATIO_FIGURES", ROOT / "docs" / "figures"))
+    / "proofs_policies_vs_svf.png"
+)
 POLICIES = ["svf", "mcsf", "sjf", "sorted_f", "fcfs"]
 COUNT = 40 if QUICK else 1000
 

@@ -37,7 +37,10 @@ from ratio.simulator import simulate
 
 QUICK = os.environ.get("KVRATIO_QUICK") == "1"
 ROOT = Path(proofs.__file__).resolve().parents[1]
-FIG = ROOT / "docs" / "figures" / "proofs_svf_ratio_vs_alpha.png"
+FIG = (
+    Path(os.environ.get("KVRATIO_FIGURES", ROOT / "docs" / "figures"))
+    / "proofs_svf_ratio_vs_alpha.png"
+)
 PER_BUCKET = 25 if QUICK else 400
 BUCKETS = [0.15, 0.25, 1 / 3, 0.5, 0.67, 0.8]
 

@@ -37,7 +37,10 @@ from ratio.simulator import simulate
 
 QUICK = os.environ.get("KVRATIO_QUICK") == "1"
 ROOT = Path(proofs.__file__).resolve().parents[1]
-FIG = ROOT / "docs" / "figures" / "proofs_vllm_accounting.png"
+FIG = (
+    Path(os.environ.get("KVRATIO_FIGURES", ROOT / "docs" / "figures"))
+    / "proofs_vllm_accounting.png"
+)
 B = 16
 TRACES = 6 if QUICK else 60
 mapping = dependency("hardware_check.mapping")
