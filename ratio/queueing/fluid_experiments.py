@@ -25,6 +25,8 @@ __all__ = [
     "boundary",
     "poisson_trace",
     "run_load",
+    "StablePoint",
+    "stable_range_point",
     "gate_route_revenue",
 ]
 
@@ -141,6 +143,71 @@ def run_load(
         "mean_latency": float(np.mean(done)) if done else math.nan,
         "result": res,
     }
+
+
+@dataclass(frozen=True)
+class StablePoint:
+    """One (policy, load) point of the stable-range experiment: ``load`` as a fraction of the
+    fluid boundary ``boundary``, arrival rate ``rate`` (requests per round), ``throughput``
+    (completions per round over the second half), ``evictions``, the backlog slope (requests per
+    round, second half) with its batch-means standard error, the ``queueing.md`` Q6 ``verdict``
+    against the backlog ``bound``, and the largest backlog seen."""
+
+    policy: str
+    load: float
+    boundary: float
+    rate: float
+    n: int
+    throughput: float
+    evictions: int
+    slope: float
+    slope_se: float
+    max_backlog: int
+    bound: float
+    verdict: str
+
+
+def stable_range_point(
+    policy: str | EnginePolicy,
+    load: float,
+    *,
+    types: Sequence[FluidType] | None = None,
+    capacity: int = 20000,
+    horizon: int = 600,
+    seed: int = 1,
+) -> StablePoint:
+    """Run ``policy`` on Poisson arrivals of the mix ``types`` (default: the ten types scaled by
+    1/10, prompt 6 and outputs 5, ..., 50) at ``load`` times the fluid boundary of Ao's LP
+    (:func:`boundary`) for ``horizon`` rounds, and judge stability as ``queueing.md`` Q6 does
+    (slope of the backlog in requests over the second half, batch-means SE from
+    :func:`ratio.queueing.stability.fit_slope`; bound: ``4 * rate * max output`` requests,
+    i.e. four times the backlog of every request served without waiting)."""
+    from ratio.queueing.stability import fit_slope, verdict_of
+
+    ts = list(types) if types is not None else ten_types(prompt=6, step=5)
+    b = boundary(ts, capacity)
+    rate = load * b
+    inst = poisson_trace(ts, rate, horizon, capacity, seed)
+    r = run_load(policy, inst, until=horizon)
+    bl = r["result"].backlog
+    assert bl is not None
+    slope, se = fit_slope(bl[:, 0], bl[:, 1], horizon / 2, float(horizon))
+    bound = 4.0 * rate * max(t.output for t in ts)
+    max_backlog = int(bl[:, 1].max()) if len(bl) else 0
+    return StablePoint(
+        str(r["policy"]),
+        load,
+        b,
+        rate,
+        inst.n,
+        float(r["throughput"]),
+        int(r["evictions"]),
+        slope,
+        se,
+        max_backlog,
+        bound,
+        verdict_of(slope, se, max_backlog, bound),
+    )
 
 
 def gate_route_revenue(
