@@ -36,6 +36,7 @@ METHODS: dict[str, dict[str, Any]] = {
     "cbc": {"solver": "cbc"},
     "bnb": {"solver": "bnb"},
     "cpsat": {"solver": "cpsat"},
+    "auto": {"solver": "auto"},
 }
 
 
