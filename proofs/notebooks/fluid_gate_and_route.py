@@ -1,0 +1,92 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Gate-and-route against its baselines (issue 9, docs/fluid.md)
+#
+# Zhang, Lin, Han, Ding (arXiv 2602.02987): prefill slows decode on a shared GPU. The per-GPU
+# fluid LP (`zhang_lp`, our reconstruction) sets the share of mixed GPUs and the prefill share of
+# each class; `gate_and_route` makes `ceil(n sum x*)` engines mixed and the rest decode-only,
+# gates admission by the LP targets and routes prefilled requests to decode-only slots first.
+# Baselines: FCFS admission with decode on the same engine (`gate=false,route=false`, the
+# Sarathi-like default), the gate without the router (`route=false`), the router without the
+# gate (`gate=false`).
+#
+# Classes (prompt 16, output 30) and (64, 30), 0.2 arrivals per GPU per time unit each, reward 1,
+# `B = 8` streams per engine, `mixed_solo:alpha=1,beta=1/16,gamma=1`, chunk 16 (a mixed iteration
+# lasts 2, a decode-only one 1). Revenue per GPU per time unit over the last two thirds of the
+# horizon, against the number of GPUs `n`.
+#
+# `KVRATIO_QUICK=1`: small `n` and a short horizon; figures go to `$KVRATIO_FIGURES`
+# (default `docs/figures`).
+
+# %%
+import os
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+import ratio
+from ratio.queueing.fluid_experiments import gate_route_revenue
+
+QUICK = os.environ.get("KVRATIO_QUICK") == "1"
+ROOT = Path(ratio.__file__).resolve().parents[1]
+FIG = (
+    Path(os.environ.get("KVRATIO_FIGURES", ROOT / "docs" / "figures")) / "fluid_gate_and_route.png"
+)
+NS = (5, 10) if QUICK else (10, 50, 100, 500)
+HORIZON = 300 if QUICK else 600
+SEED = 1
+VARIANTS = {
+    "gate_and_route": (True, True),
+    "FCFS, decode on same engine": (False, False),
+    "gate, no router": (True, False),
+    "router, no gate": (False, True),
+}
+
+# %%
+rev: dict[str, list[float]] = {k: [] for k in VARIANTS}
+lp = None
+mixed = {}
+for n in NS:
+    for name, (gate, route) in VARIANTS.items():
+        r, lp, m = gate_route_revenue(n, gate=gate, route=route, horizon=HORIZON, seed=SEED)
+        rev[name].append(r)
+        if name == "gate_and_route":
+            mixed[n] = m
+        print(f"n={n:4d} {name:28s} revenue/GPU {r:.4f}  (LP {lp:.4f}, mixed {m})", flush=True)
+
+# %%
+print("| GPUs | " + " | ".join(VARIANTS) + " | ranking |")
+print("|---" * (len(VARIANTS) + 2) + "|")
+for k, n in enumerate(NS):
+    order = sorted(VARIANTS, key=lambda v: -rev[v][k])
+    cells = [f"{rev[v][k]:.4f}" for v in VARIANTS]
+    cells[0] += f" ({mixed[n]} mixed)"
+    print(f"| {n} | " + " | ".join(cells) + " | " + " > ".join(order) + " |")
+
+# %%
+fig, ax = plt.subplots(figsize=(6.4, 4.2))
+for name in VARIANTS:
+    ax.plot(NS, rev[name], "o-", label=name)
+assert lp is not None
+ax.axhline(lp, color="k", ls=":", label=f"LP value {lp:.4f}")
+ax.set_xscale("log")
+ax.set_xlabel("GPUs n")
+ax.set_ylabel("revenue per GPU per time unit")
+ax.set_title(f"gate-and-route, horizon {HORIZON}, seed {SEED}")
+ax.legend(fontsize=8)
+fig.tight_layout()
+FIG.parent.mkdir(parents=True, exist_ok=True)
+fig.savefig(FIG, dpi=110)
+print("wrote", FIG)
