@@ -27,6 +27,7 @@ import time
 from typing import Any
 
 from offline_opt import solve
+from offline_opt.cli import _quiet_stdout
 from ratio.gen import generate
 
 METHODS: dict[str, dict[str, Any]] = {
@@ -52,7 +53,8 @@ def run(ns: list[int], seeds: int, methods: list[str], time_limit: float, seed0:
             costs = {}
             for m in methods:
                 t0 = time.perf_counter()
-                res = solve(inst, time_limit=time_limit, **METHODS[m])
+                with _quiet_stdout():  # solver banners go to stderr
+                    res = solve(inst, time_limit=time_limit, **METHODS[m])
                 dt = time.perf_counter() - t0
                 row[m] = {
                     "seconds": round(dt, 3),

@@ -18,9 +18,16 @@ import contextlib
 import time
 from fractions import Fraction
 
-from offline_opt.bounds import lower_bound
+from offline_opt.bounds import (
+    arrival_lower_bound,
+    lower_bound,
+    mean_busy_time_lower_bound,
+    volume_lower_bound,
+)
 from offline_opt.certificate import CertifiedRatio, OptResult, verify
+from offline_opt.exact_small import solve_exact
 from offline_opt.milp import MilpOutcome
+from offline_opt.upper import best_upper_bound
 from ratio.errors import InputError
 from ratio.model import Instance, Schedule
 
@@ -31,6 +38,11 @@ __all__ = [
     "CertifiedRatio",
     "SOLVER_NAMES",
     "lower_bound",
+    "volume_lower_bound",
+    "arrival_lower_bound",
+    "mean_busy_time_lower_bound",
+    "best_upper_bound",
+    "solve_exact",
 ]
 
 #: Accepted values of ``solve(solver=...)``.
@@ -131,8 +143,6 @@ def solve(
         solver = "highs"
     bounds: dict[str, int] = {"cheap": lower_bound(instance)}
     if solver == "exact":
-        from offline_opt.exact_small import solve_exact
-
         cost, sched = solve_exact(instance)
         bounds["exact"] = cost
         return _result(instance, sched, bounds, "exact", t0, False)
