@@ -235,7 +235,7 @@ def lower_bound(instance: Instance) -> int:
     --------
     >>> from ratio.model import Instance
     >>> lower_bound(Instance.from_tuples(10, [(0, 6, 2), (0, 3, 1), (0, 1, 3)]))
-    7
+    6
     """
     if instance.n == 0:
         return 0
