@@ -29,9 +29,15 @@ def test_spec_examples(inst: Instance, case: dict) -> None:
 
 
 def test_spec_counterexample_largest_volumes_is_false() -> None:
-    # spec 11: s = 0 is not allowed here, so use s = 1: o = 1 and 2, M = 4.
-    inst = Instance.from_tuples(4, [(0, 1, 1), (0, 1, 2)])
-    assert volume_lower_bound(inst) <= solve_exact(inst)[0]
+    """Spec 11's example has s = 0, which spec 1 forbids; M = 3, s = 1, o = 1 and 2 works:
+    summing the k largest volumes gives 5 > OPT = 4, the spec's bound gives <= 4."""
+    inst = Instance.from_tuples(3, [(0, 1, 1), (0, 1, 2)])
+    opt = solve_exact(inst)[0]
+    vols = sorted(inst.volumes, reverse=True)
+    outs = sorted(r.output for r in inst.requests)
+    wrong = sum(max(-(-sum(vols[: k + 1]) // 3), outs[k]) for k in range(2))
+    assert (wrong, opt) == (5, 4)
+    assert volume_lower_bound(inst) <= opt
 
 
 @settings(max_examples=150, deadline=None)
