@@ -226,7 +226,7 @@ def _run_model(
         from offline_opt.cpsat import available, solve_cpsat
 
         if not available():
-            raise InputError("solver 'cpsat' needs OR-Tools: pip install 'ortools>=9.10'")
+            raise InputError("solver 'cpsat' needs OR-Tools: pip install 'ortools>=9.15'")
         return solve_cpsat(instance, hz, time_limit=lim, hint=warm, lower=lower)
     return milp.solve_milp(
         instance,
