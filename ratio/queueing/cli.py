@@ -72,11 +72,13 @@ def _cmd_stability(args: argparse.Namespace) -> int:
         f"policy {rep.policy}, tau {rep.tau}, horizon {rep.horizon:g}, seed {rep.seed}",
         f"boundary {rep.boundary:.6g} per time unit ({rep.boundary_formula})",
         f"backlog bound {rep.backlog_bound:.6g} tokens",
-        f"{'rate':>10} {'load':>6} {'slope':>10} {'+-SE':>9}  {'verdict':<12} {'throughput':>10} {'evictions':>9}",
+        f"{'rate':>10} {'load':>6} {'slope':>10} {'+-SE':>9}  {'verdict':<12} "
+        f"{'throughput':>10} {'evictions':>9}",
     ]
     for rr in rep.results:
         lines.append(
-            f"{rr.rate:>10.5g} {rr.load:>6.3f} {rr.slope:>10.4g} {rr.slope_se:>9.3g}  {rr.verdict:<12} "
+            f"{rr.rate:>10.5g} {rr.load:>6.3f} {rr.slope:>10.4g} {rr.slope_se:>9.3g}  "
+            f"{rr.verdict:<12} "
             f"{rr.throughput:>10.4g} {rr.evictions:>9d}"
         )
     if args.plot:

@@ -330,11 +330,50 @@ class ExtResult:
 
     @cached_property
     def costs(self) -> Costs:
-        """The foundation's costs of the schedule (base instance, one unit-time engine)."""
+        """Costs of ``model.md`` section 3 in rounds.
+
+        When every request ran uninterrupted on one engine (``C_i = p_i + o_i``), these are the
+        foundation's costs of the schedule, bit for bit. Otherwise (a policy paused requests,
+        or several engines) they come from the engine's own records: completions, start
+        rounds, and the memory it held in each round that ran a batch (``mean_utilisation``
+        averages over those rounds).
+        """
         if self.instance is None:
             raise InputError("costs need the base instance (use simulate_extended)")
-        return compute_costs(
-            self.instance, self.schedule, convention=self.convention, block_size=self.block_size
+        inst = self.instance
+        uninterrupted = len(set(self.engine_of)) <= 1 and all(
+            c == p + r.output
+            for c, p, r in zip(self.completions, self.starts, inst.requests, strict=True)
+        )
+        if uninterrupted:
+            return compute_costs(
+                inst, self.schedule, convention=self.convention, block_size=self.block_size
+            )
+        if not self.complete:
+            raise InputError("the run stopped before every request completed: no costs")
+        lat = np.array(
+            [c - a for c, a in zip(self.completions, self.arrival_rounds, strict=True)],
+            dtype=np.int64,
+        )
+        ttft = [p - a + 1 for p, a in zip(self.starts, self.arrival_rounds, strict=True)]
+        makespan = max(self.completions, default=0)
+        first = min(self.arrival_rounds, default=0)
+        mems = [m for _, _, m in self.memory_rounds]
+        caps = inst.capacity
+        return Costs(
+            total_latency=int(lat.sum()),
+            mean_latency=float(lat.mean()),
+            p50_latency=float(np.percentile(lat, 50)),
+            p90_latency=float(np.percentile(lat, 90)),
+            p99_latency=float(np.percentile(lat, 99)),
+            mean_ttft=float(np.mean(ttft)),
+            makespan=int(makespan),
+            throughput=sum(r.output for r in inst.requests) / max(1, makespan - first),
+            peak_memory=max(mems, default=0),
+            mean_utilisation=float(np.mean(mems)) / caps if mems else 0.0,
+            evictions=len(self.evicted),
+            wasted_tokens=self.wasted_tokens,
+            volume=sum(inst.volumes),
         )
 
     def job_latencies(self) -> dict[str, Number]:
@@ -382,7 +421,8 @@ def run_engine(
     requests
         The workload; request ``i`` is index ``i``.
     policy
-        An :class:`~ratio.queueing.policy.EnginePolicy` (see :func:`ratio.queueing.get_engine_policy`).
+        An :class:`~ratio.queueing.policy.EnginePolicy`
+        (see :func:`ratio.queueing.get_engine_policy`).
     engines
         One :class:`EngineSpec` per engine (Q3); default one unit-time engine, unbounded.
     prefill, first_token
@@ -848,14 +888,16 @@ class _Engine:
                     self.run_on[x][i] = None
                 elif st != _RUNNING or self.engine_of[i] != x:
                     raise InputError(
-                        f"{pol.spec}: round {self.r}: request {i} is not waiting or running on engine {x}"
+                        f"{pol.spec}: round {self.r}: request {i} is not waiting or running "
+                        f"on engine {x}"
                     )
                 left = S[i] - self.prefilled[i]
                 if w.prefill < 0 or w.prefill > left:
                     raise InputError(f"{pol.spec}: request {i}: prefill {w.prefill} of {left} left")
                 if w.prefill and not self.chunked and w.prefill != left:
                     raise InputError(
-                        f"{pol.spec}: request {i}: whole prefill must process all {left} prompt tokens"
+                        f"{pol.spec}: request {i}: whole prefill must process all {left} "
+                        "prompt tokens"
                     )
                 if w.decode:
                     if w.prefill or not self.can_decode(i):
@@ -873,7 +915,8 @@ class _Engine:
                     finishing.append(i)
             if spec.token_budget is not None and n_prefill + n_decode > spec.token_budget:
                 raise InputError(
-                    f"{pol.spec}: round {self.r}: engine {x} batch of {n_prefill + n_decode} tokens "
+                    f"{pol.spec}: round {self.r}: engine {x} batch of "
+                    f"{n_prefill + n_decode} tokens "
                     f"> token budget {spec.token_budget}"
                 )
             if spec.max_requests is not None and len(items) > spec.max_requests:
