@@ -299,6 +299,29 @@ class _Simulator:
     def fits_reservation(self, i: int, ob: int) -> bool:
         return self.sumP + _blocks(self.S[i] + ob - self.e, self.B) <= self.M
 
+    def try_admit(self, t: int, i: int, final_start: list[int], admitted_order: list[int]) -> bool:
+        """Admit waiting request ``i`` at round ``t`` if the policy's admission test passes:
+        look-ahead or reservation (spec 6) with the policy's planned output, or the current
+        round's memory (reactive, spec 7)."""
+        pol, M = self.pol, self.M
+        cand = self.views[i]
+        assert cand is not None
+        if pol.admission == "lookahead":
+            ob = pol.believed_output(cand, M)
+            ok = (
+                self.fits_reservation(i, ob)
+                if pol.test == "reservation"
+                else self.fits_lookahead(t, i, ob)
+            )
+        else:
+            ob = self.O[i]
+            ok = self.mem_now(t) + _blocks(self.S[i] + 1 - self.e, self.B) <= M
+        if ok:
+            self.admit(t, i, ob)
+            final_start[i] = t
+            admitted_order.append(i)
+        return ok
+
     # --- state changes --------------------------------------------------------------------
     def admit(self, t: int, i: int, ob: int) -> None:
         self.start[i] = t
@@ -353,7 +376,6 @@ class _Simulator:
         lookahead = pol.admission == "lookahead"
         reactive = pol.admission == "reactive"
         batch = pol.admission == "batch"
-        reservation = pol.test == "reservation"
         M = self.M
         comp = self.comp
         info, theta = self.info, self.theta
@@ -429,48 +451,16 @@ class _Simulator:
                         raise InputError(f"{pol.spec}: batch at round {t} overflows memory")
             elif not (reactive and preempted):
                 if blocking:
-                    while waiting:
-                        i = waiting[0][2]
-                        cand = self.views[i]
-                        assert cand is not None
-                        ob = pol.believed_output(cand, M)
-                        if lookahead:
-                            ok = (
-                                self.fits_reservation(i, ob)
-                                if reservation
-                                else self.fits_lookahead(t, i, ob)
-                            )
-                        else:
-                            ok = self.mem_now(t) + _blocks(self.S[i] + 1 - self.e, self.B) <= M
-                        if not ok:
-                            break
+                    while waiting and self.try_admit(t, waiting[0][2], final_start, admitted_order):
                         heapq.heappop(waiting)
-                        self.admit(t, i, ob if lookahead else self.O[i])
-                        final_start[i] = t
-                        admitted_order.append(i)
                         admitted_any = True
                 else:
-                    keep = []
-                    for entry in waiting:
-                        i = entry[2]
-                        cand = self.views[i]
-                        assert cand is not None
-                        ob = pol.believed_output(cand, M)
-                        if lookahead:
-                            ok = (
-                                self.fits_reservation(i, ob)
-                                if reservation
-                                else self.fits_lookahead(t, i, ob)
-                            )
-                        else:
-                            ok = self.mem_now(t) + _blocks(self.S[i] + 1 - self.e, self.B) <= M
-                        if ok:
-                            self.admit(t, i, ob if lookahead else self.O[i])
-                            final_start[i] = t
-                            admitted_order.append(i)
-                            admitted_any = True
-                        else:
-                            keep.append(entry)
+                    keep = [
+                        w
+                        for w in waiting
+                        if not self.try_admit(t, w[2], final_start, admitted_order)
+                    ]
+                    admitted_any = len(keep) < len(waiting)
                     waiting[:] = keep
 
             # Advance time.
