@@ -6,6 +6,7 @@ schedule (a solver's, a hand-written one) gets the same figures.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -13,7 +14,14 @@ import numpy as np
 
 from ratio.model import Instance, Schedule
 
-__all__ = ["Costs", "compute_costs", "memory_trace", "total_latency", "volume_engine"]
+__all__ = [
+    "Costs",
+    "compute_costs",
+    "memory_trace",
+    "summarise",
+    "total_latency",
+    "volume_engine",
+]
 
 
 def total_latency(instance: Instance, starts: tuple[int, ...] | list[int]) -> int:
@@ -94,26 +102,28 @@ class Costs:
         return asdict(self)
 
 
-def compute_costs(
+def summarise(
     instance: Instance,
-    schedule: Schedule,
+    starts: Sequence[int],
+    completions: Sequence[int],
+    memory: np.ndarray,
     *,
-    convention: str = "model",
-    block_size: int = 1,
+    evictions: int,
+    wasted_tokens: int,
+    arrivals: Sequence[int] | None = None,
 ) -> Costs:
-    """All costs of spec section 3 from the schedule alone."""
-    n = instance.n
-    if n == 0:
+    """The costs of spec section 3 from start and completion rounds and the memory held in
+    the rounds to average over (shared by the base model and the extended engine, whose
+    paused requests complete later than ``p_i + o_i`` and whose arrival rounds may come from
+    a batch-time model: ``arrivals`` overrides the instance's)."""
+    if instance.n == 0:
         return Costs(0, 0.0, 0.0, 0.0, 0.0, 0.0, 0, 0.0, 0, 0.0, 0, 0, 0)
-    a = instance.arrivals
-    o = instance.outputs
-    p = np.array(schedule.starts, dtype=np.int64)
-    lat = p + o - a
-    mem = memory_trace(instance, schedule, convention=convention, block_size=block_size)
-    makespan = int((p + o).max())
-    first = int(a.min())
-    span = max(1, makespan - first)
-    busy = mem[first:makespan] if makespan > first else mem
+    a = instance.arrivals if arrivals is None else np.asarray(arrivals, dtype=np.int64)
+    p = np.asarray(starts, dtype=np.int64)
+    c = np.asarray(completions, dtype=np.int64)
+    lat = c - a
+    makespan = int(c.max())
+    span = max(1, makespan - int(a.min()))
     return Costs(
         total_latency=int(lat.sum()),
         mean_latency=float(lat.mean()),
@@ -122,10 +132,35 @@ def compute_costs(
         p99_latency=float(np.percentile(lat, 99)),
         mean_ttft=float((p - a + 1).mean()),
         makespan=makespan,
-        throughput=float(o.sum()) / span,
-        peak_memory=int(mem.max()) if mem.size else 0,
-        mean_utilisation=float(busy.mean()) / instance.capacity if busy.size else 0.0,
+        throughput=float(instance.outputs.sum()) / span,
+        peak_memory=int(memory.max()) if memory.size else 0,
+        mean_utilisation=float(memory.mean()) / instance.capacity if memory.size else 0.0,
+        evictions=evictions,
+        wasted_tokens=wasted_tokens,
+        volume=sum(instance.volumes),
+    )
+
+
+def compute_costs(
+    instance: Instance,
+    schedule: Schedule,
+    *,
+    convention: str = "model",
+    block_size: int = 1,
+) -> Costs:
+    """All costs of spec section 3 from the schedule alone."""
+    if instance.n == 0:
+        return summarise(instance, (), (), np.zeros(0), evictions=0, wasted_tokens=0)
+    mem = memory_trace(instance, schedule, convention=convention, block_size=block_size)
+    completions = schedule.completions(instance)
+    makespan = max(completions)
+    first = int(instance.arrivals.min())
+    busy = mem[first:makespan] if makespan > first else mem
+    return summarise(
+        instance,
+        schedule.starts,
+        completions,
+        busy,
         evictions=len(schedule.evicted),
         wasted_tokens=sum(instance.requests[r.request].prompt + r.rounds for r in schedule.evicted),
-        volume=sum(instance.volumes),
     )

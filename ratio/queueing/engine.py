@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ratio.costs import Costs, compute_costs
+from ratio.costs import Costs, compute_costs, summarise
 from ratio.errors import InputError, StuckError
 from ratio.model import Instance, Run, Schedule
 from ratio.policies.base import RequestView
@@ -351,29 +351,14 @@ class ExtResult:
             )
         if not self.complete:
             raise InputError("the run stopped before every request completed: no costs")
-        lat = np.array(
-            [c - a for c, a in zip(self.completions, self.arrival_rounds, strict=True)],
-            dtype=np.int64,
-        )
-        ttft = [p - a + 1 for p, a in zip(self.starts, self.arrival_rounds, strict=True)]
-        makespan = max(self.completions, default=0)
-        first = min(self.arrival_rounds, default=0)
-        mems = [m for _, _, m in self.memory_rounds]
-        caps = inst.capacity
-        return Costs(
-            total_latency=int(lat.sum()),
-            mean_latency=float(lat.mean()),
-            p50_latency=float(np.percentile(lat, 50)),
-            p90_latency=float(np.percentile(lat, 90)),
-            p99_latency=float(np.percentile(lat, 99)),
-            mean_ttft=float(np.mean(ttft)),
-            makespan=int(makespan),
-            throughput=sum(r.output for r in inst.requests) / max(1, makespan - first),
-            peak_memory=max(mems, default=0),
-            mean_utilisation=float(np.mean(mems)) / caps if mems else 0.0,
+        return summarise(
+            inst,
+            self.starts,
+            self.completions,
+            np.array([m for _, _, m in self.memory_rounds], dtype=np.int64),
             evictions=len(self.evicted),
             wasted_tokens=self.wasted_tokens,
-            volume=sum(inst.volumes),
+            arrivals=self.arrival_rounds,
         )
 
     def job_latencies(self) -> dict[str, Number]:
