@@ -28,7 +28,7 @@ stages, ``m = V + s``: Ao et al.'s ``sum_{k=0..o} (l + k)``).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -420,12 +420,18 @@ def max_wait_threshold(
             f"no WAIT threshold fits: one request per stage of each of the {len(types)} type(s) "
             f"needs {need} tokens > capacity {capacity}"
         )
+    return largest_fitting(lambda L: _wait_memory(types, L, first_token) <= capacity)
+
+
+def largest_fitting(fits: Callable[[int], bool]) -> int:
+    """The largest integer ``L >= 1`` with ``fits(L)``, for a monotone ``fits`` with
+    ``fits(1)`` true (doubling, then bisection)."""
     lo, hi = 1, 2
-    while _wait_memory(types, hi, first_token) <= capacity:
+    while fits(hi):
         lo, hi = hi, hi * 2
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        if _wait_memory(types, mid, first_token) <= capacity:
+        if fits(mid):
             lo = mid
         else:
             hi = mid

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ratio.errors import InputError
 from ratio.queueing.engine import EngineState, QView, Work
-from ratio.queueing.fluid import nested_segments, nested_thresholds
+from ratio.queueing.fluid import largest_fitting, nested_segments, nested_thresholds
 from ratio.queueing.policies.wait import check_patience, check_threshold, one_engine
 from ratio.queueing.policy import POLICIES, EnginePolicy, register_engine_policy
 
@@ -43,16 +43,7 @@ def max_nested_threshold(outputs: Mapping[int, float], prompt: float, capacity: 
             f"no Nested WAIT threshold fits: one request per stage needs "
             f"{nested_memory(outputs, prompt, 1):g} tokens > capacity {capacity}"
         )
-    lo, hi = 1, 2
-    while nested_memory(outputs, prompt, hi) <= capacity:
-        lo, hi = hi, hi * 2
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if nested_memory(outputs, prompt, mid) <= capacity:
-            lo = mid
-        else:
-            hi = mid
-    return lo
+    return largest_fitting(lambda L: nested_memory(outputs, prompt, L) <= capacity)
 
 
 class NestedWait(EnginePolicy):
