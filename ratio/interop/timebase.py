@@ -30,97 +30,15 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from ratio.errors import InputError
+from ratio.queueing.tau import TauModel, parse_tau
 
 __all__ = ["BatchTime", "parse_batch_time", "rounds_by_round_ms", "rounds_by_batch_time"]
 
-_MODELS: dict[str, tuple[str, ...]] = {
-    "unit": (),
-    "staircase": ("c", "a", "b0"),
-    "affine": ("c0", "c_prefill", "c_decode"),
-    "mixed_solo": ("alpha", "beta", "gamma"),
-}
-
-
-@dataclass(frozen=True, slots=True)
-class BatchTime:
-    """A batch-time model ``tau(batch)`` in milliseconds (``queueing.md`` Q2).
-
-    Parameters
-    ----------
-    name
-        ``unit``, ``staircase``, ``affine`` or ``mixed_solo``.
-    params
-        The model's constants as ``(key, value)`` pairs, in ms (``staircase``: ``c``, ``a`` in
-        ms and ``b0`` in tokens; ``affine``: ``c0`` in ms, ``c_prefill``/``c_decode`` in ms per
-        token; ``mixed_solo``: ``alpha`` ms, ``beta`` ms per prefill token, ``gamma`` rounds
-        per ms without prefill).
-    """
-
-    name: str
-    params: tuple[tuple[str, float], ...] = ()
-
-    @property
-    def spec(self) -> str:
-        if not self.params:
-            return self.name
-        return self.name + ":" + ",".join(f"{k}={v:g}" for k, v in self.params)
-
-    def __call__(self, prefill: int, decode: int) -> float:
-        """Duration in ms of a round with ``prefill`` prompt tokens and ``decode`` decode tokens."""
-        p = dict(self.params)
-        if self.name == "unit":
-            return 1.0
-        if self.name == "staircase":
-            return p["c"] + p["a"] * math.ceil((prefill + decode) / p["b0"])
-        if self.name == "affine":
-            return p["c0"] + p["c_prefill"] * prefill + p["c_decode"] * decode
-        # mixed_solo (Zhang et al.): alpha + beta * C with a prefill chunk C, 1/gamma without.
-        if prefill > 0:
-            return p["alpha"] + p["beta"] * prefill
-        return 1.0 / p["gamma"]
-
-
-def parse_batch_time(text: str) -> BatchTime:
-    """Parse ``NAME[:key=value,...]`` (``interfaces.md``).
-
-    E.g. ``staircase:c=11.28,a=35.47,b0=128``.
-
-    Raises
-    ------
-    InputError
-        Unknown model, unknown or missing key, a value that is not a positive number.
-    """
-    name, _, body = text.strip().partition(":")
-    if name not in _MODELS:
-        raise InputError(f"unknown batch-time model {name!r} (valid: {', '.join(_MODELS)})")
-    need = _MODELS[name]
-    vals: dict[str, float] = {}
-    for part in filter(None, (x.strip() for x in body.split(","))):
-        k, eq, v = part.partition("=")
-        if not eq or k not in need:
-            raise InputError(
-                f"batch-time model {name!r}: bad parameter {part!r} "
-                f"(keys: {', '.join(need) or 'none'})"
-            )
-        try:
-            f = float(v)
-        except ValueError:
-            raise InputError(
-                f"batch-time model {name!r}: {k} must be a number, got {v!r}"
-            ) from None
-        if not math.isfinite(f) or f < 0:
-            raise InputError(f"batch-time model {name!r}: {k} must be >= 0, got {v!r}")
-        vals[k] = f
-    missing = [k for k in need if k not in vals]
-    if missing:
-        raise InputError(f"batch-time model {name!r}: missing {', '.join(missing)}")
-    for k in ("b0", "gamma"):
-        if k in vals and vals[k] <= 0:
-            raise InputError(f"batch-time model {name!r}: {k} must be > 0")
-    return BatchTime(name, tuple((k, vals[k]) for k in need))
+#: Batch-time models are those of the extended engine (``queueing.md`` Q2), parsed once.
+BatchTime = TauModel
+parse_batch_time = parse_tau
 
 
 def rounds_by_round_ms(times_ms: Sequence[float], round_ms: float) -> list[int]:
@@ -149,10 +67,12 @@ def _round_starts(
         p, d = prefill.get(t, 0), decode.get(t, 0)
         now = starts[-1]
         if p or d:
-            starts.append(now + tau(p, d))
+            starts.append(now + float(tau.duration(p, d)))
         else:  # nothing to do: time advances to the next arrival (Q2)
             k = bisect.bisect_right(sorted_times, now)
-            starts.append(sorted_times[k] if k < len(sorted_times) else now + tau(0, 0))
+            starts.append(
+                sorted_times[k] if k < len(sorted_times) else now + float(tau.duration(0, 0))
+            )
     return starts
 
 

@@ -177,7 +177,7 @@ def test_batch_time_staircase_matches_round_ms_when_constant() -> None:
 def test_batch_time_model_parse_errors() -> None:
     with pytest.raises(InputError, match="unknown batch-time model"):
         parse_batch_time("cubic:c=1")
-    with pytest.raises(InputError, match="missing b0"):
+    with pytest.raises(InputError, match="missing parameter"):
         parse_batch_time("staircase:c=1,a=2")
 
 
