@@ -1,0 +1,86 @@
+"""Replay the hall of fame's worst traces through vLLM's scheduler (issue 4, item 6).
+
+Each line of ``adversaries/hall_of_fame/*.jsonl`` (``kvratio-hof/1``) carries a trace and the
+policy it defeats. The trace is replayed through vLLM 0.32's scheduler alone (fake model output,
+:func:`hardware_check.scheduler_replay.replay_scheduler`) with the policy's key as vLLM's
+priority and blocks of one token (the traces have small ``M``; the CPU engine needs blocks of
+32), and compared with the model by :func:`hardware_check.compare.compare`.
+
+Run: ``python -m hardware_check.hall_of_fame [DIR] [--json]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+HOF = ROOT / "adversaries" / "hall_of_fame"
+
+__all__ = ["replay_hall_of_fame"]
+
+
+def replay_hall_of_fame(directory: Path = HOF, *, block_size: int = 1) -> list[dict[str, Any]]:
+    """One row per hall-of-fame line: the model-vs-vLLM verdict and its figures."""
+    from hardware_check.compare import compare
+    from hardware_check.mapping import plan_replay
+    from hardware_check.scheduler_replay import replay_scheduler
+    from ratio.io import from_dict
+
+    rows = []
+    for path in sorted(Path(directory).glob("*.jsonl")):
+        for k, line in enumerate(path.read_text().splitlines(), start=1):
+            if not line.strip():
+                continue
+            entry = json.loads(line)
+            inst = from_dict(entry["trace"], source=f"{path.name}:{k}")
+            plan = plan_replay(inst, entry["policy"], block_size=block_size)
+            cmp = compare(plan, replay_scheduler(plan))
+            d = cmp.to_dict()
+            rows.append(
+                {
+                    "line": f"{path.name}:{k}",
+                    "policy": entry["policy"],
+                    "reference": plan.reference,
+                    "n": inst.n,
+                    "M": inst.capacity,
+                    "steps": d["steps"],
+                    "preemptions": sum(d["preemptions"]),
+                    "verdict": d["verdict"],
+                    "mismatches": d["mismatches"],
+                    "accounting_mismatches": d["accounting_mismatches"],
+                    "unexplained": d["unexplained"],
+                    "explanations": d["explanations"],
+                }
+            )
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap.add_argument("directory", nargs="?", default=str(HOF))
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+    rows = replay_hall_of_fame(Path(args.directory))
+    if args.json:
+        print(json.dumps({"rows": rows}))
+    else:
+        for r in rows:
+            print(
+                f"{r['line']:<40} {r['policy']:<6} n={r['n']:<3} M={r['M']:<4} "
+                f"steps={r['steps']:<4} preemptions={r['preemptions']:<3} {r['verdict']:<9} "
+                f"unexplained={r['unexplained']}"
+            )
+        bad = sum(r["unexplained"] for r in rows)
+        print(
+            f"{len(rows)} traces, {sum(r['verdict'] == 'match' for r in rows)} match, "
+            f"{bad} unexplained differences"
+        )
+    return 0 if all(r["unexplained"] == 0 for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
