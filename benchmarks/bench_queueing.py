@@ -55,7 +55,8 @@ def main(argv: list[str] | None = None) -> int:
         for r in rows:
             print(
                 f"{r['policy']:<12} n={r['n']}  base {r['base_seconds']:.2f}s  "
-                f"extended {r['extended_seconds']:.2f}s  ({r['ratio']}x)  identical={r['identical']}"
+                f"extended {r['extended_seconds']:.2f}s  ({r['ratio']}x)  "
+                f"identical={r['identical']}"
             )
     return 0 if all(r["identical"] for r in rows) else 1
 
