@@ -5,7 +5,10 @@ in 1..12, o uniform in 1..16) with
 
 * ``naive``: time-indexed MILP, horizon = serial length, no warm start, CBC (one thread);
 * ``highs``: the MILP with proved tight horizons, warm start, symmetry breaking, HiGHS;
-* ``bnb``: the branch and bound over states of :mod:`offline_opt.bnb`;
+* ``bnb``: the branch and bound over states of :mod:`offline_opt.bnb` (state bound: fluid
+  bounds and the Lagrangian bound of :func:`offline_opt.bnb.lagrangian_lower_bound`);
+* ``bnb_fluid``: the same search with the fluid bounds only (the Lagrangian switched off);
+* ``cpsat``, ``auto``, ``cbc``, ``naive_highs``: see :func:`offline_opt.solve`;
 
 and prints per-instance seconds, medians and the ratio naive / method. Every reported cost is
 re-verified by ``ratio.check`` inside :func:`offline_opt.solve`, and all methods must agree on
@@ -26,7 +29,7 @@ import sys
 import time
 from typing import Any
 
-from offline_opt import solve
+from offline_opt import bnb, solve
 from offline_opt.cli import _quiet_stdout
 from ratio.gen import generate
 
@@ -36,6 +39,7 @@ METHODS: dict[str, dict[str, Any]] = {
     "highs": {"solver": "highs"},
     "cbc": {"solver": "cbc"},
     "bnb": {"solver": "bnb"},
+    "bnb_fluid": {"solver": "bnb", "lagrangian": False},
     "cpsat": {"solver": "cpsat"},
     "auto": {"solver": "auto"},
 }
@@ -53,8 +57,10 @@ def run(ns: list[int], seeds: int, methods: list[str], time_limit: float, seed0:
             costs = {}
             for m in methods:
                 t0 = time.perf_counter()
+                kw = dict(METHODS[m])
+                bnb.LAGRANGIAN = kw.pop("lagrangian", True)
                 with _quiet_stdout():  # solver banners go to stderr
-                    res = solve(inst, time_limit=time_limit, **METHODS[m])
+                    res = solve(inst, time_limit=time_limit, **kw)
                 dt = time.perf_counter() - t0
                 row[m] = {
                     "seconds": round(dt, 3),
