@@ -228,7 +228,7 @@ class _Search:
         H = horizon + sum(o[j] for j in jobs)
         cap = np.full(H, float(M))
         cap[:horizon] = capl
-        ja = np.array(jobs)
+        ja = np.array(jobs, dtype=np.int64)
         oj = self.oa[ja][:, None]
         sj = self.sa[ja][:, None]
         ej = np.array([e_all[j] for j in jobs])[:, None]
@@ -285,7 +285,7 @@ class _Search:
         lam1 = lam[1:]
         H = len(lam1)
         jobs = [j for j in range(self.n) if unstarted >> j & 1]
-        ja = np.array(jobs)
+        ja = np.array(jobs, dtype=np.int64)
         oj = self.oa[ja][:, None]
         sj = self.sa[ja][:, None]
         pr = np.arange(H + 1)
@@ -411,6 +411,7 @@ class _Search:
         if (
             self.lagrangian
             and budget - lb < self.lag_gap
+            and unstarted
             and bin(unstarted).count("1") >= self.lag_min_jobs
         ):
             iters = self.lag_iters if lam is not None else 8 * self.lag_iters
@@ -435,7 +436,7 @@ class _Search:
         o, s, M = self.o, self.s, self.M
         kids = []
         ct = None
-        if lam is not None and self.lagrangian and self.child_lag:
+        if lam is not None and unstarted and self.lagrangian and self.child_lag:
             ct = self.child_terms(unstarted, lam)
         for mask, cur in self.children(unstarted, running):
             mem = 0
@@ -620,7 +621,8 @@ def solve_bnb(
     ub
         Cost of a feasible schedule (the incumbent).
     time_limit
-        Seconds; on expiry the bound is the root bound and ``timed_out`` is set.
+        Seconds; on expiry the bound is the root's (fluid and Lagrangian) and ``timed_out``
+        is set.
     semi_active
         The optional semi-active rule of the module docstring.
     lagrangian
@@ -644,7 +646,9 @@ def solve_bnb(
     try:
         val = sr.search(full, (), -1, 0, ub)
     except _Timeout:
-        return BnbOutcome(None, root_lb, True, sr.nodes)
+        # the root's Lagrangian bound (about the LP bound) is usually the stronger one
+        lag_root = sr.lag(full, (), ub, sr.lams.get((full, (), -1, 0)), 300)[0]
+        return BnbOutcome(None, min(max(root_lb, lag_root), ub), True, sr.nodes)
     if val >= ub:
         return BnbOutcome(None, ub, False, sr.nodes)
     # reconstruct from the exact table entries
