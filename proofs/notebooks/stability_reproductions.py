@@ -2,86 +2,89 @@
 # jupyter:
 #   jupytext:
 #     formats: py:percent
-#     text_representation:
-#       extension: .py
-#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
 # ---
 
 # %% [markdown]
 # # Dai, Deng, Li, Peng (arXiv 2504.07347) on the extended engine
 # The worked example, Theorem 2's boundary and the request-cap case (`queueing.md` Q1-Q6).
-# `KVRATIO_QUICK=1` uses short horizons (CI); without it, the sizes of `docs/stability.md`.
+# The experiments are the functions of `ratio.queueing.experiments` that
+# `tests/queueing/test_reproductions.py` checks. `KVRATIO_QUICK=1` uses short horizons and two
+# loads (CI); without it, the sizes of `docs/stability.md`. The figure (Theorem 2: backlog against
+# time for `sarathi`, slope against load for `sarathi` and `orca` with the fluid line) goes to
+# `$KVRATIO_FIGURES` (default `docs/figures`).
 
 # %%
 import os
-from fractions import Fraction
+from pathlib import Path
 
-from ratio.queueing import EngineSpec, QRequest, get_engine_policy, run_engine
-from ratio.queueing.stability import Workload, run_stability
+import ratio
+from ratio.queueing.experiments import (
+    request_cap_batches,
+    request_cap_sweep,
+    theorem2_sweep,
+    worked_example,
+)
+from ratio.queueing.stability import plot_report
 
 QUICK = os.environ.get("KVRATIO_QUICK") == "1"
-STAIR = "staircase:c=11.28,a=35.47,b0=128"
+ROOT = Path(ratio.__file__).resolve().parents[1]
+FIG = (
+    Path(os.environ.get("KVRATIO_FIGURES", ROOT / "docs" / "figures"))
+    / "stability_reproductions.png"
+)
+HORIZON = 60000 if QUICK else 120000
+LOADS = [0.8, 1.2] if QUICK else [0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3, 1.4]
 
 # %% [markdown]
 # ## Worked example: three decoding requests (2, 4, 3 tokens left), two 1+1 arriving, budget 4
 
 # %%
-reqs = [
-    QRequest(0, 1, 3, "A"),
-    QRequest(0, 1, 5, "B"),
-    QRequest(0, 1, 4, "C"),
-    QRequest(Fraction(1, 2), 1, 1, "D"),
-    QRequest(Fraction(1, 2), 1, 1, "E"),
-]
 for pol in ["orca", "sarathi", "fastertransformer", "vllm_prefill_first"]:
-    res = run_engine(
-        reqs,
-        get_engine_policy(pol),
-        engines=[EngineSpec(token_budget=4)],
-        initial={0: (0, 1, 1), 1: (0, 1, 1), 2: (0, 1, 1)},
-        record_batches=True,
-    )
-    seq = [
-        " ".join("ABCDE"[w.request] + ("p" if w.prefill else "d") for w in b.work)
-        for b in res.batches
-    ]
-    print(f"{pol:<20}", " | ".join(seq))
+    print(f"{pol:<20}", " | ".join(worked_example(pol)))
 
 # %% [markdown]
-# ## Theorem 2: slope against the fluid prediction
+# ## Theorem 2: slope against the fluid prediction `max(0, lambda * 200 - 512 / tau(512))`
 
 # %%
-horizon = 60000 if QUICK else 120000
-wl = Workload(types=((100, 100, 1.0),))
-rep = run_stability(
-    "sarathi", wl, loads=[0.8, 1.2], tau=STAIR, token_budget=512, horizon=horizon, seed=1
-)
-cap = 512 / 153.16
-for r in rep.results:
-    pred = max(0.0, r.rate * 200 - cap)
-    print(
-        f"load {r.load:.2f}: slope {r.slope:.3f} +- {r.slope_se:.3f} (fluid {pred:.3f}) {r.verdict}"
-    )
-assert rep.results[0].verdict != "unstable" and rep.results[1].verdict == "unstable"
+reps = {p: theorem2_sweep(p, LOADS, horizon=HORIZON, seed=1) for p in ("sarathi", "orca")}
+for p, rep in reps.items():
+    cap = rep.boundary * 200
+    print(f"{p}: boundary {rep.boundary * 1000:.3f} requests/s")
+    for r in rep.results:
+        pred = max(0.0, r.rate * 200 - cap)
+        print(
+            f"  load {r.load:.2f}: slope {r.slope:7.3f} +- {r.slope_se:.3f} "
+            f"(fluid {pred:.3f}) {r.verdict}"
+        )
+    for r in rep.results:
+        if r.load < 1:
+            assert r.verdict != "unstable", (p, r)
+        if r.load > 1.05:
+            assert r.verdict == "unstable", (p, r)
+FIG.parent.mkdir(parents=True, exist_ok=True)
+plot_report(reps["sarathi"], str(FIG), extra=[reps["orca"]])
+print("wrote", FIG)
 
 # %% [markdown]
 # ## Request cap: only Sarathi is stable
+# One request of 290 + 990 tokens every 467.5 ms (the boundary), at most 100 requests per batch,
+# budget 128. Whole prefills of 290 tokens never fit 128, so `fastertransformer` and
+# `vllm_prefill_first` never form a batch.
 
 # %%
-wl = Workload(types=((290, 990, 1.0),))
+verdicts = {}
 for pol in ["sarathi", "orca", "fastertransformer", "vllm_prefill_first"]:
-    rep = run_stability(
-        pol,
-        wl,
-        loads=[1.0],
-        tau=STAIR,
-        token_budget=128,
-        max_requests=100,
-        horizon=200000,
-        seed=1,
-        arrivals="deterministic",
-    )
-    r = rep.results[0]
+    r = request_cap_sweep(pol, horizon=200000, seed=1).results[0]
+    verdicts[pol] = r.verdict
     print(
-        f"{pol:<20} slope {r.slope:.4f} +- {r.slope_se:.4f} {r.verdict} throughput {r.throughput:.3f}"
+        f"{pol:<20} slope {r.slope:.4f} +- {r.slope_se:.4f} {r.verdict} "
+        f"throughput {r.throughput:.3f}"
     )
+assert verdicts["sarathi"] == "stable"
+late = request_cap_batches("sarathi")
+print("sarathi batches after 95 s (prefill, decode tokens):", dict(late))
+assert set(late) == {(29, 99)}

@@ -1,0 +1,52 @@
+"""Execute the stability notebooks headless in quick mode (issue 8), as ``tests/fluid`` does.
+
+Each notebook is a jupytext percent-format ``.py`` file in ``proofs/notebooks/stability_*.py``;
+it is converted, run by nbclient with ``KVRATIO_QUICK=1`` and ``KVRATIO_FIGURES`` set to a
+scratch folder (the tracked figures in ``docs/figures`` come from full runs), and must finish in
+under 3 minutes, write its figure and leave the tracked figure alone. The notebooks assert the
+claims they show, so a run that finishes is a run whose claims held.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+NB_DIR = ROOT / "proofs" / "notebooks"
+NOTEBOOKS = sorted(NB_DIR.glob("stability_*.py"))
+FIGURE = {
+    "stability_reproductions": "stability_reproductions.png",
+    "stability_agent_jobs": "stability_agent_jobs.png",
+    "stability_rybko_stolyar": "stability_rybko_stolyar.png",
+}
+
+
+def test_every_stability_notebook_is_listed() -> None:
+    assert {p.stem for p in NOTEBOOKS} == set(FIGURE)
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_stability_notebook_runs_quick(
+    path: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    jupytext = pytest.importorskip("jupytext")
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    monkeypatch.setenv("KVRATIO_QUICK", "1")
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.setenv("KVRATIO_FIGURES", str(tmp_path))
+    fig = tmp_path / FIGURE[path.stem]
+    tracked = ROOT / "docs" / "figures" / FIGURE[path.stem]
+    tracked_before = tracked.stat().st_mtime_ns if tracked.exists() else None
+    nb = jupytext.read(path)
+    client = nbclient.NotebookClient(
+        nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}}
+    )
+    client.execute(env=dict(os.environ))
+    assert fig.exists() and fig.stat().st_size > 0
+    # The tracked figure is left alone.
+    assert (tracked.stat().st_mtime_ns if tracked.exists() else None) == tracked_before
