@@ -22,7 +22,9 @@ def test_wait_figures_agree_between_table_and_json(capsys: pytest.CaptureFixture
     assert obj["peak_memory"] <= obj["M"]
     # A paused request finishes after start + output for at least one request here.
     outputs = [r["output"] for r in json.loads(TRACE.read_text())["requests"]]
-    assert any(c > p + o for c, p, o in zip(obj["completions"], obj["starts"], outputs, strict=True))
+    assert any(
+        c > p + o for c, p, o in zip(obj["completions"], obj["starts"], outputs, strict=True)
+    )
     assert main(["simulate", str(TRACE), "--policy", "wait:L=60"]) == 0
     table = capsys.readouterr().out
     assert f"total latency              {obj['total_latency']}" in table
