@@ -97,3 +97,17 @@ def test_rybko_stolyar_wrong_priority_is_unstable() -> None:
     right = rybko_stolyar_run("0-2-1-3", 16000, burst=150, seed=1)
     assert right.final < 200
     assert wrong.final > 1800  # more than the initial burst's 1800 tokens of work
+
+
+@pytest.mark.parametrize("shape", ["chain", "fork_join"])
+def test_agent_jobs_total_work_grows_at_the_fluid_rate(shape: str) -> None:
+    """Above the per-job boundary all the work of the jobs in the system (released or waiting
+    for predecessors) grows at lambda * W - b_max / tau(b_max), within two standard errors."""
+    from ratio.queueing.experiments import agent_run
+
+    run = agent_run(shape, 1.2, horizon=90000)
+    assert abs(run.slope - run.fluid_slope) <= 2 * run.slope_se + 1e-9, (
+        run.slope,
+        run.slope_se,
+        run.fluid_slope,
+    )
