@@ -7,13 +7,12 @@ Each notebook is a jupytext percent-format ``.py`` file; it is converted, run by
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-NB_DIR = ROOT / "proofs" / "notebooks"
+from tests.notebook_runner import NB_DIR, run_quick
+
 NOTEBOOKS = sorted(
     p for p in NB_DIR.glob("*.py") if not p.name.startswith(("stability_", "fluid_", "_"))
 )
@@ -34,18 +33,4 @@ def test_every_notebook_is_listed() -> None:
 @pytest.mark.notebook
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs_quick(path: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    jupytext = pytest.importorskip("jupytext")
-    nbclient = pytest.importorskip("nbclient")
-    pytest.importorskip("ipykernel")
-    monkeypatch.setenv("KVRATIO_QUICK", "1")
-    monkeypatch.setenv("MPLBACKEND", "Agg")
-    # Figures go to a scratch folder: the tracked ones in docs/figures come from full runs.
-    monkeypatch.setenv("KVRATIO_FIGURES", str(tmp_path))
-    fig = tmp_path / FIGURE[path.stem]
-    before = fig.stat().st_mtime_ns if fig.exists() else -1
-    nb = jupytext.read(path)
-    client = nbclient.NotebookClient(
-        nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}}
-    )
-    client.execute(env=dict(os.environ))
-    assert fig.exists() and fig.stat().st_mtime_ns > before
+    run_quick(path, FIGURE[path.stem], monkeypatch, tmp_path)

@@ -9,13 +9,12 @@ claims they show, so a run that finishes is a run whose claims held.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-NB_DIR = ROOT / "proofs" / "notebooks"
+from tests.notebook_runner import NB_DIR, run_quick
+
 NOTEBOOKS = sorted(NB_DIR.glob("stability_*.py"))
 FIGURE = {
     "stability_reproductions": "stability_reproductions.png",
@@ -33,20 +32,4 @@ def test_every_stability_notebook_is_listed() -> None:
 def test_stability_notebook_runs_quick(
     path: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    jupytext = pytest.importorskip("jupytext")
-    nbclient = pytest.importorskip("nbclient")
-    pytest.importorskip("ipykernel")
-    monkeypatch.setenv("KVRATIO_QUICK", "1")
-    monkeypatch.setenv("MPLBACKEND", "Agg")
-    monkeypatch.setenv("KVRATIO_FIGURES", str(tmp_path))
-    fig = tmp_path / FIGURE[path.stem]
-    tracked = ROOT / "docs" / "figures" / FIGURE[path.stem]
-    tracked_before = tracked.stat().st_mtime_ns if tracked.exists() else None
-    nb = jupytext.read(path)
-    client = nbclient.NotebookClient(
-        nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}}
-    )
-    client.execute(env=dict(os.environ))
-    assert fig.exists() and fig.stat().st_size > 0
-    # The tracked figure is left alone.
-    assert (tracked.stat().st_mtime_ns if tracked.exists() else None) == tracked_before
+    run_quick(path, FIGURE[path.stem], monkeypatch, tmp_path)
