@@ -50,9 +50,7 @@ def run(ns: list[int], seeds: int, methods: list[str], time_limit: float, seed0:
     for n in ns:
         for k in range(seeds):
             seed = seed0 + k
-            inst = generate(
-                n, capacity=40, prompt_range=(1, 12), output_range=(1, 16), seed=seed
-            )
+            inst = generate(n, capacity=40, prompt_range=(1, 12), output_range=(1, 16), seed=seed)
             row: dict[str, Any] = {"n": n, "seed": seed}
             costs = {}
             for m in methods:

@@ -149,28 +149,71 @@ def _accounting(plan: ReplayPlan, run: EngineRun) -> list[Mismatch]:
             s, j = reqs[i].prompt, produced[i]
             want_blocks = -(-(s + j) // B)
             if st.blocks[i] != want_blocks:
-                out.append(Mismatch(st.step, "accounting", i, st.blocks[i], want_blocks,
-                                    "blocks held != ceil((s + j) / B)"))
+                out.append(
+                    Mismatch(
+                        st.step,
+                        "accounting",
+                        i,
+                        st.blocks[i],
+                        want_blocks,
+                        "blocks held != ceil((s + j) / B)",
+                    )
+                )
             if st.computed[i] != s + j:
-                out.append(Mismatch(st.step, "accounting", i, st.computed[i], s + j,
-                                    "KV tokens after the step != s + j"))
+                out.append(
+                    Mismatch(
+                        st.step,
+                        "accounting",
+                        i,
+                        st.computed[i],
+                        s + j,
+                        "KV tokens after the step != s + j",
+                    )
+                )
             want_tokens = s + j if i in st.new_runs else 1
             if st.tokens[i] != want_tokens:
-                out.append(Mismatch(st.step, "accounting", i, st.tokens[i], want_tokens,
-                                    "tokens computed in the step"))
+                out.append(
+                    Mismatch(
+                        st.step,
+                        "accounting",
+                        i,
+                        st.tokens[i],
+                        want_tokens,
+                        "tokens computed in the step",
+                    )
+                )
             produced[i] += 1
             last_step[i] = st.step
     for i, r in enumerate(reqs):
         if produced[i] != r.output:
-            out.append(Mismatch(last_step.get(i, -1), "accounting", i, produced[i], r.output,
-                                "steps scheduled != o"))
+            out.append(
+                Mismatch(
+                    last_step.get(i, -1),
+                    "accounting",
+                    i,
+                    produced[i],
+                    r.output,
+                    "steps scheduled != o",
+                )
+            )
         if run.completion.get(i) != last_step.get(i, -2) + 1:
-            out.append(Mismatch(last_step.get(i, -1), "accounting", i, run.completion.get(i),
-                                last_step.get(i, -2) + 1, "completion != last step + 1"))
+            out.append(
+                Mismatch(
+                    last_step.get(i, -1),
+                    "accounting",
+                    i,
+                    run.completion.get(i),
+                    last_step.get(i, -2) + 1,
+                    "completion != last step + 1",
+                )
+            )
     total = sum(sum(st.blocks.values()) for st in run.steps)
     if total and max(sum(st.blocks.values()) for st in run.steps) > plan.usable_blocks:
-        out.append(Mismatch(-1, "accounting", None, total, plan.usable_blocks,
-                            "blocks held exceed the pool"))
+        out.append(
+            Mismatch(
+                -1, "accounting", None, total, plan.usable_blocks, "blocks held exceed the pool"
+            )
+        )
     return out
 
 
@@ -196,16 +239,26 @@ def _schedule_mismatches(plan: ReplayPlan, run: EngineRun, ref: SimResult) -> li
         e = engine.get(t, {})
         m = model.get(t, {})
         if set(e) != set(m):
-            out.append(Mismatch(t, "running", None, sorted(e), sorted(m),
-                                "requests scheduled in the step"))
+            out.append(
+                Mismatch(t, "running", None, sorted(e), sorted(m), "requests scheduled in the step")
+            )
         elif e != m:
             diff = sorted(i for i in e if e[i] != m[i])
-            out.append(Mismatch(t, "blocks", diff[0], e[diff[0]], m[diff[0]],
-                                "blocks held in the step"))
+            out.append(
+                Mismatch(t, "blocks", diff[0], e[diff[0]], m[diff[0]], "blocks held in the step")
+            )
     for i, c in enumerate(ref.completions):
         if run.completion[i] != c:
-            out.append(Mismatch(min(run.completion[i], c) - 1, "completion", i,
-                                run.completion[i], c, "completion round"))
+            out.append(
+                Mismatch(
+                    min(run.completion[i], c) - 1,
+                    "completion",
+                    i,
+                    run.completion[i],
+                    c,
+                    "completion round",
+                )
+            )
     return out
 
 
@@ -245,8 +298,11 @@ def compare(plan: ReplayPlan, run: EngineRun) -> Comparison:
         explanations.append(f"{STALL_NOTE} ({mir.stalls} request-steps skipped)")
     unexplained = [] if (vllm_is_mirror and toolkit_is_mirror) else list(mismatches)
     if not vllm_is_mirror and not mismatches:
-        unexplained.append(Mismatch(-1, "mirror", None, "vLLM", "mirror",
-                                    "vLLM differs from the mirror of its rules"))
+        unexplained.append(
+            Mismatch(
+                -1, "mirror", None, "vLLM", "mirror", "vLLM differs from the mirror of its rules"
+            )
+        )
 
     # Figures: model side from the toolkit, engine side from the records.
     eng_blocks = np.array(run.blocks_per_step(), dtype=np.int64) * B
@@ -256,26 +312,40 @@ def compare(plan: ReplayPlan, run: EngineRun) -> Comparison:
     sim_for_memory = ref if ref is not None else policy_sim
     figures: list[tuple[str, Any, Any]] = [
         ("requests", n, n),
-        ("capacity (tokens | usable blocks of B)", inst.capacity,
-         f"{plan.usable_blocks} x {B} = {plan.usable_blocks * B}"),
+        (
+            "capacity (tokens | usable blocks of B)",
+            inst.capacity,
+            f"{plan.usable_blocks} x {B} = {plan.usable_blocks * B}",
+        ),
         (f"total latency ({plan.policy}, model conv.)", policy_sim.total_latency, lat_engine),
     ]
     if ref is not None and plan.reference != plan.policy:
-        figures.append((f"total latency ({plan.reference}, model)", ref.total_latency,
-                        lat_engine))
+        figures.append((f"total latency ({plan.reference}, model)", ref.total_latency, lat_engine))
     figures += [
         ("makespan", int(max(sim_for_memory.completions)), int(max(run.completion.values()))),
         ("preemptions", sim_for_memory.evictions, run.total_preemptions),
         ("steps with a preemption", None, sum(1 for st in run.steps if st.preempted)),
-        ("peak memory (tokens, blocks x B)", int(sim_for_memory.memory.max(initial=0)),
-         int(eng_blocks.max(initial=0))),
-        ("volume, model convention sum V_i", int(sum(inst.volumes)),
-         sum(eng_tokens) + sum(len(st.running) for st in run.steps)),
+        (
+            "peak memory (tokens, blocks x B)",
+            int(sim_for_memory.memory.max(initial=0)),
+            int(eng_blocks.max(initial=0)),
+        ),
+        (
+            "volume, model convention sum V_i",
+            int(sum(inst.volumes)),
+            sum(eng_tokens) + sum(len(st.running) for st in run.steps),
+        ),
         ("volume, engine convention sum (V_i - o_i)", int(vol_engine_conv), sum(eng_tokens)),
-        ("volume in blocks x B (engine conv.)", int(sim_for_memory.memory.sum()),
-         int(eng_blocks.sum())),
-        ("completion rounds equal to the model", None,
-         sum(1 for i in range(n) if run.completion[i] == sim_for_memory.completions[i])),
+        (
+            "volume in blocks x B (engine conv.)",
+            int(sim_for_memory.memory.sum()),
+            int(eng_blocks.sum()),
+        ),
+        (
+            "completion rounds equal to the model",
+            None,
+            sum(1 for i in range(n) if run.completion[i] == sim_for_memory.completions[i]),
+        ),
         ("vLLM = mirror(resume=keep, stall)", None, vllm_is_mirror),
         ("stalled request-steps (mirror)", 0, mir.stalls),
     ]
@@ -283,12 +353,20 @@ def compare(plan: ReplayPlan, run: EngineRun) -> Comparison:
         # The engine's own schedule, in the toolkit's accounting, must give its memory exactly.
         own = memory_trace(inst, Schedule(run.starts), convention="engine", block_size=B)
         same = len(own) <= len(eng_blocks) and bool(
-            np.array_equal(own, eng_blocks[: len(own)]) and not eng_blocks[len(own):].any()
+            np.array_equal(own, eng_blocks[: len(own)]) and not eng_blocks[len(own) :].any()
         )
         figures.append(("memory per step = ratio.costs.memory_trace(engine starts)", True, same))
         if not same:
-            accounting.append(Mismatch(-1, "accounting", None, "engine memory", "memory_trace",
-                                       "per-step memory differs from the toolkit's"))
+            accounting.append(
+                Mismatch(
+                    -1,
+                    "accounting",
+                    None,
+                    "engine memory",
+                    "memory_trace",
+                    "per-step memory differs from the toolkit's",
+                )
+            )
     return Comparison(
         plan=plan,
         run=run,
@@ -316,15 +394,35 @@ def plot_comparison(cmp: Comparison, path: str | None = None, ax: Any = None) ->
     if ax is None:
         _, ax = plt.subplots(figsize=(9, 3.5))
     eng = cmp.engine_memory
-    ax.step(range(len(eng)), eng, where="post", lw=1.6, color="black",
-            label=f"vLLM {cmp.run.engine} ({cmp.run.device}), blocks x {cmp.plan.block_size}")
+    ax.step(
+        range(len(eng)),
+        eng,
+        where="post",
+        lw=1.6,
+        color="black",
+        label=f"vLLM {cmp.run.engine} ({cmp.run.device}), blocks x {cmp.plan.block_size}",
+    )
     if cmp.reference_sim is not None:
         mem = cmp.reference_sim.memory
-        ax.step(range(len(mem)), mem, where="post", lw=1.2, ls="--", color="tab:orange",
-                label=f"model {cmp.plan.reference} (engine conv., blocks)")
+        ax.step(
+            range(len(mem)),
+            mem,
+            where="post",
+            lw=1.2,
+            ls="--",
+            color="tab:orange",
+            label=f"model {cmp.plan.reference} (engine conv., blocks)",
+        )
     own = cmp.policy_sim.memory
-    ax.step(range(len(own)), own, where="post", lw=1.0, ls=":", color="tab:blue",
-            label=f"model {cmp.plan.policy} (model conv., tokens)")
+    ax.step(
+        range(len(own)),
+        own,
+        where="post",
+        lw=1.0,
+        ls=":",
+        color="tab:blue",
+        label=f"model {cmp.plan.policy} (model conv., tokens)",
+    )
     ax.axhline(inst.capacity, color="crimson", lw=1, ls="--", label="M")
     ax.set_xlabel("round = engine step")
     ax.set_ylabel("KV tokens held")

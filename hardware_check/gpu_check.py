@@ -67,8 +67,15 @@ def main(argv: list[str] | None = None) -> int:
         from hardware_check.mapping import plan_replay
         from ratio.gen import generate
 
-        inst = generate(args.n, capacity=args.capacity, arrivals="poisson", rate=2.0,
-                        prompt_range=(64, 1024), output_range=(16, 256), seed=args.seed)
+        inst = generate(
+            args.n,
+            capacity=args.capacity,
+            arrivals="poisson",
+            rate=2.0,
+            prompt_range=(64, 1024),
+            output_range=(16, 256),
+            seed=args.seed,
+        )
         plan = plan_replay(inst, args.policy, block_size=args.block_size)
         t0 = time.perf_counter()
         run = replay_engine(plan, model=args.model, device=args.device, dtype=args.dtype)
@@ -77,11 +84,18 @@ def main(argv: list[str] | None = None) -> int:
         result["comparison"] = cmp.to_dict()
         result["verdict_line"] = cmp.verdict_line()
         busy = [s for s in run.steps if s.tokens][3:]  # the first steps include warm-up
-        result["step_fit"] = fit_step_times([s.batch_tokens for s in busy],
-                                            [s.seconds for s in busy])
+        result["step_fit"] = fit_step_times(
+            [s.batch_tokens for s in busy], [s.seconds for s in busy]
+        )
         result["steps"] = [
-            {"step": s.step, "tokens": s.batch_tokens, "running": len(s.running),
-             "seconds": s.seconds} for s in run.steps if s.tokens
+            {
+                "step": s.step,
+                "tokens": s.batch_tokens,
+                "running": len(s.running),
+                "seconds": s.seconds,
+            }
+            for s in run.steps
+            if s.tokens
         ]
         import torch
 
@@ -96,8 +110,11 @@ def main(argv: list[str] | None = None) -> int:
         result["traceback"] = traceback.format_exc()
         rc = 1
     (out / "gpu_check.json").write_text(json.dumps(result, indent=1, default=str))
-    print(json.dumps({k: result.get(k) for k in ("status", "error", "verdict_line", "step_fit")},
-                     default=str))
+    print(
+        json.dumps(
+            {k: result.get(k) for k in ("status", "error", "verdict_line", "step_fit")}, default=str
+        )
+    )
     return rc
 
 

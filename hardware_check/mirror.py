@@ -179,6 +179,4 @@ def mirror(
                 free += held[i]
                 held[i] = 0
         t += 1
-    return MirrorRun(
-        tuple(steps), runs, completion, {i: preemptions[i] for i in range(n)}, stalls
-    )
+    return MirrorRun(tuple(steps), runs, completion, {i: preemptions[i] for i in range(n)}, stalls)

@@ -323,9 +323,7 @@ class _Search:
         self.e_cache[running] = out
         return out
 
-    def _fluid(
-        self, jobs: list[int], cap: list[int], horizon: int
-    ) -> list[tuple[int, float, int]]:
+    def _fluid(self, jobs: list[int], cap: list[int], horizon: int) -> list[tuple[int, float, int]]:
         """Fill capacity ``cap`` (then ``M``) with ``jobs`` in order; per job its fluid mean
         busy time and its completion round (fluid completion rounded up)."""
         M = self.M

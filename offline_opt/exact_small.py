@@ -145,9 +145,7 @@ def solve_exact(instance: Instance) -> tuple[int, Schedule]:
         running: Running = ()
         while unstarted or running:
             _, mask, nxt_t = memo[(t if t < a_max else -1, unstarted, running)]
-            if not running and not any(
-                unstarted >> i & 1 and a[i] <= t for i in range(n)
-            ):
+            if not running and not any(unstarted >> i & 1 and a[i] <= t for i in range(n)):
                 t = nxt_t
                 continue
             cur = list(running)

@@ -198,12 +198,8 @@ def solve_milp(
     t0 = time.perf_counter()
     prob, x = build_milp(instance, horizons, symmetry=symmetry)
     start_vals: dict[str, float] | None = None
-    if warm_start is not None and all(
-        (i, p) in x for i, p in enumerate(warm_start.starts)
-    ):
-        start_vals = {
-            v.name: float(warm_start.starts[i] == t) for (i, t), v in x.items()
-        }
+    if warm_start is not None and all((i, p) in x for i, p in enumerate(warm_start.starts)):
+        start_vals = {v.name: float(warm_start.starts[i] == t) for (i, t), v in x.items()}
     tl = None if time_limit is None else max(float(time_limit), 0.01)
     if solver == "cbc":
         if start_vals is not None:

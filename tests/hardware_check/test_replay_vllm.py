@@ -30,7 +30,9 @@ try:
     HAVE_VLLM = True
 except Exception as exc:  # pragma: no cover - depends on the environment
     HAVE_VLLM = False
-    WHY = f"vLLM not importable ({type(exc).__name__}: {exc}); run bash hardware_check/install_cpu.sh"
+    WHY = (
+        f"vLLM not importable ({type(exc).__name__}: {exc}); run bash hardware_check/install_cpu.sh"
+    )
 
 if not HAVE_VLLM:
     if os.environ.get("KVRATIO_REQUIRE_VLLM") == "1":
@@ -43,11 +45,19 @@ from hardware_check.scheduler_replay import replay_scheduler  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def random_traces(k: int, *, capacity: int, prompt: tuple[int, int], output: tuple[int, int]
-                  ) -> list[Instance]:
+def random_traces(
+    k: int, *, capacity: int, prompt: tuple[int, int], output: tuple[int, int]
+) -> list[Instance]:
     return [
-        generate(10, capacity=capacity, arrivals="poisson", rate=0.7, prompt_range=prompt,
-                 output_range=output, seed=seed)
+        generate(
+            10,
+            capacity=capacity,
+            arrivals="poisson",
+            rate=0.7,
+            prompt_range=prompt,
+            output_range=output,
+            seed=seed,
+        )
         for seed in range(k)
     ]
 
@@ -107,8 +117,9 @@ FULL_B = 32
 @pytest.fixture(scope="module")
 def llm_priority() -> Any:
     inst = Instance.from_tuples(FULL_M, [(0, 1, 1)])
-    plan = plan_replay(inst, "vllm_priority", block_size=FULL_B, max_model_len=FULL_M,
-                       max_num_seqs=64)
+    plan = plan_replay(
+        inst, "vllm_priority", block_size=FULL_B, max_model_len=FULL_M, max_num_seqs=64
+    )
     return make_llm(plan)
 
 
@@ -142,9 +153,24 @@ def test_full_engine_trace_with_preemptions(llm_priority: Any) -> None:
 def test_cli_replay_json(tmp_path: Path) -> None:
     png = tmp_path / "mem.png"
     out = subprocess.run(
-        [sys.executable, "-m", "ratio.cli", "replay", str(ROOT / "ratio/data/burst12.json"),
-         "--policy", "svf", "--block-size", "4", "--plot", str(png), "--json"],
-        capture_output=True, text=True, check=True, cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "ratio.cli",
+            "replay",
+            str(ROOT / "ratio/data/burst12.json"),
+            "--policy",
+            "svf",
+            "--block-size",
+            "4",
+            "--plot",
+            str(png),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
     )
     obj = json.loads(out.stdout)
     assert obj["verdict"] == "mismatch" and obj["unexplained"] == 0
@@ -154,9 +180,20 @@ def test_cli_replay_json(tmp_path: Path) -> None:
 
 def test_cli_bad_block_size_is_one_line_exit_2() -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "ratio.cli", "replay", str(ROOT / "ratio/data/burst12.json"),
-         "--engine", "full", "--block-size", "16"],
-        capture_output=True, text=True, cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "ratio.cli",
+            "replay",
+            str(ROOT / "ratio/data/burst12.json"),
+            "--engine",
+            "full",
+            "--block-size",
+            "16",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
     )
     assert out.returncode == 2
     assert "multiple of 32" in out.stderr and "Traceback" not in out.stderr

@@ -122,8 +122,15 @@ def test_cli_ratio_json(tmp_path, capsys) -> None:
     path = _trace(tmp_path, arrivals="poisson", rate=0.5)
     assert main(["ratio", path, "--policy", "svf", "--json"]) == 0
     obj = json.loads(capsys.readouterr().out)
-    for k in ("policy", "policy_cost", "opt_upper", "opt_lower", "ratio_lower", "ratio_upper",
-              "exact"):
+    for k in (
+        "policy",
+        "policy_cost",
+        "opt_upper",
+        "opt_lower",
+        "ratio_lower",
+        "ratio_upper",
+        "exact",
+    ):
         assert k in obj
     p, q = obj["ratio_lower"].split("/")
     assert Fraction(int(p), int(q)) == Fraction(obj["policy_cost"], obj["opt_upper"])
@@ -142,8 +149,10 @@ def test_cli_ratio_json(tmp_path, capsys) -> None:
 )
 def test_cli_bad_input_exit_2(tmp_path, capsys, argv) -> None:
     bad = tmp_path / "bad.json"
-    bad.write_text('{"format": "kvratio-trace/1", "M": 5, "requests": [{"arrival": 0, '
-                   '"prompt": 4, "output": 4}]}')
+    bad.write_text(
+        '{"format": "kvratio-trace/1", "M": 5, "requests": [{"arrival": 0, '
+        '"prompt": 4, "output": 4}]}'
+    )
     trace = _trace(tmp_path)
     argv = [a.format(trace=trace, bad=bad) for a in argv]
     assert main(argv) == 2
