@@ -18,6 +18,7 @@ __all__ = [
     "TRACE_FORMAT",
     "load",
     "loads",
+    "read_json",
     "dump",
     "dumps",
     "to_dict",
@@ -81,12 +82,30 @@ def from_dict(obj: Any, *, source: str = "trace") -> Instance:
         raise InputError(f"{source}: {e}") from None
 
 
-def loads(text: str, *, source: str = "trace") -> Instance:
+def _parse_json(text: str, source: str) -> Any:
     try:
-        obj = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as e:
         raise InputError(f"{source}: not valid JSON ({e.msg} at line {e.lineno})") from None
-    return from_dict(obj, source=source)
+
+
+def read_json(path: str | Path) -> Any:
+    """Read a JSON file; any problem (missing, a directory, not UTF-8, not JSON) is one
+    :class:`InputError` line naming the file."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{p}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{p}: is a directory, expected a file") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{p}: not a UTF-8 text file") from None
+    return _parse_json(text, str(p))
+
+
+def loads(text: str, *, source: str = "trace") -> Instance:
+    return from_dict(_parse_json(text, source), source=source)
 
 
 def load(path: str | Path) -> Instance:
@@ -97,16 +116,7 @@ def load(path: str | Path) -> Instance:
     InputError
         Missing file, invalid JSON, wrong format tag, bad fields, or a request with ``s+o > M``.
     """
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{p}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"{p}: is a directory, expected a trace file") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{p}: not a UTF-8 text file") from None
-    return loads(text, source=str(p))
+    return from_dict(read_json(path), source=str(path))
 
 
 def dumps(instance: Instance) -> str:

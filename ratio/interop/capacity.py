@@ -23,7 +23,6 @@ real server. The figures here are therefore upper bounds on what vLLM reports.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import asdict, dataclass
 from fractions import Fraction
@@ -31,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from ratio.errors import InputError
+from ratio.io import read_json
 
 __all__ = [
     "DTYPE_BYTES",
@@ -131,12 +131,7 @@ def load_config(path: str | Path) -> ModelShape:
     ``hidden_size / heads``), ``intermediate_size``, ``vocab_size``, ``tie_word_embeddings``,
     ``attention_bias``, ``mlp_bias``, ``torch_dtype``)."""
     p = Path(path)
-    try:
-        cfg = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{p}: no such file") from None
-    except json.JSONDecodeError as e:
-        raise InputError(f"{p}: not valid JSON ({e.msg} at line {e.lineno})") from None
+    cfg = read_json(p)
     if not isinstance(cfg, dict):
         raise InputError(f"{p}: expected a JSON object")
     if "text_config" in cfg and "num_hidden_layers" not in cfg:
@@ -297,12 +292,7 @@ def compute_capacity(
 def capacity_from(path: str | Path) -> int:
     """``capacity_tokens`` of a saved ``kvratio capacity --json`` result (``--capacity-from``)."""
     p = Path(path)
-    try:
-        obj = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{p}: no such file") from None
-    except json.JSONDecodeError as e:
-        raise InputError(f"{p}: not valid JSON ({e.msg} at line {e.lineno})") from None
+    obj = read_json(p)
     v = obj.get("capacity_tokens") if isinstance(obj, dict) else None
     if isinstance(v, bool) or not isinstance(v, int) or v < 1:
         raise InputError(f"{p}: not a `kvratio capacity --json` result (no capacity_tokens)")

@@ -10,7 +10,6 @@ cycles are rejected with an error that names one.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,7 @@ import networkx as nx
 import numpy as np
 
 from ratio.errors import InputError
-from ratio.io import from_dict
+from ratio.io import from_dict, read_json
 from ratio.model import Instance
 from ratio.queueing.engine import QRequest
 
@@ -113,14 +112,7 @@ def load_jobs(path: str | Path) -> JobTrace:
         Everything :func:`ratio.io.load` rejects, plus unknown or cross-job ``after`` ids and
         cyclic jobs.
     """
-    p = Path(path)
-    try:
-        obj = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{p}: no such file") from None
-    except json.JSONDecodeError as e:
-        raise InputError(f"{p}: not valid JSON ({e.msg} at line {e.lineno})") from None
-    return jobs_from_dict(obj, source=str(p))
+    return jobs_from_dict(read_json(path), source=str(path))
 
 
 def job_graphs(requests: Sequence[QRequest]) -> dict[str, nx.DiGraph]:
