@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from ratio.cli import main
+from ratio.io import load
 
 DATA = Path(__file__).resolve().parents[2] / "ratio" / "data"
 
@@ -58,42 +59,13 @@ def test_policies_lists_registry(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_gen_then_simulate(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     path = tmp_path / "g.json"
-    rc, out, _ = run(
-        capsys,
-        "gen",
-        "--n",
-        "30",
-        "--arrivals",
-        "poisson",
-        "--rate",
-        "0.5",
-        "--seed",
-        "3",
-        "-o",
-        str(path),
-        "--json",
-    )
-    assert rc == 0 and json.loads(out) == {
-        "path": str(path),
-        "n": 30,
-        "M": 40,
-        "alpha": json.loads(out)["alpha"],
-    }
+    gen = ["gen", "--n", "30", "--arrivals", "poisson", "--rate", "0.5", "--seed", "3"]
+    rc, out, _ = run(capsys, *gen, "-o", str(path), "--json")
+    obj = json.loads(out)
+    assert rc == 0 and (obj["path"], obj["n"], obj["M"]) == (str(path), 30, 40)
+    assert obj["alpha"] == str(load(path).alpha)
     first = path.read_text()
-    run(
-        capsys,
-        "gen",
-        "--n",
-        "30",
-        "--arrivals",
-        "poisson",
-        "--rate",
-        "0.5",
-        "--seed",
-        "3",
-        "-o",
-        str(path),
-    )
+    run(capsys, *gen, "-o", str(path))
     assert path.read_text() == first  # reproducible from the seed
     rc, out, _ = run(capsys, "simulate", str(path), "--json")
     assert rc == 0 and json.loads(out)["policy"] == "svf"
