@@ -98,7 +98,8 @@ def solve(
         ``"highs"`` or ``"cbc"`` (the MILP of :mod:`offline_opt.milp`), ``"cpsat"`` (one
         cumulative constraint, :mod:`offline_opt.cpsat`; needs OR-Tools), ``"bnb"`` (branch and
         bound over states, :mod:`offline_opt.bnb`; all arrivals at 0, else it falls back to
-        HiGHS), ``"exact"`` (the ``n <= 7`` dynamic program), ``"auto"`` (default: a
+        HiGHS), ``"exact"`` (the ``n <= 7`` dynamic program), ``"auto"`` (default: all
+        arrivals at 0 and numba installed: ``"bnb"`` on its compiled engine; otherwise a
         portfolio, CP-SAT for up to 30 % of the time limit (10 s at most), then HiGHS with the
         incumbent; HiGHS alone without OR-Tools).
     time_limit
@@ -136,9 +137,18 @@ def solve(
         return _result(instance, Schedule(()), {"cheap": 0}, solver, t0, False)
     portfolio = solver == "auto"
     if portfolio:
+        from offline_opt import bnb_jit
         from offline_opt.cpsat import available
 
-        solver = "cpsat" if available() else "highs"
+        if (
+            instance.all_at_zero
+            and bnb_jit.available()
+            and bnb_jit.supports([r.output for r in instance.requests])
+        ):
+            solver = "bnb"  # the compiled branch and bound: fastest where it applies
+            portfolio = False
+        else:
+            solver = "cpsat" if available() else "highs"
     if solver == "bnb" and not instance.all_at_zero:
         solver = "highs"
     bounds: dict[str, int] = {"cheap": lower_bound(instance)}
