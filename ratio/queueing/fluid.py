@@ -289,6 +289,7 @@ def zhang_lp(
     tau: float,
     gamma: float,
     force_no_decode_wait: bool = False,
+    mixed_share: float | None = None,
     solver: str = "highs",
 ) -> LPResult:
     """Per-GPU fluid LP of prefill-decode contention (Zhang, Lin, Han, Ding, arXiv 2602.02987),
@@ -310,7 +311,13 @@ def zhang_lp(
     ``x_i`` is the share of GPUs whose prefill slot serves class ``i`` (so ``sum x`` is the
     share of mixed GPUs), ``y_i`` / ``z_i`` the class-``i`` decode streams on mixed / solo GPUs,
     ``q_i`` / ``w_i`` the fluid waiting for prefill / for a decode slot, abandoning at rates
-    ``theta_i`` / ``eta_i``. ``force_no_decode_wait`` adds ``w_i = 0``.
+    ``theta_i`` / ``eta_i``. ``force_no_decode_wait`` adds ``w_i = 0``; ``mixed_share`` fixes
+    ``sum_i x_i`` (constraint ``"split"``), e.g. to ``m / n`` for ``m`` mixed engines of ``n``:
+    the best revenue with that integer split.
+
+    The rates are those of Zhang et al.'s model (prefill rate ``C / (P_i tau_mix)`` per slot,
+    i.e. ``1 / (k_i tau)`` with ``k_i = P_i / C`` chunks; mixed decode ``1 / (D_i tau_mix)``;
+    solo decode ``gamma / D_i``).
 
     Property (tested): if ``gamma * tau >= (B - 1) / B`` a solo GPU decodes at least as fast as a
     mixed GPU's decode part (``B gamma >= (B - 1) / tau``), so prefill that would wait for a
@@ -368,6 +375,10 @@ def zhang_lp(
     prob += pulp.lpSum(y) - (B - 1) * pulp.lpSum(x) <= 0, "mixed_cap"
     prob += pulp.lpSum(z) + B * pulp.lpSum(x) <= B, "solo_cap"
     prob += pulp.lpSum(x) <= 1, "gpus"
+    if mixed_share is not None:
+        if not 0 <= mixed_share <= 1:
+            raise InputError(f"mixed_share must be in [0, 1], got {mixed_share}")
+        prob += pulp.lpSum(x) == float(mixed_share), "split"
     status, opt, sol, duals = _solve(prob, solver, True)
     return LPResult(
         opt,

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ratio.model import Instance, Request
-from ratio.queueing.engine import EngineSpec, QRequest, run_engine
+from ratio.queueing.engine import _RUNNING, EngineSpec, QRequest, run_engine
 from ratio.queueing.fluid import FluidType, ao_equilibrium_lp
 from ratio.queueing.policy import EnginePolicy, get_engine_policy
 
@@ -27,6 +27,7 @@ __all__ = [
     "run_load",
     "StablePoint",
     "stable_range_point",
+    "GateRouteRun",
     "gate_route_revenue",
 ]
 
@@ -210,25 +211,56 @@ def stable_range_point(
     )
 
 
+@dataclass(frozen=True)
+class GateRouteRun:
+    """One run of :func:`gate_route_revenue`, per GPU per time unit over the measurement
+    window (the last two thirds of the horizon).
+
+    ``revenue``: the reward of every request completed in the window. ``token_revenue``: each
+    decode token run in the window earns ``reward / output`` of its request -- the LP's own
+    accounting (its objective counts decode throughput ``y_i / (o_i tau) + gamma z_i / o_i``),
+    with the same long-run mean as ``revenue`` but without the error of a window that cuts
+    through synchronised decode cycles (a mixed engine whose slots all refill at once completes
+    its decodes in waves of 60 time units here). ``lp``: the LP value; ``lp_split``: the LP
+    with the mixed share fixed to ``mixed / n``, the best a policy can do with that integer
+    split. ``mixed_occupancy`` / ``solo_occupancy``: decode streams per mixed engine (of
+    ``B - 1``) and per decode-only engine (of ``B``), averaged over the window. ``decode_queue``:
+    prefilled requests waiting for a decode slot at the end; ``prefill_share``: share of GPU
+    time the prefill slots spent on each class (the LP's ``x_i``)."""
+
+    n: int
+    revenue: float
+    token_revenue: float
+    lp: float
+    lp_split: float
+    mixed: int
+    mixed_occupancy: float
+    solo_occupancy: float
+    decode_queue: int
+    prefill_share: tuple[float, ...]
+
+
 def gate_route_revenue(
     n: int,
     *,
     gate: bool = True,
     route: bool = True,
+    local: bool = True,
     horizon: int = 600,
     seed: int = 1,
     classes: Sequence[Any] | None = None,
     B: int = 8,
     tau: str = "mixed_solo:alpha=1,beta=1/16,gamma=1",
     chunk: int = 16,
-) -> tuple[float, float, int]:
-    """Revenue per GPU per time unit (completions in the last two thirds of the horizon, times
-    their rewards) of ``gate_and_route`` on ``n`` engines, the LP value, and the mixed engines.
+) -> GateRouteRun:
+    """Revenue per GPU per time unit of ``gate_and_route`` (or a baseline) on ``n`` engines
+    (Zhang, Lin, Han, Ding, arXiv 2602.02987), with the LP value, the LP value at the integer
+    split and the measured occupancies (:class:`GateRouteRun`).
     Arrivals: Poisson per class at ``n * rate``, on integer times (so that every engine's
     rounds, of length 2 mixed and 1 decode-only here, meet on a common grid and KV moves between
-    ready engines)."""
+    ready engines). No abandonment: the LP's excess arrivals stay in the prefill queue."""
     from ratio.queueing.policies.gate_and_route import GateAndRoute, RequestClass
-    from ratio.queueing.tau import parse_tau
+    from ratio.queueing.tau import MixedSolo, parse_tau
 
     cls = (
         list(classes)
@@ -246,13 +278,58 @@ def gate_route_revenue(
     rows.sort()
     reqs = [QRequest(a, s, o) for a, s, o, _ in rows]
     reward = {(c.prompt, c.output): c.reward for c in cls}
-    pol = GateAndRoute(gate=gate, route=route, chunk=chunk).with_classes(cls)
+    index = {(c.prompt, c.output): k for k, c in enumerate(cls)}
+    pol = GateAndRoute(gate=gate, route=route, local=local, chunk=chunk).with_classes(cls)
     spec = EngineSpec(None, None, B, parse_tau(tau))
-    res = run_engine(reqs, pol, engines=[spec] * n, until=horizon)
     warm = horizon / 3
+    acc = {"tok": 0.0, "mixed": 0.0, "solo": 0.0}
+    pf = [0.0] * len(cls)
+
+    def on_batch(state: Any, plan: Sequence[Any]) -> None:
+        # Each engine's iteration counts for the part of it inside the window; its decode
+        # tokens are credited in the same proportion (the fluid view of a token).
+        t = float(state.time)
+        per: dict[int, list[Any]] = {}
+        for w in plan:
+            per.setdefault(w.engine, []).append(w)
+        for x, items in per.items():
+            dur = float(spec.tau.duration(sum(w.prefill for w in items), 0))
+            inside = min(t + dur, float(horizon)) - max(t, warm)
+            if inside <= 0:
+                continue
+            for w in items:
+                r = reqs[w.request]
+                if w.decode:
+                    acc["tok"] += reward[(r.prompt, r.output)] / r.output * inside / dur
+                    acc["mixed" if x < pol.mixed else "solo"] += inside
+                elif w.prefill:
+                    pf[index[(r.prompt, r.output)]] += inside
+
+    res = run_engine(reqs, pol, engines=[spec] * n, until=horizon, on_batch=on_batch)
+    span = horizon - warm
     rev = sum(
         reward[(r.prompt, r.output)]
         for r, c in zip(res.requests, res.completion_times, strict=True)
         if c is not None and c >= warm
     )
-    return rev / (n * (horizon - warm)), pol.result.optimum, pol.mixed
+    solo = n - pol.mixed
+    sim = pol.sim
+    waiting = sum(
+        1
+        for i in range(len(reqs))
+        if sim.status[i] == _RUNNING and sim.prefilled[i] >= sim.S[i] and i not in pol.slot
+    )
+    assert isinstance(spec.tau, MixedSolo)
+    split = pol.lp(spec.tau, B, mixed_share=pol.mixed / n).optimum
+    return GateRouteRun(
+        n,
+        rev / (n * span),
+        acc["tok"] / (n * span),
+        pol.result.optimum,
+        split,
+        pol.mixed,
+        acc["mixed"] / (pol.mixed * span),
+        acc["solo"] / (solo * span) if solo else 0.0,
+        waiting,
+        tuple(v / (n * span) for v in pf),
+    )

@@ -112,6 +112,22 @@ def test_zhang_decode_waits_when_solo_is_slow() -> None:
     assert forced.optimum < free.optimum - 1e-6
 
 
+def test_zhang_fixed_split_by_hand() -> None:
+    # The gate-and-route experiment's classes (prefill 1 and 4 chunks, output 30, 0.2 each),
+    # B = 8, tau = 2, gamma = 1. The LP mixes 0.4 + 8/330; with the split fixed at 1/2 both
+    # decode pools are full: 7 * 1/2 / (30 * 2) + 8 * 1/2 / 30 = 23/120.
+    cl = [ZhangClass(0.2, 1, 30), ZhangClass(0.2, 4, 30)]
+    free = zhang_lp(cl, B=8, tau=2.0, gamma=1.0)
+    assert free.optimum == pytest.approx(67 / 330)
+    assert free.extra["mixed_share"] == pytest.approx(0.4 + 8 / 330)
+    half = zhang_lp(cl, B=8, tau=2.0, gamma=1.0, mixed_share=0.5)
+    assert half.optimum == pytest.approx(23 / 120)
+    same = zhang_lp(cl, B=8, tau=2.0, gamma=1.0, mixed_share=free.extra["mixed_share"])
+    assert same.optimum == pytest.approx(free.optimum)
+    with pytest.raises(InputError, match="mixed_share"):
+        zhang_lp(cl, B=8, tau=2.0, gamma=1.0, mixed_share=1.5)
+
+
 def test_zhang_bad_input() -> None:
     with pytest.raises(InputError, match="B"):
         zhang_lp([ZhangClass(1.0, 1, 10)], B=1, tau=1.0, gamma=1.0)

@@ -36,10 +36,18 @@ class GateAndRoute(EnginePolicy):
     for the classes, make ``ceil(n sum_i x_i*)`` of the ``n`` engines *mixed* (one prefill slot,
     at most ``B - 1`` decodes; ``B`` = the engines' ``max_requests``) and the rest decode-only.
     Gate: when a mixed engine's prefill slot is free it admits the head of the class with the
-    smallest ``(X_i - n x_i*) / x_i*`` (``X_i`` the class-``i`` prefills in progress; classes with
-    ``x_i* = 0`` are never admitted). Router: a prefilled request waiting for a decode slot goes
-    to a free slot of a decode-only engine first (its KV moves, ``queueing.md`` Q3), else to a
-    free decode slot of its own mixed engine, else it waits.
+    smallest ``(X_i - n x_i*) / x_i*`` (``X_i`` the class-``i`` prefills in progress, counted
+    until the iteration running their last chunk has ended; classes with ``x_i* = 0`` are never
+    admitted). Router: one decode queue (Zhang et al.'s ``Q_d``), served first come first
+    served from the end of prefill by every free decode slot of a ready engine: with
+    ``local=true`` (default) a free decode slot of the mixed engine that holds the KV first,
+    then a decode-only engine's slot, then any other ready mixed engine's slot (the KV moves,
+    ``queueing.md`` Q3); ``local=false`` tries the decode-only slot first (the order of the
+    issue's text). Both orders keep every decode slot busy in the fluid; in the engine the KV of
+    a waiting request moves only between engines that are both between iterations, so mixed
+    engines whose 2-unit iterations run on opposite parities cannot pass decodes to each
+    other, and decode-only-first then starves the mixed slots of the minority parity
+    (``docs/fluid.md``, measured). ``local`` keeps each mixed engine's own slots full.
 
     Baselines (``interfaces.md`` parameters): ``gate=false,route=false`` -- every engine mixed,
     FCFS admission, decode on the engine that prefilled (the Sarathi-like default);
@@ -64,10 +72,10 @@ class GateAndRoute(EnginePolicy):
     default_prefill: ClassVar[str] = "chunked"
     default_first_token: ClassVar[str] = "separate"
     migrates: ClassVar[bool] = True
-    PARAMS: ClassVar[dict[str, Any]] = {"gate": True, "route": True, "chunk": 0}
+    PARAMS: ClassVar[dict[str, Any]] = {"gate": True, "route": True, "local": True, "chunk": 0}
 
     def validate(self) -> None:
-        for k in ("gate", "route"):
+        for k in ("gate", "route", "local"):
             if not isinstance(self.params[k], bool):
                 raise InputError(f"policy 'gate_and_route': {k} must be true or false")
         c = self.params["chunk"]
@@ -85,11 +93,18 @@ class GateAndRoute(EnginePolicy):
         return self
 
     # --- set-up ----------------------------------------------------------------------------
-    def lp(self, tau: MixedSolo, B: int) -> LPResult:
+    def lp(self, tau: MixedSolo, B: int, mixed_share: float | None = None) -> LPResult:
+        """The per-GPU LP of the classes (``mixed_share``: fix the share of mixed GPUs)."""
         assert self.classes is not None
         C = self.params["chunk"] or max(c.prompt for c in self.classes)
         zc = [ZhangClass(c.rate, math.ceil(c.prompt / C), c.output, c.reward) for c in self.classes]
-        return zhang_lp(zc, B=B, tau=float(tau.alpha) + float(tau.beta) * C, gamma=float(tau.gamma))
+        return zhang_lp(
+            zc,
+            B=B,
+            tau=float(tau.alpha) + float(tau.beta) * C,
+            gamma=float(tau.gamma),
+            mixed_share=mixed_share,
+        )
 
     def reset(self, sim: _Engine) -> None:
         if self.classes is None:
@@ -128,6 +143,8 @@ class GateAndRoute(EnginePolicy):
         self.slot: dict[int, int] = {}  # request -> engine whose decode slot it holds
         self.per_engine = [0] * self.n  # decode slots taken per engine
         self.chunk = self.params["chunk"]
+        self.decode_seq: dict[int, int] = {}  # request -> order in which its prefill ended
+        self._next_seq = 0
 
     def on_waiting(self, view: QView) -> None:
         k = self.class_of.get((view.prompt, view.output or 0))
@@ -145,6 +162,7 @@ class GateAndRoute(EnginePolicy):
         x = self.slot.pop(index, None)
         if x is not None:
             self.per_engine[x] -= 1
+        self.decode_seq.pop(index, None)
 
     # --- one step --------------------------------------------------------------------------
     def _gate_pick(self) -> int | None:
@@ -169,8 +187,18 @@ class GateAndRoute(EnginePolicy):
     def plan(self, state: EngineState) -> list[Work]:
         sim = self.sim
         ready = set(state.ready)
+        # A prefill whose last chunk has run frees its engine's prefill slot. The engine
+        # applies a chunk when its iteration starts, so the slot (and the class count X_i of
+        # the gate) is released only once that iteration has ended, i.e. the engine is ready.
+        for x, i in list(self.prefilling.items()):
+            if x in ready and sim.prefilled[i] >= sim.S[i]:
+                del self.prefilling[x]
+                k = self.class_of[(sim.S[i], sim.O[i])]
+                self.inprefill[k] -= 1
+                self.decode_seq[i] = self._next_seq
+                self._next_seq += 1
         work: list[Work] = []
-        waiting_decode: list[tuple[int, int]] = []  # (request, its mixed engine)
+        waiting_decode: list[tuple[int, int]] = []  # (request, the engine holding its KV)
         for x in sorted(ready):
             for p in state.running(x):
                 i = p.index
@@ -181,28 +209,33 @@ class GateAndRoute(EnginePolicy):
                         work.append(Work(i, x, 0, True))
                 elif p.can_decode:
                     waiting_decode.append((i, x))
-        # A prefill that completed frees its engine's prefill slot.
-        for x, i in list(self.prefilling.items()):
-            if sim.prefilled[i] >= sim.S[i]:
-                del self.prefilling[x]
-                k = self.class_of[(sim.S[i], sim.O[i])]
-                self.inprefill[k] -= 1
-        # Router: decode-only engines first, then the request's own mixed engine.
-        solo = [y for y in range(self.mixed, self.n) if y in ready]
-        rest: list[tuple[int, int]] = []
+        # Router over one decode queue (Zhang et al.'s Q_d), first come first served from the
+        # end of prefill. With ``local`` (default): a free decode slot of the mixed engine that
+        # holds the KV, else a decode-only slot, else (KV transfer) a free decode slot of any
+        # other ready mixed engine. With ``local=false``: the decode-only slot first.
+        waiting_decode.sort(key=lambda ix: self.decode_seq.get(ix[0], -1))
+        route = self.params["route"]
+        free_solo = [y for y in range(self.mixed, self.n) if y in ready]
+        free_mixed = [y for y in range(self.mixed) if y in ready]
+        local = self.params["local"]
         for i, x in waiting_decode:
-            placed = False
-            if self.params["route"]:
-                for y in solo:
-                    if self.per_engine[y] < self.B:
-                        self._seat(i, y, work)
-                        placed = True
-                        break
-            if not placed:
-                rest.append((i, x))
-        for i, x in rest:
+            if local and x < self.mixed and self.per_engine[x] < self.B - 1:
+                self._seat(i, x, work)
+                continue
+            if route:
+                while free_solo and self.per_engine[free_solo[-1]] >= self.B:
+                    free_solo.pop()
+                if free_solo:
+                    self._seat(i, free_solo[-1], work)
+                    continue
             if x < self.mixed and self.per_engine[x] < self.B - 1:
                 self._seat(i, x, work)
+                continue
+            if route:
+                while free_mixed and self.per_engine[free_mixed[-1]] >= self.B - 1:
+                    free_mixed.pop()
+                if free_mixed:
+                    self._seat(i, free_mixed[-1], work)
         # Gate: one prefill slot per ready mixed engine.
         for x in range(self.mixed):
             if x not in ready:
