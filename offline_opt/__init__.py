@@ -99,7 +99,8 @@ def solve(
         cumulative constraint, :mod:`offline_opt.cpsat`; needs OR-Tools), ``"bnb"`` (branch and
         bound over states, :mod:`offline_opt.bnb`; all arrivals at 0, else it falls back to
         HiGHS), ``"exact"`` (the ``n <= 7`` dynamic program), ``"auto"`` (default: all
-        arrivals at 0 and numba installed: ``"bnb"`` on its compiled engine; otherwise a
+        arrivals at 0 and numba installed: ``"bnb"`` on its compiled engine, for two thirds
+        of the time limit, then HiGHS with its incumbent if it did not finish; otherwise a
         portfolio, CP-SAT for up to 30 % of the time limit (10 s at most), then HiGHS with the
         incumbent; HiGHS alone without OR-Tools).
     time_limit
@@ -146,7 +147,6 @@ def solve(
             and bnb_jit.supports([r.output for r in instance.requests])
         ):
             solver = "bnb"  # the compiled branch and bound: fastest where it applies
-            portfolio = False
         else:
             solver = "cpsat" if available() else "highs"
     if solver == "bnb" and not instance.all_at_zero:
@@ -173,14 +173,24 @@ def solve(
             return None
         return max(time_limit - (time.perf_counter() - t0), 0.01)
 
+    used: list[str] = []
     if solver == "bnb":
         from offline_opt.bnb import solve_bnb
 
-        out = solve_bnb(instance, ub=ub, incumbent=best, time_limit=left())
+        lim = left()
+        if portfolio and lim is not None:
+            lim *= 2 / 3  # the rest goes to HiGHS if the search does not finish
+        out = solve_bnb(instance, ub=ub, incumbent=best, time_limit=lim)
         if out.schedule is not None and out.schedule.total_latency(instance) < ub:
             best = out.schedule
         bounds["bnb"] = out.bound
-        return _result(instance, best, bounds, "bnb", t0, out.timed_out)
+        if not (portfolio and out.timed_out):
+            return _result(instance, best, bounds, "bnb", t0, out.timed_out)
+        # auto, search stopped: HiGHS with the incumbent for the time left; its dual bound
+        # beats the search's root bound on large instances (n = 20 in docs/offline_opt.md)
+        used.append("bnb")
+        solver = "highs"
+        portfolio = False
 
     from offline_opt import milp
 
@@ -192,7 +202,6 @@ def solve(
     if portfolio and solver == "cpsat":
         stages.append("highs")
     timed_out = False
-    used = []
     for k, stage in enumerate(stages):
         lim = left()
         if k == 0 and len(stages) > 1:

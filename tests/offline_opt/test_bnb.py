@@ -150,3 +150,17 @@ def test_jit_engine_times_out_with_a_valid_bound() -> None:
     out = solve_bnb(inst, ub=ub, time_limit=0.05, engine="jit")
     assert out.timed_out and out.schedule is None
     assert state_lower_bound(inst, (1 << 16) - 1, ()) <= out.bound <= 286 <= ub
+
+
+@pytest.mark.skipif(not bnb_jit.available(), reason="numba not installed")
+def test_auto_uses_the_compiled_search_then_highs_when_it_stops() -> None:
+    """``auto`` on all-at-zero instances: the compiled search proves n = 10; on n = 16
+    (OPT = 286) with 1.5 s it stops and HiGHS gets the time left, with a valid certificate."""
+    inst = generate(10, capacity=40, prompt_range=(1, 12), output_range=(1, 16), seed=2)
+    res = solve(inst, time_limit=60)
+    assert res.solver == "bnb" and res.status == "optimal"
+    big = generate(16, capacity=40, prompt_range=(1, 12), output_range=(1, 16), seed=2)
+    res = solve(big, time_limit=1.5)
+    assert res.solver == "bnb+highs"
+    assert res.lower_bound <= 286 <= res.cost and res.status in ("feasible", "optimal")
+    assert dict(res.bounds)["bnb"] <= 286
