@@ -20,11 +20,17 @@
 # `ao_equilibrium_lp`, 68.6 requests per round here), one unit-time engine, a fixed horizon;
 # throughput = completions per round over the second half, verdict as `queueing.md` Q6.
 #
+# Nested WAIT does not know output lengths; it is run twice: learning their distribution from
+# what it sees (`nested_wait`, Kaplan-Meier), and given the distribution (`nested_wait (dist.)`,
+# as in the paper). Its own boundary is lower than Ao's: requests pause at the segment
+# boundaries holding memory (`nested_boundary_lp`, drawn as vertical lines).
+#
 # `KVRATIO_QUICK=1`: two loads and 600 rounds; figures go to `$KVRATIO_FIGURES`
 # (default `docs/figures`).
 
 # %%
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import matplotlib
@@ -33,24 +39,41 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 import ratio
-from ratio.queueing.fluid_experiments import stable_range_point
+from ratio.queueing.fluid import nested_boundary_lp
+from ratio.queueing.fluid_experiments import boundary, stable_range_point, ten_types
+from ratio.queueing.policies.nested_wait import NestedWait
+from ratio.queueing.policy import EnginePolicy
 
 QUICK = os.environ.get("KVRATIO_QUICK") == "1"
 ROOT = Path(ratio.__file__).resolve().parents[1]
 FIG = Path(os.environ.get("KVRATIO_FIGURES", ROOT / "docs" / "figures")) / "fluid_stable_range.png"
-POLICIES = ("wait", "nested_wait", "greedy_evict", "vllm_fcfs")
-LOADS = (0.9, 0.99) if QUICK else (0.8, 0.9, 0.95, 0.97, 0.99, 1.0)
+TYPES = ten_types(prompt=6, step=5)
+OUTS = {t.output: t.rate for t in TYPES}
+POLICIES: dict[str, Callable[[], str | EnginePolicy]] = {
+    "wait": lambda: "wait",
+    "nested_wait": lambda: "nested_wait",
+    "nested_wait (dist.)": lambda: NestedWait().with_outputs(OUTS),
+    "greedy_evict": lambda: "greedy_evict",
+    "vllm_fcfs": lambda: "vllm_fcfs",
+}
+LOADS = (0.87, 0.99) if QUICK else (0.8, 0.87, 0.9, 0.95, 0.97, 0.99, 1.0)
+AO = boundary(TYPES, 20000)
+NESTED = {r: nested_boundary_lp(TYPES, 20000, reserve=r).optimum / AO for r in (1.0, 0.5)}
+print(
+    f"Ao's boundary {AO:.3f}; nested boundary / Ao: reserve 1 {NESTED[1.0]:.3f}, "
+    f"reserve 1/2 {NESTED[0.5]:.3f}"
+)
 HORIZON = 600 if QUICK else 2000
 SEED = 1
 
 # %%
 rows = []
 for load in LOADS:
-    for p in POLICIES:
-        pt = stable_range_point(p, load, horizon=HORIZON, seed=SEED)
-        rows.append(pt)
+    for p, make in POLICIES.items():
+        pt = stable_range_point(make(), load, horizon=HORIZON, seed=SEED)
+        rows.append((p, pt))
         print(
-            f"load {load:.2f} {pt.policy:12s} rate {pt.rate:6.2f} throughput {pt.throughput:6.2f}"
+            f"load {load:.2f} {p:20s} rate {pt.rate:6.2f} throughput {pt.throughput:6.2f}"
             f" evictions {pt.evictions:7d} slope {pt.slope:6.2f} +- {pt.slope_se:4.2f}"
             f" {pt.verdict}",
             flush=True,
@@ -62,17 +85,21 @@ print("|---" * (len(POLICIES) + 1) + "|")
 for load in LOADS:
     cells = []
     for p in POLICIES:
-        pt = next(r for r in rows if r.load == load and r.policy == p)
+        pt = next(r for q, r in rows if r.load == load and q == p)
         cells.append(f"{pt.throughput:.1f} / {pt.evictions} / {pt.verdict}")
-    print(f"| {load:.2f} ({rows[0].boundary * load:.1f}) | " + " | ".join(cells) + " |")
+    print(f"| {load:.2f} ({AO * load:.1f}) | " + " | ".join(cells) + " |")
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 4))
 for p in POLICIES:
-    pts = [r for r in rows if r.policy == p]
+    pts = [r for q, r in rows if q == p]
     axes[0].plot([r.load for r in pts], [r.throughput / r.boundary for r in pts], "o-", label=p)
     axes[1].plot([r.load for r in pts], [r.evictions / r.n for r in pts], "o-", label=p)
 axes[0].plot(LOADS, LOADS, "k:", lw=1, label="arrivals")
+for r, ls in ((1.0, "--"), (0.5, "-.")):
+    for ax in axes:
+        ax.axvline(NESTED[r], color="grey", ls=ls, lw=1)
+    axes[0].text(NESTED[r], 0.8, f" nested, reserve {r:g}", rotation=90, fontsize=7, va="bottom")
 axes[0].set_ylabel("throughput / fluid boundary")
 axes[1].set_ylabel("evictions per request")
 axes[1].set_yscale("symlog", linthresh=1e-3)

@@ -47,6 +47,7 @@ __all__ = [
     "max_wait_threshold",
     "nested_segments",
     "nested_thresholds",
+    "nested_boundary_lp",
     "greedy_map",
     "greedy_orbit",
 ]
@@ -479,6 +480,73 @@ def nested_thresholds(outputs: Mapping[int, float], L: float) -> list[int]:
     segs = nested_segments(outputs)
     den = sum(ln * al for _, ln, al in segs)
     return [max(1, math.floor(L * al / den + 1e-12)) for _, ln, al in segs]
+
+
+def nested_boundary_lp(
+    types: Sequence[FluidType],
+    capacity: int,
+    *,
+    reserve: float = 1.0,
+    solver: str = "highs",
+) -> LPResult:
+    """The fluid boundary of Nested WAIT (unknown output lengths; Ao et al., arXiv 2504.11320,
+    section 5, as read in :mod:`ratio.queueing.policies.nested_wait`), in unit time and the
+    ``with_prefill`` convention.
+
+    Admitting ``theta`` requests per round, a share ``A_k = sum_{o_j >= b_k} lambda_j /
+    sum_j lambda_j`` is alive in segment ``k`` (boundaries ``b_k`` at the distinct output
+    lengths), so each of its stages holds ``theta A_k`` requests (type ``j`` in the proportion
+    of its rate): the decode memory is ``theta E[V]``, the same as in Ao's equilibrium LP
+    (:func:`ao_equilibrium_lp`). What the nested policy adds is the memory of requests paused
+    at the segment boundaries until their segment's batch ``n_k = theta A_k`` is complete: a
+    batch fills from empty, so a boundary holds ``reserve * n_k`` requests of ``prompt + b_{k-1}``
+    tokens (``reserve = 1``: a whole batch, the memory-safe plan; ``1/2``: the mean of a queue
+    that fills evenly; ``0``: Ao's LP)::
+
+        maximise    theta
+        subject to  theta * sum_j w_j (V_j + reserve * sum_{k >= 2, b_k <= o_j} (s_j + b_{k-1}))
+                        <= M                                              ("memory")
+                    theta >= 0
+
+    with ``w_j`` the rates normalised to sum 1.
+
+    Examples
+    --------
+    One type (prompt 2, two output rounds) has one segment and nothing to pause: ``140 / 7``.
+
+    >>> round(nested_boundary_lp([FluidType(2, 2)], 140).optimum, 9)
+    20.0
+
+    Outputs 1 and 2 in equal shares, prompt 1: ``E[V] = (2 + 5) / 2``, and half the requests
+    pause once holding 2 tokens, so with ``reserve = 1`` ``theta = 10 / (3.5 + 1) = 20 / 9``.
+
+    >>> round(nested_boundary_lp([FluidType(1, 1), FluidType(1, 2)], 10).optimum * 9, 9)
+    20.0
+    """
+    import pulp
+
+    if not types:
+        raise InputError("the nested boundary LP needs at least one request type")
+    if capacity < 1:
+        raise InputError(f"capacity must be >= 1, got {capacity}")
+    if not 0 <= reserve <= 1:
+        raise InputError(f"reserve must be in [0, 1], got {reserve}")
+    bounds = sorted({t.output for t in types})
+    total = sum(t.rate for t in types)
+    cost = 0.0
+    for t in types:
+        paused = sum(
+            t.prompt + b_prev
+            for b_prev, b in zip(bounds, bounds[1:], strict=False)
+            if b <= t.output
+        )
+        cost += (t.rate / total) * (stage_memory(t.prompt, t.output) + reserve * paused)
+    prob = pulp.LpProblem("nested_boundary", pulp.LpMaximize)
+    theta = pulp.LpVariable("theta", 0)
+    prob += theta
+    prob += cost * theta <= capacity, "memory"
+    status, opt, sol, duals = _solve(prob, solver, True)
+    return LPResult(opt, sol, duals, status, solver, {"cost_per_request": cost, "reserve": reserve})
 
 
 # --- the greedy map (Ao, Dong, Luo, Simchi-Levi, arXiv 2606.15555) --------------------------------

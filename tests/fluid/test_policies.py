@@ -84,6 +84,28 @@ def test_nested_safety_margin() -> None:
     assert ev(3 * safe) > 0
 
 
+def test_kaplan_meier_removes_the_survivor_bias() -> None:
+    """Requests arrive one per round with lengths 5 and 50 in equal shares and run without
+    waiting; at round 100 the completed ones over-represent length 5 (95 against 50), the
+    Kaplan-Meier estimate with the running ones censored does not."""
+    from ratio.queueing.policies.nested_wait import kaplan_meier
+
+    t = 100
+    lengths = [5 if a % 2 else 50 for a in range(t)]
+    done: dict[int, int] = {}
+    running = []
+    for a, o in enumerate(lengths):
+        if a + o <= t:
+            done[o] = done.get(o, 0) + 1
+        else:
+            running.append(t - a)
+    naive = done[5] / sum(done.values())
+    assert naive > 0.6
+    km = kaplan_meier(done, running)
+    assert km[5] == pytest.approx(0.5, abs=0.03) and km[50] == pytest.approx(0.5, abs=0.03)
+    assert kaplan_meier({3: 4}, []) == {3: 1.0}
+
+
 def test_gate_and_route_reaches_the_lp_at_its_split_and_beats_baselines() -> None:
     """Zhang et al.: revenue per GPU of gate_and_route converges to the LP value as n grows.
     Measured part: every decode slot stays busy, so the revenue equals the LP value at the

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import bisect
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ratio.errors import InputError
@@ -15,24 +16,66 @@ from ratio.queueing.policy import POLICIES, EnginePolicy, register_engine_policy
 if TYPE_CHECKING:
     from ratio.queueing.engine import _Engine
 
-__all__ = ["NestedWait", "nested_memory", "max_nested_threshold"]
+__all__ = ["NestedWait", "kaplan_meier", "nested_memory", "max_nested_threshold"]
 
 
 def nested_memory(outputs: Mapping[int, float], prompt: float, L: float) -> float:
-    """Tokens of Nested WAIT's fluid plan at threshold ``L``: in segment ``k`` one batch of
-    ``n_k`` requests at each of its output positions ``p`` (holding ``prompt + p``), plus, at
-    each inner boundary, up to ``n_k - 1`` requests paused while their batch fills (holding
-    ``prompt + b_{k-1}``)."""
+    """Tokens of Nested WAIT's fluid plan at threshold ``L``: new requests are admitted at
+    ``n_1`` per round, so each stage ``p`` of segment ``k`` holds the ``n_1 A_k`` of them still
+    alive (``A_k = Lambda_k / Lambda_1``, flow conservation; holding ``prompt + p`` each), and
+    each inner boundary holds up to ``n_k - 1`` requests paused while their batch fills
+    (holding ``prompt + b_{k-1}``). The batch sizes ``n_k`` are floors of shares of ``L``
+    (:func:`~ratio.queueing.fluid.nested_thresholds`); the occupancy follows the flow, not the
+    floors (with the floors it was under-counted by 3.4 % of ``M`` on the ten-type mix, and the
+    "safe" threshold evicted: ``docs/fluid.md``)."""
     segs = nested_segments(outputs)
     ns = nested_thresholds(outputs, L)
+    first = segs[0][2]
     total = 0.0
     prev = 0
-    for k, ((b, _, _), n) in enumerate(zip(segs, ns, strict=True)):
-        total += n * sum(prompt + p for p in range(prev + 1, b + 1))
+    for k, ((b, _, alive), n) in enumerate(zip(segs, ns, strict=True)):
+        total += ns[0] * alive / first * sum(prompt + p for p in range(prev + 1, b + 1))
         if k > 0:
             total += (n - 1) * (prompt + prev)
         prev = b
     return total
+
+
+def kaplan_meier(done: Mapping[int, int], running: Sequence[int]) -> dict[int, float]:
+    """The output-length distribution from completed lengths ``done`` (``{o: count}``) and the
+    tokens ``running`` requests have produced so far (each is known to be longer: censored),
+    by the Kaplan-Meier estimator. The plain histogram of completed lengths is biased to short
+    outputs while long requests are still running (at round ``t`` a length ``o`` is
+    under-counted by about ``o / t``; it made the learned plan overflow, ``docs/fluid.md``).
+    Mass beyond the longest completed length (requests still running) goes to the longer of
+    that length and one more than the most tokens a running request has produced.
+
+    At risk at length 1: the 3 completed and the 2 running that produced 2 tokens, 2 of the 5
+    end there; at length 3 only the completed one is at risk and it ends there:
+
+    >>> kaplan_meier({1: 2, 3: 1}, [2, 2, 0])
+    {1: 0.4, 3: 0.6}
+    """
+    lengths = sorted(done)
+    censored = sorted(running)
+    surv = 1.0
+    out: dict[int, float] = {}
+    total_done = sum(done.values())
+    done_below = 0
+    for o in lengths:
+        # At risk at o: completed with length >= o, plus running requests that produced >= o.
+        risk = (total_done - done_below) + (len(censored) - bisect.bisect_left(censored, o))
+        d = done[o]
+        nxt = surv * (1.0 - d / risk) if risk > 0 else 0.0
+        out[o] = surv - nxt
+        surv = nxt
+        done_below += d
+    if lengths and surv > 0:
+        # The tail is censored: its requests are longer than every length seen so far and
+        # than what the longest-running one has produced; put it there (a lower bound).
+        tail = max(lengths[-1], censored[-1] + 1 if censored else 0)
+        out[tail] = out.get(tail, 0.0) + surv
+    return out
 
 
 def max_nested_threshold(outputs: Mapping[int, float], prompt: float, capacity: int) -> int:
@@ -59,15 +102,23 @@ class NestedWait(EnginePolicy):
     for finite traces; ``0``: never; default ``b_K + 1``).
 
     Information: none (the policy learns a request's length only when it completes). The
-    output-length distribution ``{o: rate}`` is fixed with :meth:`with_outputs` or estimated
-    from the lengths of completed requests; until one completes, requests are admitted FCFS
-    while memory fits. ``L`` is given or the memory-safe threshold
+    output-length distribution ``{o: rate}`` is fixed with :meth:`with_outputs` (as in the
+    paper) or estimated from what the policy has seen (:func:`kaplan_meier`: completed lengths,
+    running requests censored at what they have produced); until one completes, requests are
+    admitted FCFS while memory fits, so a learning run has a transient of about the longest
+    output in rounds. ``L`` is given or the memory-safe threshold
     (:func:`max_nested_threshold`, mean prompt of the arrivals seen). Admission is checked
     against the current round's memory only; an overflow from growth evicts the most recently
     admitted (``model.md`` 7) -- above the safe threshold evictions appear.
 
+    Stable range: at most ``n_1`` new requests per round, and the paused requests hold memory,
+    so the fluid boundary is :func:`~ratio.queueing.fluid.nested_boundary_lp`, below Ao's
+    (0.872 of it with a whole batch reserved per boundary on the ten-type mix scaled by 1/10,
+    0.985 on the unscaled mix; ``docs/fluid.md``).
+
     References: Ao, Luo, Simchi-Levi, Wang, arXiv 2504.11320, section 5 (Nested WAIT). The
-    batch rules inside segments are our reading of the paper's description in issue 9.
+    batch rules inside segments are our reading of the paper's description in issue 9 (the
+    paper's text was not available to us).
     """
 
     name = "nested_wait"
@@ -121,11 +172,12 @@ class NestedWait(EnginePolicy):
 
     # --- plan of segments ------------------------------------------------------------------
     def outputs(self) -> dict[int, float] | None:
+        """The output-length distribution: fixed, or estimated from what has been seen."""
         if self.fixed_outputs is not None:
             return self.fixed_outputs
         if not self.done_outputs:
             return None
-        return {o: float(c) for o, c in self.done_outputs.items()}
+        return kaplan_meier(self.done_outputs, [self.sim.produced[i] for i in self.sim.run_on[0]])
 
     def segments(self) -> tuple[list[int], list[int]] | None:
         """Boundaries and thresholds for the current estimate (``None`` before any)."""
