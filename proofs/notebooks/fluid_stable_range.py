@@ -14,8 +14,7 @@
 # Ao, Luo, Simchi-Levi, Wang (arXiv 2504.11320) mix: ten types, prompt 60, outputs
 # 50, 100, ..., 500, rates proportional to 230, 110, 80, 70, 60, 40, 30, 20, 10, 10. Scaled here
 # by 1/10 (prompt 6, outputs 5, ..., 50) with M = 20000 tokens, the smallest capacity at which
-# WAIT's per-type thresholds keep the mix (the rarest types get n_j = 1); the unscaled mix
-# would need M of about 2e6 and runs too slowly in Python on this machine.
+# WAIT's per-type thresholds keep the mix (the rarest types get n_j = 1).
 # Poisson arrivals at a fraction `load` of the fluid boundary (Ao's equilibrium LP,
 # `ao_equilibrium_lp`, 68.6 requests per round here), one unit-time engine, a fixed horizon;
 # throughput = completions per round over the second half, verdict as `queueing.md` Q6.
@@ -25,8 +24,14 @@
 # as in the paper). Its own boundary is lower than Ao's: requests pause at the segment
 # boundaries holding memory (`nested_boundary_lp`, drawn as vertical lines).
 #
-# `KVRATIO_QUICK=1`: two loads and 600 rounds; figures go to `$KVRATIO_FIGURES`
-# (default `docs/figures`).
+# The full mode also runs the issue's own, unscaled mix (prompt 60, outputs 50, ..., 500,
+# M = 2e6, boundary 70.3) at 0.90, 0.95, 0.97, 0.99 for wait, nested_wait, greedy_evict and
+# vllm_fcfs, 2000 rounds, seed 1 (about 80-120 s a run here), drawn in
+# `fluid_stable_range_unscaled.png`. `KVRATIO_STABLE_RANGE=scaled` or `unscaled` runs one part
+# only (full mode; default both).
+#
+# `KVRATIO_QUICK=1`: the scaled mix only, two loads and 600 rounds; figures go to
+# `$KVRATIO_FIGURES` (default `docs/figures`).
 
 # %%
 import os
@@ -45,8 +50,11 @@ from ratio.queueing.policies.nested_wait import NestedWait
 from ratio.queueing.policy import EnginePolicy
 
 QUICK = os.environ.get("KVRATIO_QUICK") == "1"
+PART = "scaled" if QUICK else os.environ.get("KVRATIO_STABLE_RANGE", "both")
+assert PART in ("scaled", "unscaled", "both"), PART
 ROOT = Path(ratio.__file__).resolve().parents[1]
-FIG = Path(os.environ.get("KVRATIO_FIGURES", ROOT / "docs" / "figures")) / "fluid_stable_range.png"
+FIGDIR = Path(os.environ.get("KVRATIO_FIGURES", ROOT / "docs" / "figures"))
+FIG = FIGDIR / "fluid_stable_range.png"
 TYPES = ten_types(prompt=6, step=5)
 OUTS = {t.output: t.rate for t in TYPES}
 POLICIES: dict[str, Callable[[], str | EnginePolicy]] = {
@@ -66,48 +74,104 @@ print(
 HORIZON = 600 if QUICK else 2000
 SEED = 1
 
+
 # %%
-rows = []
-for load in LOADS:
-    for p, make in POLICIES.items():
-        pt = stable_range_point(make(), load, horizon=HORIZON, seed=SEED)
-        rows.append((p, pt))
-        print(
-            f"load {load:.2f} {p:20s} rate {pt.rate:6.2f} throughput {pt.throughput:6.2f}"
-            f" evictions {pt.evictions:7d} slope {pt.slope:6.2f} +- {pt.slope_se:4.2f}"
-            f" {pt.verdict}",
-            flush=True,
+def table(rows: list, loads: tuple, names: list[str], ao: float) -> None:
+    """Markdown table: throughput / evictions / verdict per load and policy."""
+    print("| load | " + " | ".join(names) + " |")
+    print("|---" * (len(names) + 1) + "|")
+    for load in loads:
+        cells = []
+        for p in names:
+            pt = next(r for q, r in rows if r.load == load and q == p)
+            cells.append(f"{pt.throughput:.1f} / {pt.evictions} / {pt.verdict}")
+        print(f"| {load:.2f} ({ao * load:.1f}) | " + " | ".join(cells) + " |")
+
+
+def draw(rows: list, loads: tuple, names: list[str], nested: dict, title: str, path: Path) -> None:
+    """Throughput / boundary and evictions per request against load; nested boundaries dashed."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for p in names:
+        pts = [r for q, r in rows if q == p]
+        axes[0].plot([r.load for r in pts], [r.throughput / r.boundary for r in pts], "o-", label=p)
+        axes[1].plot([r.load for r in pts], [r.evictions / r.n for r in pts], "o-", label=p)
+    axes[0].plot(loads, loads, "k:", lw=1, label="arrivals")
+    for r, ls in ((1.0, "--"), (0.5, "-.")):
+        for ax in axes:
+            ax.axvline(nested[r], color="grey", ls=ls, lw=1)
+        axes[0].text(
+            nested[r], min(loads), f" nested, reserve {r:g}", rotation=90, fontsize=7, va="bottom"
         )
-
-# %%
-print("| load | " + " | ".join(POLICIES) + " |")
-print("|---" * (len(POLICIES) + 1) + "|")
-for load in LOADS:
-    cells = []
-    for p in POLICIES:
-        pt = next(r for q, r in rows if r.load == load and q == p)
-        cells.append(f"{pt.throughput:.1f} / {pt.evictions} / {pt.verdict}")
-    print(f"| {load:.2f} ({AO * load:.1f}) | " + " | ".join(cells) + " |")
-
-# %%
-fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-for p in POLICIES:
-    pts = [r for q, r in rows if q == p]
-    axes[0].plot([r.load for r in pts], [r.throughput / r.boundary for r in pts], "o-", label=p)
-    axes[1].plot([r.load for r in pts], [r.evictions / r.n for r in pts], "o-", label=p)
-axes[0].plot(LOADS, LOADS, "k:", lw=1, label="arrivals")
-for r, ls in ((1.0, "--"), (0.5, "-.")):
+    axes[0].set_ylabel("throughput / fluid boundary")
+    axes[1].set_ylabel("evictions per request")
+    axes[1].set_yscale("symlog", linthresh=1e-3)
     for ax in axes:
-        ax.axvline(NESTED[r], color="grey", ls=ls, lw=1)
-    axes[0].text(NESTED[r], 0.8, f" nested, reserve {r:g}", rotation=90, fontsize=7, va="bottom")
-axes[0].set_ylabel("throughput / fluid boundary")
-axes[1].set_ylabel("evictions per request")
-axes[1].set_yscale("symlog", linthresh=1e-3)
-for ax in axes:
-    ax.set_xlabel("load (fraction of the fluid boundary)")
-    ax.legend()
-fig.suptitle(f"ten-type mix / 10, M = 20000, {HORIZON} rounds, seed {SEED}")
-fig.tight_layout()
-FIG.parent.mkdir(parents=True, exist_ok=True)
-fig.savefig(FIG, dpi=110)
-print("wrote", FIG)
+        ax.set_xlabel("load (fraction of the fluid boundary)")
+        ax.legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    print("wrote", path)
+
+
+def sweep(policies: dict, loads: tuple, types: list | None = None, capacity: int = 20000) -> list:
+    """``stable_range_point`` for every load and policy (one run at a time)."""
+    rows = []
+    for load in loads:
+        for p, make in policies.items():
+            pt = stable_range_point(
+                make(), load, horizon=HORIZON, seed=SEED, types=types, capacity=capacity
+            )
+            rows.append((p, pt))
+            print(
+                f"load {load:.2f} {p:20s} rate {pt.rate:6.2f} throughput {pt.throughput:6.2f}"
+                f" evictions {pt.evictions:7d} slope {pt.slope:6.2f} +- {pt.slope_se:4.2f}"
+                f" {pt.verdict}",
+                flush=True,
+            )
+    return rows
+
+
+# %%
+if PART != "unscaled":
+    rows = sweep(POLICIES, LOADS)
+    table(rows, LOADS, list(POLICIES), AO)
+    draw(
+        rows,
+        LOADS,
+        list(POLICIES),
+        NESTED,
+        f"ten-type mix / 10, M = 20000, {HORIZON} rounds, seed {SEED}",
+        FIG,
+    )
+
+# %% [markdown]
+# ## The issue's unscaled mix (full mode)
+# Prompt 60, outputs 50, ..., 500, M = 2e6 (WAIT's thresholds are the same integers as on the
+# scaled mix; about ten times as many requests are in the system, so relative memory
+# fluctuations are about three times smaller).
+
+# %%
+if PART != "scaled":
+    TYPES_U = ten_types()
+    CAP_U = 2_000_000
+    AO_U = boundary(TYPES_U, CAP_U)
+    NESTED_U = {r: nested_boundary_lp(TYPES_U, CAP_U, reserve=r).optimum / AO_U for r in (1.0, 0.5)}
+    LOADS_U = (0.9, 0.95, 0.97, 0.99)
+    POLICIES_U: dict[str, Callable[[], str | EnginePolicy]] = {
+        "wait": lambda: "wait",
+        "nested_wait": lambda: "nested_wait",
+        "greedy_evict": lambda: "greedy_evict",
+        "vllm_fcfs": lambda: "vllm_fcfs",
+    }
+    rows_u = sweep(POLICIES_U, LOADS_U, types=TYPES_U, capacity=CAP_U)
+    table(rows_u, LOADS_U, list(POLICIES_U), AO_U)
+    draw(
+        rows_u,
+        LOADS_U,
+        list(POLICIES_U),
+        NESTED_U,
+        f"ten-type mix (prompt 60, outputs 50..500), M = 2e6, {HORIZON} rounds, seed {SEED}",
+        FIGDIR / "fluid_stable_range_unscaled.png",
+    )
