@@ -41,6 +41,9 @@ def make_llm(
         os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
     from vllm import LLM
 
+    from ratio.interop.vllm_plugin import guard_llvmlite
+
+    guard_llvmlite()  # numba (the compiled optimum) may be imported in this process
     kwargs: dict[str, Any] = dict(
         model=str(model),
         load_format="dummy",

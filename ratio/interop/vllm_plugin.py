@@ -28,7 +28,7 @@ from typing import Any
 from ratio.errors import InputError
 from ratio.policies import Policy, RequestView, get_policy
 
-__all__ = ["request_priority", "add_request", "openai_body", "INT64_MAX"]
+__all__ = ["request_priority", "add_request", "openai_body", "guard_llvmlite", "INT64_MAX"]
 
 #: vLLM validates ``priority`` as a signed 64-bit integer.
 INT64_MAX = 2**63 - 1
@@ -164,3 +164,34 @@ def openai_body(
         prompt_tokens, output_tokens, policy=policy, predicted=predicted, long=long
     )
     return out
+
+
+def guard_llvmlite() -> None:
+    """Let a vLLM 0.32 CPU engine start in a process that has imported numba.
+
+    vLLM's CPU worker (``register_triton_kernel_overrides``) scans every module's namespace
+    and calls ``vars(value).get("kernel")`` on each value with a ``__dict__``. llvmlite's
+    ``binding.ffi.lib`` wrapper answers any missing attribute, ``__dict__`` included, with a
+    wrapped library function, so ``vars(lib)`` is not a mapping and the engine fails with
+    ``'_lib_fn_wrapper' object has no attribute 'get'``. numba imports llvmlite, and kvratio
+    imports numba for the compiled branch and bound (:mod:`offline_opt.bnb_jit`), so a process
+    that computed an optimum and then builds a vLLM engine hits it. This makes the wrapper
+    refuse dunder names (as any object without them does); ordinary symbol lookups
+    (``LLVMPY_*``) are unchanged. Idempotent; a no-op when llvmlite is not imported. Call it
+    before building the engine (``hardware_check`` does).
+    """
+    import sys
+
+    ffi = sys.modules.get("llvmlite.binding.ffi")
+    cls = getattr(ffi, "_lib_wrapper", None)
+    if cls is None or getattr(cls, "_kvratio_guarded", False):
+        return
+    original = cls.__getattr__
+
+    def __getattr__(self: object, name: str) -> object:
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)
+        return original(self, name)
+
+    cls.__getattr__ = __getattr__
+    cls._kvratio_guarded = True

@@ -97,6 +97,9 @@ def _engine(scheduler_cls: str | None = None) -> Any:
     os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
     from vllm import LLM
 
+    from ratio.interop.vllm_plugin import guard_llvmlite
+
+    guard_llvmlite()  # earlier tests imported numba (the compiled optimum)
     kwargs: dict[str, Any] = dict(
         model=str(TINY),
         load_format="dummy",
@@ -201,3 +204,17 @@ def test_engine_admission_order_is_svf_scheduler_cls() -> None:
     if not TINY.exists():
         pytest.skip("hardware_check's tiny model config is missing")
     _check_engine(_engine("ratio.interop.vllm_scheduler.SVFScheduler"), with_priority=False)
+
+
+def test_guard_llvmlite_hides_dunders_from_module_scans() -> None:
+    """After numba is imported, llvmlite's library wrapper claims a ``__dict__`` that is not a
+    mapping (what broke vLLM's kernel scan); the guard removes it and keeps symbols working."""
+    pytest.importorskip("numba")
+    import llvmlite.binding.ffi as ffi
+
+    from ratio.interop.vllm_plugin import guard_llvmlite
+
+    guard_llvmlite()
+    guard_llvmlite()  # idempotent
+    assert not hasattr(ffi.lib, "__dict__")
+    assert callable(ffi.lib.LLVMPY_GetVersionInfo)
