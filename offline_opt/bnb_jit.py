@@ -210,6 +210,38 @@ if _HAVE_NUMBA:
             done_out[idx] = t if used == 0 else t + 1
 
     @njit(cache=True)
+    def _step(codes: Any, mask: int, o: Any, child: Any) -> None:
+        """``child``: the state one round after ``codes`` when the requests in ``mask`` start
+        (waiting ones in the mask start, running ones advance, finished ones stay)."""
+        for i in range(codes.shape[0]):
+            k = codes[i]
+            if k == 0:
+                child[i] = 1 if (mask >> i) & 1 else 0
+            elif k < o[i]:
+                child[i] = k + 1
+            else:
+                child[i] = k
+
+    @njit(cache=True)
+    def _best_start(sj: int, oj: int, lo: int, H: int, A: Any, B: Any) -> tuple[float, int]:
+        """A request's term of the Lagrangian: ``min over p in lo..H`` of
+        ``p + o + sum_{k=1..o} lam_{p+k-1} (s + k)`` (rounds from ``H`` on carry no
+        multiplier), from the prefix sums ``A[r] = sum_{d<r} lam_d``, ``B[r] = sum_{d<r} d
+        lam_d``; returns the minimum and its start."""
+        c1 = sj + 1.0
+        bc = 1e300
+        bp = lo
+        for p in range(lo, H + 1):
+            q = p + oj
+            if q > H:
+                q = H
+            c = p + oj + (c1 - p) * (A[q] - A[p]) + (B[q] - B[p])
+            if c < bc:
+                bc = c
+                bp = p
+        return bc, bp
+
+    @njit(cache=True)
     def _h(codes: Any, s: Any, o: Any, V: Any, dsh: Any, byvol: Any, P: Any) -> int:
         """:func:`offline_opt.bnb.state_lower_bound` of the state ``codes``."""
         n, M = P[_N], P[_M]
@@ -326,18 +358,7 @@ if _HAVE_NUMBA:
                 val -= lam[d] * cap[d]
             for idx in range(nj):
                 j = jobs[idx]
-                oj = o[j]
-                c1 = s[j] + 1.0
-                bc = 1e300
-                bp = e[j]
-                for p in range(e[j], H + 1):
-                    q = p + oj
-                    if q > H:
-                        q = H
-                    c = p + oj + (c1 - p) * (A[q] - A[p]) + (B[q] - B[p])
-                    if c < bc:
-                        bc = c
-                        bp = p
+                bc, bp = _best_start(s[j], o[j], e[j], H, A, B)
                 val += bc
                 pj[idx] = bp
             if val > best:
@@ -565,31 +586,12 @@ if _HAVE_NUMBA:
                 B1[d + 1] = B1[d] + d * lam[d + 1]
             tot = A1[H1] * M
             for j in range(n):
-                if codes[j] != 0:
-                    continue
-                oj = o[j]
-                c1 = s[j] + 1.0
-                bc = 1e300
-                for p in range(H1 + 1):
-                    q = p + oj
-                    if q > H1:
-                        q = H1
-                    c = p + oj + (c1 - p) * (A1[q] - A1[p]) + (B1[q] - B1[p])
-                    if c < bc:
-                        bc = c
-                mins[j] = bc
+                if codes[j] == 0:
+                    mins[j] = _best_start(s[j], o[j], 0, H1, A1, B1)[0]
         child = CB[depth + 1]
         fvals = np.empty(nk, dtype=np.int64)
         for c in range(nk):
-            mask = masks[c]
-            for i in range(n):
-                k = codes[i]
-                if k == 0:
-                    child[i] = 1 if (mask >> i) & 1 else 0
-                elif k < o[i]:
-                    child[i] = k + 1
-                else:
-                    child[i] = k
+            _step(codes, masks[c], o, child)
             hk = 0
             if use_ct:
                 lv = -tot
@@ -669,7 +671,6 @@ if _HAVE_NUMBA:
         """Cost-to-go of the state ``CB[0]`` below ``budget0`` (exact) or a lower bound
         ``>= budget0`` (``bnb._Search.search``, its recursion unrolled onto per-depth arrays:
         numba cannot cache recursive functions)."""
-        n = P[_N]
         D = CB.shape[0] - 1
         bud = np.zeros(D + 1, dtype=np.int64)
         here = np.zeros(D + 1, dtype=np.int64)
@@ -740,17 +741,7 @@ if _HAVE_NUMBA:
             if mode == 1:
                 cap = bud[d] if bud[d] < best[d] else best[d]
                 if pos[d] < nk[d] and KF[off[d] + pos[d]] < cap:
-                    mask = KM[off[d] + pos[d]]
-                    codes = CB[d]
-                    child = CB[d + 1]
-                    for i in range(n):
-                        k = codes[i]
-                        if k == 0:
-                            child[i] = 1 if (mask >> i) & 1 else 0
-                        elif k < o[i]:
-                            child[i] = k + 1
-                        else:
-                            child[i] = k
+                    _step(CB[d], KM[off[d] + pos[d]], o, CB[d + 1])
                     bud[d + 1] = cap - here[d]
                     d += 1
                     mode = 0
@@ -943,17 +934,13 @@ def run_search(
         if got != remaining:
             raise AssertionError("compiled branch and bound: inconsistent table")
         here = 0
-        nxt = codes.copy()
         for i in range(n):
             k = int(codes[i])
-            if k == 0:
-                here += 1
-                if mask >> i & 1:
-                    starts[i] = t
-                    nxt[i] = 1
-            elif k < o[i]:
-                here += 1
-                nxt[i] = k + 1
+            here += k < o[i]  # waiting or running: this round counts for i
+            if k == 0 and mask >> i & 1:
+                starts[i] = t
+        nxt = np.empty_like(codes)
+        _step(codes, mask, eng.o, nxt)
         codes = nxt
         remaining -= here
         t += 1
