@@ -153,8 +153,10 @@ class _Search:
         self.h_cache[key] = val
         return val
 
-    def _h(self, unstarted: int, running: Running) -> int:
-        s, o, M = self.s, self.o, self.M
+    def residual(self, running: Running) -> tuple[int, int, list[int]]:
+        """Rounds the running requests still owe (``base``), the round they all finish by
+        (``horizon``) and the capacity ``cap[d]`` they leave in each coming round ``d``."""
+        s, o = self.s, self.o
         base = 0
         horizon = 0
         for i, k in running:
@@ -162,14 +164,18 @@ class _Search:
             base += rem
             if rem > horizon:
                 horizon = rem
-        if not unstarted:
-            return base
-        # residual capacity per round while the running requests finish
-        cap = [M] * horizon
+        cap = [self.M] * horizon
         for i, k in running:
             si = s[i] + k
             for dd in range(o[i] - k):
                 cap[dd] -= si + dd + 1
+        return base, horizon, cap
+
+    def _h(self, unstarted: int, running: Running) -> int:
+        o = self.o
+        base, horizon, cap = self.residual(running)
+        if not unstarted:
+            return base
         jobs = [j for j in self.by_volume if unstarted >> j & 1]
         e = self.earliest(running, cap, horizon)
         # area bound (spec 11 on the residual capacity) with C_j >= e_j + o_j
@@ -214,20 +220,9 @@ class _Search:
         :func:`lagrangian_lower_bound`. Subgradient steps (Polyak, target ``budget``) from
         ``lam0``; returns the best bound found (with the running requests' rounds) and the
         multipliers that gave it."""
-        s, o, M = self.s, self.o, self.M
-        base = 0
-        horizon = 0
-        for i, k in running:
-            rem = o[i] - k
-            base += rem
-            if rem > horizon:
-                horizon = rem
+        o, M = self.o, self.M
+        base, horizon, capl = self.residual(running)
         jobs = [j for j in range(self.n) if unstarted >> j & 1]
-        capl = [M] * horizon
-        for i, k in running:
-            si = s[i] + k
-            for dd in range(o[i] - k):
-                capl[dd] -= si + dd + 1
         e_all = self.earliest(running, capl, horizon)
         H = horizon + sum(o[j] for j in jobs)
         cap = np.full(H, float(M))
