@@ -33,7 +33,7 @@ from __future__ import annotations
 import bisect
 import heapq
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -90,6 +90,11 @@ class QRequest:
     after: tuple[int, ...] = ()
     cls: int = 0
     engine: int | None = None
+
+    def moved(self, offset: int, job: str) -> QRequest:
+        """This request in a longer trace: ``after`` indices shifted by ``offset`` (where its
+        job starts there) and the job renamed ``job``."""
+        return replace(self, job=job, after=tuple(offset + a for a in self.after))
 
 
 @dataclass(frozen=True)

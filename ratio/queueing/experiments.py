@@ -284,19 +284,7 @@ def rybko_stolyar_requests(
     wl = Workload(templates=((r1, 1.0), (r2, 1.0)))
     more = wl.requests(make_arrivals(rate, horizon, seed), np.random.default_rng(seed))
     off = len(first)
-    return tuple(first) + tuple(
-        QRequest(
-            r.arrival,
-            r.prompt,
-            r.output,
-            r.id,
-            f"x{r.job}",
-            tuple(off + a for a in r.after),
-            r.cls,
-            r.engine,
-        )
-        for r in more
-    )
+    return tuple(first) + tuple(r.moved(off, f"x{r.job}") for r in more)
 
 
 @dataclass(frozen=True)

@@ -92,19 +92,7 @@ class Workload:
             for n, (a, j) in enumerate(zip(arrivals, k, strict=False)):
                 part = job_stream(self.templates[j][0], [a], prefix=f"j{n}.")
                 base = len(out)
-                out.extend(
-                    QRequest(
-                        r.arrival,
-                        r.prompt,
-                        r.output,
-                        r.id,
-                        f"j{n}",
-                        tuple(base + x for x in r.after),
-                        r.cls,
-                        r.engine,
-                    )
-                    for r in part
-                )
+                out.extend(r.moved(base, f"j{n}") for r in part)
             return tuple(out)
         return tuple(
             QRequest(a, self.types[j][0], self.types[j][1], f"r{n}")
