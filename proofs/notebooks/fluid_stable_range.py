@@ -27,8 +27,9 @@
 # The full mode also runs the issue's own, unscaled mix (prompt 60, outputs 50, ..., 500,
 # M = 2e6, boundary 70.3) at 0.90, 0.95, 0.97, 0.99 for wait, nested_wait, greedy_evict and
 # vllm_fcfs, 2000 rounds, seed 1 (about 80-120 s a run here), drawn in
-# `fluid_stable_range_unscaled.png`. `KVRATIO_STABLE_RANGE=scaled` or `unscaled` runs one part
-# only (full mode; default both).
+# `fluid_stable_range_unscaled.png`, and the same mix started from a backlog of 20000 requests
+# (`fluid_stable_range_backlog.png`). `KVRATIO_STABLE_RANGE=scaled`, `unscaled` or `backlog`
+# runs one part only (full mode; default all three).
 #
 # `KVRATIO_QUICK=1`: the scaled mix only, two loads and 600 rounds; figures go to
 # `$KVRATIO_FIGURES` (default `docs/figures`).
@@ -50,20 +51,27 @@ from ratio.queueing.policies.nested_wait import NestedWait
 from ratio.queueing.policy import EnginePolicy
 
 QUICK = os.environ.get("KVRATIO_QUICK") == "1"
-PART = "scaled" if QUICK else os.environ.get("KVRATIO_STABLE_RANGE", "both")
-assert PART in ("scaled", "unscaled", "both"), PART
+PART = "scaled" if QUICK else os.environ.get("KVRATIO_STABLE_RANGE", "all")
+assert PART in ("scaled", "unscaled", "backlog", "all"), PART
 ROOT = Path(ratio.__file__).resolve().parents[1]
 FIGDIR = Path(os.environ.get("KVRATIO_FIGURES", ROOT / "docs" / "figures"))
 FIG = FIGDIR / "fluid_stable_range.png"
 TYPES = ten_types(prompt=6, step=5)
-OUTS = {t.output: t.rate for t in TYPES}
-POLICIES: dict[str, Callable[[], str | EnginePolicy]] = {
-    "wait": lambda: "wait",
-    "nested_wait": lambda: "nested_wait",
-    "nested_wait (dist.)": lambda: NestedWait().with_outputs(OUTS),
-    "greedy_evict": lambda: "greedy_evict",
-    "vllm_fcfs": lambda: "vllm_fcfs",
-}
+
+
+def policies(types: list) -> dict[str, Callable[[], str | EnginePolicy]]:
+    """The five policies compared; ``nested_wait (dist.)`` is given the mix's output lengths."""
+    outs = {t.output: t.rate for t in types}
+    return {
+        "wait": lambda: "wait",
+        "nested_wait": lambda: "nested_wait",
+        "nested_wait (dist.)": lambda: NestedWait().with_outputs(outs),
+        "greedy_evict": lambda: "greedy_evict",
+        "vllm_fcfs": lambda: "vllm_fcfs",
+    }
+
+
+POLICIES = policies(TYPES)
 LOADS = (0.87, 0.99) if QUICK else (0.8, 0.87, 0.9, 0.95, 0.97, 0.99, 1.0)
 AO = boundary(TYPES, 20000)
 NESTED = {r: nested_boundary_lp(TYPES, 20000, reserve=r).optimum / AO for r in (1.0, 0.5)}
@@ -115,13 +123,25 @@ def draw(rows: list, loads: tuple, names: list[str], nested: dict, title: str, p
     print("wrote", path)
 
 
-def sweep(policies: dict, loads: tuple, types: list | None = None, capacity: int = 20000) -> list:
+def sweep(
+    policies: dict,
+    loads: tuple,
+    types: list | None = None,
+    capacity: int = 20000,
+    burst: int = 0,
+) -> list:
     """``stable_range_point`` for every load and policy (one run at a time)."""
     rows = []
     for load in loads:
         for p, make in policies.items():
             pt = stable_range_point(
-                make(), load, horizon=HORIZON, seed=SEED, types=types, capacity=capacity
+                make(),
+                load,
+                horizon=HORIZON,
+                seed=SEED,
+                types=types,
+                capacity=capacity,
+                burst=burst,
             )
             rows.append((p, pt))
             print(
@@ -134,7 +154,7 @@ def sweep(policies: dict, loads: tuple, types: list | None = None, capacity: int
 
 
 # %%
-if PART != "unscaled":
+if PART in ("scaled", "all"):
     rows = sweep(POLICIES, LOADS)
     table(rows, LOADS, list(POLICIES), AO)
     draw(
@@ -153,8 +173,9 @@ if PART != "unscaled":
 # fluctuations are about three times smaller).
 
 # %%
-if PART != "scaled":
-    TYPES_U = ten_types()
+TYPES_U = ten_types()
+CAP_U = 2_000_000
+if PART in ("unscaled", "all"):
     CAP_U = 2_000_000
     AO_U = boundary(TYPES_U, CAP_U)
     NESTED_U = {r: nested_boundary_lp(TYPES_U, CAP_U, reserve=r).optimum / AO_U for r in (1.0, 0.5)}
@@ -175,3 +196,37 @@ if PART != "scaled":
         f"ten-type mix (prompt 60, outputs 50..500), M = 2e6, {HORIZON} rounds, seed {SEED}",
         FIGDIR / "fluid_stable_range_unscaled.png",
     )
+
+# %% [markdown]
+# ## Started from a backlog (full mode)
+# The same unscaled mix, with 20000 requests (types drawn by the rates) waiting at time 0 besides
+# the Poisson stream: about twice the 11094 requests in service at the boundary (Little's law).
+# Stability is a property of every starting state; from empty, greedy admission at this scale
+# rarely fills the memory within 2000 rounds, from a backlog it does at once. Drawn: requests in
+# the system against time, one panel per load.
+
+# %%
+if PART in ("backlog", "all"):
+    AO_B = boundary(TYPES_U, CAP_U)
+    LOADS_B = (0.85, 0.9, 0.95)
+    BURST = 20000
+    POLICIES_B = policies(TYPES_U)
+    rows_b = sweep(POLICIES_B, LOADS_B, types=TYPES_U, capacity=CAP_U, burst=BURST)
+    table(rows_b, LOADS_B, list(POLICIES_B), AO_B)
+    fig, axes = plt.subplots(1, len(LOADS_B), figsize=(5 * len(LOADS_B), 4), sharey=True)
+    for ax, load in zip(axes, LOADS_B, strict=True):
+        for p in POLICIES_B:
+            pt = next(r for q, r in rows_b if q == p and r.load == load)
+            assert pt.backlog is not None
+            ax.plot(pt.backlog[:, 0], pt.backlog[:, 1], lw=1, label=f"{p} ({pt.evictions} ev.)")
+        ax.set_title(f"load {load:.2f} of the boundary")
+        ax.set_xlabel("round")
+        ax.legend(fontsize=7)
+    axes[0].set_ylabel("requests in the system")
+    fig.suptitle(
+        f"ten-type mix, M = 2e6, {BURST} requests waiting at time 0, {HORIZON} rounds, seed {SEED}"
+    )
+    fig.tight_layout()
+    FIGDIR.mkdir(parents=True, exist_ok=True)
+    fig.savefig(FIGDIR / "fluid_stable_range_backlog.png", dpi=110)
+    print("wrote", FIGDIR / "fluid_stable_range_backlog.png")

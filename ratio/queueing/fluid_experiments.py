@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -86,21 +86,35 @@ def boundary(types: Sequence[FluidType], capacity: int) -> float:
 
 
 def poisson_trace(
-    types: Sequence[FluidType], rate: float, horizon: int, capacity: int, seed: int
+    types: Sequence[FluidType],
+    rate: float,
+    horizon: int,
+    capacity: int,
+    seed: int,
+    burst: int = 0,
 ) -> Instance:
     """Poisson arrivals of total ``rate`` per round over ``horizon`` rounds, types drawn by their
-    weights, arrival times rounded up to rounds (``queueing.md`` Q2)."""
+    weights, arrival times rounded up to rounds (``queueing.md`` Q2). ``burst`` more requests,
+    types drawn the same way, arrive at time 0: an initial backlog (the Poisson part is the same
+    trace as without it)."""
     rng = np.random.default_rng(seed)
     w = np.array([t.rate for t in types], dtype=float)
     w /= w.sum()
     n = int(rng.poisson(rate * horizon))
     times = np.sort(rng.uniform(0, horizon, size=n))
     kinds = rng.choice(len(types), size=n, p=w)
-    reqs = tuple(
+    first = tuple(
+        Request(0, types[k].prompt, types[k].output)
+        for k in rng.choice(len(types), size=burst, p=w)
+    )
+    reqs = first + tuple(
         Request(int(math.ceil(a)), types[k].prompt, types[k].output)
         for a, k in zip(times, kinds, strict=True)
     )
-    return Instance(capacity, reqs, {"seed": seed, "generator": "fluid.poisson_trace"})
+    meta: dict[str, Any] = {"seed": seed, "generator": "fluid.poisson_trace"}
+    if burst:
+        meta["burst"] = burst
+    return Instance(capacity, reqs, meta)
 
 
 def run_load(
@@ -122,7 +136,8 @@ def run_load(
     )
     end = float(res.end_time) if horizon is None else float(horizon)
     half = end / 2
-    comp = [c for c in res.completion_times if c is not None and c >= half]
+    # Rounds ending in (half, end]: end - half of them (a round ending at ``half`` began before).
+    comp = [c for c in res.completion_times if c is not None and c > half]
     bl = res.backlog
     assert bl is not None
     t, q = bl[:, 0], bl[:, 1]
@@ -166,6 +181,8 @@ class StablePoint:
     max_backlog: int
     bound: float
     verdict: str
+    #: ``(time, requests)`` rows of the backlog (arrived, not completed), one per round.
+    backlog: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
 def stable_range_point(
@@ -176,19 +193,21 @@ def stable_range_point(
     capacity: int = 20000,
     horizon: int = 600,
     seed: int = 1,
+    burst: int = 0,
 ) -> StablePoint:
     """Run ``policy`` on Poisson arrivals of the mix ``types`` (default: the ten types scaled by
     1/10, prompt 6 and outputs 5, ..., 50) at ``load`` times the fluid boundary of Ao's LP
     (:func:`boundary`) for ``horizon`` rounds, and judge stability as ``queueing.md`` Q6 does
     (slope of the backlog in requests over the second half, batch-means SE from
     :func:`ratio.queueing.stability.fit_slope`; bound: ``4 * rate * max output`` requests,
-    i.e. four times the backlog of every request served without waiting)."""
+    i.e. four times the backlog of every request served without waiting). ``burst``: requests
+    waiting at time 0 besides the Poisson stream (:func:`poisson_trace`), to start saturated."""
     from ratio.queueing.stability import fit_slope, verdict_of
 
     ts = list(types) if types is not None else ten_types(prompt=6, step=5)
     b = boundary(ts, capacity)
     rate = load * b
-    inst = poisson_trace(ts, rate, horizon, capacity, seed)
+    inst = poisson_trace(ts, rate, horizon, capacity, seed, burst=burst)
     r = run_load(policy, inst, until=horizon)
     bl = r["result"].backlog
     assert bl is not None
@@ -208,6 +227,7 @@ def stable_range_point(
         max_backlog,
         bound,
         verdict_of(slope, se, max_backlog, bound),
+        bl[:, :2].copy(),
     )
 
 
@@ -310,7 +330,7 @@ def gate_route_revenue(
     rev = sum(
         reward[(r.prompt, r.output)]
         for r, c in zip(res.requests, res.completion_times, strict=True)
-        if c is not None and c >= warm
+        if c is not None and c > warm
     )
     solo = n - pol.mixed
     sim = pol.sim
