@@ -27,6 +27,8 @@ __all__ = [
     "run_load",
     "StablePoint",
     "stable_range_point",
+    "SafetyPoint",
+    "safety_margin_sweep",
     "GateRouteRun",
     "gate_route_revenue",
 ]
@@ -229,6 +231,68 @@ def stable_range_point(
         verdict_of(slope, se, max_backlog, bound),
         bl[:, :2].copy(),
     )
+
+
+@dataclass(frozen=True)
+class SafetyPoint:
+    """Nested WAIT at one threshold ``L`` (``factor`` times the memory-safe ``safe``) on one
+    trace of ``n`` requests arriving at ``rate`` per round: ``evictions`` (and per request),
+    ``throughput`` (completions per round over the second half) and mean latency in rounds."""
+
+    load: float
+    rate: float
+    factor: float
+    L: int
+    safe: int
+    n: int
+    evictions: int
+    eviction_rate: float
+    throughput: float
+    mean_latency: float
+
+
+def safety_margin_sweep(
+    factors: Sequence[float],
+    load: float,
+    *,
+    types: Sequence[FluidType] | None = None,
+    capacity: int = 20000,
+    horizon: int = 600,
+    seed: int = 1,
+) -> list[SafetyPoint]:
+    """Nested WAIT's safety margin (issue 9): run ``NestedWait(L)``, given the output-length
+    distribution of the mix, at ``L = round(f * safe)`` for each ``f`` in ``factors``, where
+    ``safe`` is the memory-safe threshold for the mean prompt
+    (:func:`~ratio.queueing.policies.nested_wait.max_nested_threshold`), on one Poisson trace at
+    ``load`` times Ao's fluid boundary (default mix: the ten types scaled by 1/10, M = 20000)."""
+    from ratio.queueing.policies.nested_wait import NestedWait, max_nested_threshold
+
+    ts = list(types) if types is not None else ten_types(prompt=6, step=5)
+    outs = {t.output: t.rate for t in ts}
+    mean_prompt = sum(t.rate * t.prompt for t in ts) / sum(t.rate for t in ts)
+    safe = max_nested_threshold(outs, mean_prompt, capacity)
+    rate = load * boundary(ts, capacity)
+    inst = poisson_trace(ts, rate, horizon, capacity, seed)
+    points = []
+    for f in factors:
+        L = max(1, round(f * safe))
+        r = run_load(NestedWait(L=L).with_outputs(outs), inst, until=horizon)
+        ev = int(r["evictions"])
+        points.append(
+            SafetyPoint(
+                load,
+                rate,
+                float(f),
+                L,
+                safe,
+                inst.n,
+                ev,
+                ev / max(1, inst.n),
+                float(r["throughput"]),
+                float(r["mean_latency"]),
+            )
+        )
+    return points
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ FIGURE = {
     "fluid_stable_range": "fluid_stable_range.png",
     "fluid_gate_and_route": "fluid_gate_and_route.png",
     "fluid_latency": "fluid_latency.png",
+    "fluid_safety_margin": "fluid_safety_margin.png",
 }
 
 

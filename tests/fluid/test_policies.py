@@ -13,8 +13,10 @@ from ratio.errors import InputError
 from ratio.model import Instance
 from ratio.queueing import simulate_extended
 from ratio.queueing.dispatch import is_extended_policy
-from ratio.queueing.fluid_experiments import gate_route_revenue, poisson_trace, ten_types
-from ratio.queueing.policies.nested_wait import max_nested_threshold
+from ratio.queueing.fluid_experiments import (
+    gate_route_revenue,
+    safety_margin_sweep,
+)
 
 SMALL = Instance.from_tuples(
     40, [(0, 3, 4), (0, 5, 2), (1, 3, 4), (2, 5, 2), (2, 3, 4), (6, 5, 2), (9, 3, 4)]
@@ -67,21 +69,24 @@ def test_dispatch() -> None:
 
 
 def test_nested_safety_margin() -> None:
-    """Zero evictions at the memory-safe threshold, evictions far above it."""
-    types = ten_types(prompt=6, step=5)
-    M = 20000
-    outs = {t.output: t.rate for t in types}
-    safe = max_nested_threshold(outs, 6, M)
-    inst = poisson_trace(types, 55.0, 200, M, seed=3)
-    from ratio.queueing.fluid_experiments import run_load
-    from ratio.queueing.policies.nested_wait import NestedWait
-
-    def ev(L: int) -> int:
-        pol = NestedWait(L=L).with_outputs(outs)
-        return int(run_load(pol, inst, until=200)["evictions"])
-
-    assert ev(safe) == 0
-    assert ev(3 * safe) > 0
+    """Issue 9: zero evictions at and below the memory-safe threshold, an eviction rate that
+    rises with L above it, and a throughput capped by the first batch far below it. Scaled
+    ten-type mix, M = 20000, 0.85 of Ao's boundary (58.3 per round), 600 rounds, seed 1, safe
+    L = 1024. Measured: evictions 0, 0, 0, 72, 387, 10155, 20868 at L / safe = 0.5, 0.75, 1,
+    1.25, 1.5, 2, 3; throughput 30.0, 46.0, 58.1, ..., 50.8."""
+    factors = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0)
+    pts = safety_margin_sweep(factors, 0.85, horizon=600, seed=1)
+    assert pts[0].safe == 1024
+    below = [p for p in pts if p.factor <= 1.0]
+    above = [p for p in pts if p.factor > 1.0]
+    assert all(p.evictions == 0 for p in below)
+    assert all(p.evictions > 0 for p in above)
+    ev = [p.evictions for p in above]
+    assert ev == sorted(ev) and len(set(ev)) == len(ev)
+    assert above[-1].eviction_rate > 0.3
+    safe = next(p for p in pts if p.factor == 1.0)
+    assert safe.throughput > 0.99 * safe.rate
+    assert pts[0].throughput < 0.6 * pts[0].rate
 
 
 def test_kaplan_meier_removes_the_survivor_bias() -> None:
