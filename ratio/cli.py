@@ -230,12 +230,21 @@ def _cmd_gen(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """No prefix matching of options: ``gen --capacity 400`` must be refused as unknown, not
+    read as ``--capacity-from 400`` (a file name)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(**kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="kvratio",
         description="Competitive ratios of LLM-inference scheduling under KV-cache limits.",
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
     p = sub.add_parser("simulate", help="simulate a policy on a trace")
