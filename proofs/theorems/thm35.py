@@ -195,4 +195,9 @@ THEOREM = Theorem(
     constant="1 + E[v]/(E[v]-eps) * 2/((1-alpha)(1-mu)(1-rho))",
     symbolic=symbolic,
     empirical=empirical,
+    paper="kong2026-svf",
+    setting="outputs conditioned on o <= floor(alpha M) - s (truncated geometric), prompt 4",
+    study_reason="the check cannot fail: the simulated ratios stay near 1 against constants "
+    ">= 5 (the constant never binds), the queueing step is the paper's, and the 1-bit runs may "
+    "evict (the bound assumes they do not; evictions are reported per grid point, not excluded)",
 )
