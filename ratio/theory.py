@@ -146,7 +146,7 @@ def sharper_certificate(instance: Instance) -> SharperCertificate:
         pre += v
     kappa = Fraction(m, m - p + 1) * (num / den if den else Fraction(1))
     a = sum(r.output for r in reqs)
-    delta = sum(busy_offset(r.prompt, r.output) for r in reqs) / a
+    delta = sum((busy_offset(r.prompt, r.output) for r in reqs), Fraction(0)) / a
     return SharperCertificate(
         kappa=kappa,
         delta=delta,
