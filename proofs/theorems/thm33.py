@@ -50,6 +50,7 @@ THEOREM = Theorem(
     symbolic=symbolic,
     empirical=empirical,
     paper="kong2026-svf",
-    study_reason="the statement's exact constant is not available to us; registered as an "
-    "empirical study of svf_1bit's certified ratio against theta",
+    study_reason="no constant to fail against: the statement's exact constant is not available "
+    "to us; an empirical study of svf_1bit's certified ratio, theta a fraction of the largest "
+    "output of the sampled instances",
 )

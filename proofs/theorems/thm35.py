@@ -198,6 +198,7 @@ THEOREM = Theorem(
     paper="kong2026-svf",
     setting="outputs conditioned on o <= floor(alpha M) - s (truncated geometric), prompt 4",
     study_reason="the check cannot fail: the simulated ratios stay near 1 against constants "
-    ">= 5 (the constant never binds), the queueing step is the paper's, and the 1-bit runs may "
-    "evict (the bound assumes they do not; evictions are reported per grid point, not excluded)",
+    ">= 5 (the constant never binds under the premise rho < 1), the queueing step is the "
+    "paper's, and the 1-bit runs evict (up to 54 evictions at one quick grid point) while the "
+    "bound assumes they do not (the count is in the check's note and rows)",
 )
