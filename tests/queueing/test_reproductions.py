@@ -38,6 +38,16 @@ def test_five_request_worked_example(policy: str, batches: list[str]) -> None:
     assert worked_example(policy) == batches
 
 
+def test_fig8_orca_is_drawn_with_budget_5() -> None:
+    """Fig. 8's Orca panel (issue 16): with a token budget of 5 both prefills join the second
+    batch beside all three decodes (2 + 3 = 5 tokens), C finishes in the third batch, and B's
+    last decode runs alone; by hand: A, B, C need 2, 4, 3 more decodes, D and E 1 prefill and
+    1 decode each. Budget 4 gives a different sequence (the test above)."""
+    fig8 = ["Ad Bd Cd", "Dp Ep Ad Bd Cd", "Bd Cd Dd Ed", "Bd"]
+    assert worked_example("orca", budget=5) == fig8
+    assert worked_example("orca", budget=4) != fig8
+
+
 def test_theorem2_boundary_sarathi_and_orca() -> None:
     """One seed (the fast check): stable at 0.9 and unstable above the boundary
     ``b_max / tau(b_max) / 200``, ``b_max = 512``, 100 + 100 tokens, Poisson. The slopes are
