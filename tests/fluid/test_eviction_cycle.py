@@ -6,13 +6,18 @@ from fractions import Fraction
 
 import pytest
 
-from ratio.queueing.fluid import greedy_map
+from ratio.queueing.fluid import greedy_map, greedy_orbit
 from ratio.queueing.fluid_experiments import eviction_cycle
 
 
 def test_greedy_leaves_the_fixed_point_and_cycles() -> None:
     run = eviction_cycle("greedy_evict", rounds=40)
     assert (run.admitted[0], run.decoded[0]) == (21, 19)  # stages 21 and 19 at round 0
+    # by hand: 19 requests in their second round hold 4 tokens each, so greedy admits
+    # floor((140 - 4 * 19) / 3) = 21; then the integer recurrence x' = floor((M - 4x) / 3)
+    # (greedy_orbit, a second method: no engine) gives the rest
+    assert (140 - 4 * 19) // 3 == 21
+    assert run.admitted[:11] == greedy_orbit(21, 2, 140, 10)
     assert run.admitted[:11] == [21, 18, 22, 17, 24, 14, 28, 9, 34, 1, 45]
     first_eviction = next(
         r for r in range(len(run.memory)) if run.evictions and run.decoded[r] == 35

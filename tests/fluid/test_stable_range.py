@@ -24,6 +24,10 @@ def at_099() -> dict[str, StablePoint]:
 
 
 def test_boundary_of_the_scaled_mix(at_099: dict[str, StablePoint]) -> None:
+    # independent of the LP: M / E[V], the mix's mean volume s o + o(o+1)/2 weighted by rate
+    ts = ten_types(prompt=6, step=5)
+    mean_v = sum(t.rate * (t.prompt * t.output + t.output * (t.output + 1) / 2) for t in ts)
+    assert at_099["wait"].boundary == pytest.approx(20000 * sum(t.rate for t in ts) / mean_v)
     assert at_099["wait"].boundary == pytest.approx(68.607, abs=1e-3)
 
 
