@@ -145,13 +145,13 @@ for a, worst, wa in rows:
                 relation="<=",
             )
         )
-for al, r in fam_pts:
+for fam_al, fam_r in fam_pts:
     cmp_rows.append(
         row(
-            f"svf_hol_block at alpha = {al:.3f}",
-            svf_sharper_bound(Fraction(al).limit_denominator(10**6)),
+            f"svf_hol_block at alpha = {fam_al:.3f}",
+            svf_sharper_bound(Fraction(fam_al).limit_denominator(10**6)),
             "sharper bound",
-            r,
+            fam_r,
             relation="<=",
         )
     )
