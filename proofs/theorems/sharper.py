@@ -384,7 +384,7 @@ def flat_control(quick: bool, seed: int) -> tuple[list[SymbolicCheck], list[Empi
 THEOREMS = [
     Theorem(
         name="sharper_lemma",
-        title="Refined waiting lemma (SVF, burst)",
+        title="Refined waiting lemma (SVF, burst); it holds but never improves on Lemma A.2",
         statement="(M-P+1) W_j <= sum_{i before j} min(P_i o_i, V_i + o_i (O_j - 1)), "
         "O_j = max output among the requests up to j in SVF's order",
         source=SOURCE,
