@@ -45,6 +45,7 @@ LOADS = [0.8, 1.2] if QUICK else [0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3, 1.4]
 # %%
 for pol in ["orca", "sarathi", "fastertransformer", "vllm_prefill_first"]:
     print(f"{pol:<20}", " | ".join(worked_example(pol)))
+print(f"{'orca, budget 5':<20}", " | ".join(worked_example("orca", budget=5)), "(Fig. 8)")
 
 # %% [markdown]
 # ## Theorem 2: slope against the fluid prediction `max(0, lambda * 200 - 512 / tau(512))`
