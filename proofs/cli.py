@@ -6,8 +6,27 @@ Imports only :mod:`argparse` at load time; sympy and the checks load in the hand
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
+from collections.abc import Iterator
 from typing import Any
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """Send whatever the checks print (solver banners from C code included) to stderr, so
+    that ``--json`` output stays parseable."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def register(subparsers: Any) -> None:
@@ -40,19 +59,20 @@ def _cmd_prove(args: argparse.Namespace) -> int:
             get_theorem(args.theorem)
         thms = [get_theorem(args.theorem)] if args.theorem else list(registry().values())
         rows: list[tuple[str, ...]] = [
-            (t.name, t.source, t.statement, t.regime, t.constant) for t in thms
+            (t.name, t.paper, t.statement, t.regime, t.constant) for t in thms
         ]
         emit(
             args,
             {"theorems": [t.describe() for t in thms]},
-            _table(rows, ("theorem", "source", "statement", "regime", "constant")),
+            _table(rows, ("theorem", "paper", "statement", "regime", "constant")),
         )
         return 0
     thms = [get_theorem(args.theorem)] if args.theorem else list(registry().values())
     results = []
-    for t in thms:
-        print(f"prove: {t.name} ...", file=sys.stderr, flush=True)
-        results.append(run_theorem(t, quick=args.quick, seed=args.seed))
+    with _stdout_to_stderr():
+        for t in thms:
+            print(f"prove: {t.name} ...", file=sys.stderr, flush=True)
+            results.append(run_theorem(t, quick=args.quick, seed=args.seed))
     dicts = [r.to_dict() for r in results]
     rows = []
     for r in results:
@@ -64,8 +84,20 @@ def _cmd_prove(args: argparse.Namespace) -> int:
                 worst += f" vs {float(w.constant):.4g}"
             if w.alpha is not None:
                 worst += f" (alpha {float(w.alpha):.3g})"
-        rows.append((r.theorem.name, r.verdict, worst, f"{r.seconds:.1f}s", r.reason))
-    text = _table(rows, ("theorem", "verdict", "worst vs constant", "time", "reason"))
+        rows.append(
+            (
+                r.theorem.name,
+                r.theorem.paper,
+                r.verdict,
+                r.control_verdict,
+                worst,
+                f"{r.seconds:.1f}s",
+                r.reason,
+            )
+        )
+    text = _table(
+        rows, ("theorem", "paper", "verdict", "control", "worst vs constant", "time", "reason")
+    )
     if args.write_docs:
         from proofs.docs import write_docs
 

@@ -13,7 +13,16 @@ A :class:`Theorem` bundles a statement with two kinds of checks:
   by :func:`ratio.check.check`, with exact integer costs);
 * ``open``: the theorem is registered as an empirical study (its statement is not available to us,
   or no symbolic argument is claimed), or some check could not decide (reason given);
-* ``verified``: every symbolic and every empirical check holds.
+* ``verified``: every symbolic and every empirical check holds, **and** the theorem's control
+  (the same checks run on a deliberately false variant: a constant lowered below the claim, or a
+  statement strengthened) comes out ``refuted``. A check whose control is not refuted could not
+  have failed, so its theorem stays ``open`` with that reason (issue 16).
+
+A symbolic check refutes when it fails and carries a ``witness``: an exact point of the domain
+where the claimed identity or inequality is false (evaluated with exact rationals).
+
+Each theorem names its ``paper`` (one of :data:`PAPERS`) and, where the setting was changed or
+rebuilt (a scaled mix, a toy network, an LP from summaries), a ``setting`` that says so.
 """
 
 from __future__ import annotations
@@ -37,7 +46,18 @@ __all__ = [
     "get_theorem",
     "run_theorem",
     "fmt_number",
+    "PAPERS",
+    "ControlResult",
 ]
+
+#: Paper keys of ``kvratio prove --json`` (issue 16).
+PAPERS: tuple[str, ...] = (
+    "kong2026-svf",
+    "ao2025-wait",
+    "dai2025-work-conserving",
+    "zhang2026-pd",
+    "other",
+)
 
 #: Modules of :mod:`proofs.theorems`, in the order of the issue (one theorem each).
 THEOREM_MODULES: tuple[str, ...] = (
@@ -51,6 +71,9 @@ THEOREM_MODULES: tuple[str, ...] = (
     "thm33",
     "sorted_f",
     "mcsf",
+    "svf_steps",
+    "sharper",
+    "queueing_papers",
 )
 
 
@@ -79,6 +102,7 @@ class SymbolicCheck:
     holds: bool
     residual: str = "0"
     proof: str = ""
+    witness: dict[str, str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -87,6 +111,7 @@ class SymbolicCheck:
             "holds": self.holds,
             "residual": self.residual,
             "proof": self.proof,
+            "witness": self.witness,
         }
 
 
@@ -160,6 +185,8 @@ class EmpiricalCheck:
 
 SymbolicFn = Callable[[], list[SymbolicCheck]]
 EmpiricalFn = Callable[[bool, int], list[EmpiricalCheck]]
+#: A control: the theorem's checks run on a deliberately false variant; ``(symbolic, empirical)``.
+ControlFn = Callable[[bool, int], tuple[list[SymbolicCheck], list[EmpiricalCheck]]]
 
 
 @dataclass(frozen=True)
@@ -177,6 +204,13 @@ class Theorem:
     study_reason
         Set for empirical studies: the verdict is then ``open`` with this reason unless a
         certified counter-example refutes the claim.
+    paper
+        One of :data:`PAPERS`.
+    setting
+        Set where the setting was changed or rebuilt (scaled mix, toy network, ...).
+    control, control_claim
+        The same checks on a deliberately false variant (``control_claim`` says which); it must
+        come out ``refuted`` for the theorem to be ``verified``.
     """
 
     name: str
@@ -188,6 +222,14 @@ class Theorem:
     symbolic: SymbolicFn
     empirical: EmpiricalFn
     study_reason: str | None = None
+    paper: str = "kong2026-svf"
+    setting: str | None = None
+    control: ControlFn | None = None
+    control_claim: str = ""
+
+    def __post_init__(self) -> None:
+        if self.paper not in PAPERS:
+            raise ValueError(f"paper {self.paper!r} not in {PAPERS}")
 
     @property
     def command(self) -> str:
@@ -199,9 +241,34 @@ class Theorem:
             "title": self.title,
             "statement": self.statement,
             "source": self.source,
+            "paper": self.paper,
+            "setting": self.setting,
             "regime": self.regime,
             "constant": self.constant,
+            "control_claim": self.control_claim or None,
             "kind": "study" if self.study_reason else "theorem",
+        }
+
+
+@dataclass(frozen=True)
+class ControlResult:
+    """The control's checks and their verdict (``refuted`` is what a control must give)."""
+
+    claim: str
+    symbolic: tuple[SymbolicCheck, ...]
+    empirical: tuple[EmpiricalCheck, ...]
+    verdict: str
+    reason: str
+    errors: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "claim": self.claim,
+            "verdict": self.verdict,
+            "reason": self.reason,
+            "symbolic": [c.to_dict() for c in self.symbolic],
+            "empirical": [c.to_dict() for c in self.empirical],
+            "errors": list(self.errors),
         }
 
 
@@ -219,6 +286,12 @@ class TheoremResult:
     seconds: float
     quick: bool
     seed: int
+    control: ControlResult | None = None
+
+    @property
+    def control_verdict(self) -> str:
+        """``refuted`` / ``verified`` / ``open`` for the control; ``none`` without one."""
+        return self.control.verdict if self.control is not None else "none"
 
     def to_dict(self) -> dict[str, Any]:
         sym_status = (
@@ -243,8 +316,10 @@ class TheoremResult:
         )
         return {
             "theorem": self.theorem.name,
+            "paper": self.theorem.paper,
             "source": self.theorem.source,
             "statement": self.theorem.statement,
+            "setting": self.theorem.setting,
             "regime": self.theorem.regime,
             "constant": self.theorem.constant,
             "symbolic": {"status": sym_status, "checks": [c.to_dict() for c in self.symbolic]},
@@ -255,6 +330,8 @@ class TheoremResult:
             },
             "verdict": self.verdict,
             "reason": self.reason,
+            "control": self.control_verdict,
+            "control_detail": self.control.to_dict() if self.control else None,
             "worst": self.worst.to_dict() if self.worst else None,
             "errors": list(self.errors),
             "seconds": round(self.seconds, 3),
@@ -272,8 +349,11 @@ def registry() -> dict[str, Theorem]:
     if not _REGISTRY:
         for mod in THEOREM_MODULES:
             m = importlib.import_module(f"proofs.theorems.{mod}")
-            thm: Theorem = m.THEOREM
-            _REGISTRY[thm.name] = thm
+            thms: list[Theorem] = list(getattr(m, "THEOREMS", None) or [m.THEOREM])
+            for thm in thms:
+                if thm.name in _REGISTRY:
+                    raise ValueError(f"theorem {thm.name!r} registered twice")
+                _REGISTRY[thm.name] = thm
     return _REGISTRY
 
 
@@ -302,55 +382,118 @@ def _pick_worst(checks: tuple[EmpiricalCheck, ...]) -> Worst | None:
     return max(cands, key=lambda w: (w.certified, float(w.value)))
 
 
-def run_theorem(theorem: Theorem, *, quick: bool = True, seed: int = 0) -> TheoremResult:
-    """Run every check of ``theorem`` and decide its verdict (see module docstring).
+def _symbolic_refutes(c: SymbolicCheck) -> bool:
+    return not c.holds and c.witness is not None
 
-    A check that raises is recorded in ``errors`` (with its exception) and forces ``open``:
-    a verdict is never drawn from a check that did not finish.
-    """
-    t0 = time.perf_counter()
+
+def _run_checks(
+    sym_fn: Callable[[], list[SymbolicCheck]],
+    emp_fn: Callable[[], list[EmpiricalCheck]],
+) -> tuple[tuple[SymbolicCheck, ...], tuple[EmpiricalCheck, ...], list[str]]:
     errors: list[str] = []
     sym: tuple[SymbolicCheck, ...] = ()
     emp: tuple[EmpiricalCheck, ...] = ()
     try:
-        sym = tuple(theorem.symbolic())
+        sym = tuple(sym_fn())
     except Exception as e:  # noqa: BLE001 - reported, never hidden
         errors.append(f"symbolic: {type(e).__name__}: {e}\n{traceback.format_exc(limit=3)}")
     try:
-        emp = tuple(theorem.empirical(quick, seed))
+        emp = tuple(emp_fn())
     except Exception as e:  # noqa: BLE001
         errors.append(f"empirical: {type(e).__name__}: {e}\n{traceback.format_exc(limit=3)}")
-    worst = _pick_worst(emp)
-    refuting = [c for c in emp if c.holds is False and c.counterexample is not None]
+    return sym, emp, errors
+
+
+def decide(
+    sym: tuple[SymbolicCheck, ...],
+    emp: tuple[EmpiricalCheck, ...],
+    errors: list[str],
+    study_reason: str | None = None,
+    *,
+    statistical: bool = False,
+) -> tuple[str, str]:
+    """The verdict of a set of checks, before the control is considered (module docstring).
+
+    An uncertified counter-example (a simulation's verdict, a float LP) refutes only with
+    ``statistical`` (controls); for a theorem it leaves the verdict ``open``."""
+    refuting = [
+        c
+        for c in emp
+        if c.holds is False
+        and c.counterexample is not None
+        and (statistical or c.counterexample.certified)
+    ]
+    sym_refuting = [c for c in sym if _symbolic_refutes(c)]
     sym_fail = [c for c in sym if not c.holds]
-    undecided = [c for c in emp if c.holds is None or (c.holds is False and not c.counterexample)]
+    undecided = [c for c in emp if c.holds is None or (c.holds is False and c not in refuting)]
     if refuting:
         c = refuting[0]
-        verdict = "refuted"
-        reason = f"certified counter-example ({c.name}): {c.note}".rstrip(": ")
-    elif errors:
-        verdict = "open"
-        reason = "a check raised: " + errors[0].splitlines()[0]
-    elif theorem.study_reason:
-        verdict = "open"
-        reason = theorem.study_reason
-    elif sym_fail:
-        verdict = "open"
-        reason = "symbolic check did not close: " + "; ".join(
+        kind = "certified" if c.counterexample and c.counterexample.certified else "uncertified"
+        return "refuted", f"{kind} counter-example ({c.name}): {c.note}".rstrip(": ")
+    if sym_refuting:
+        s = sym_refuting[0]
+        return "refuted", f"exact counter-example ({s.name}) at {s.witness}"
+    if errors:
+        return "open", "a check raised: " + errors[0].splitlines()[0]
+    if study_reason:
+        return "open", study_reason
+    if sym_fail:
+        return "open", "symbolic check did not close: " + "; ".join(
             f"{c.name} (residual {c.residual})" for c in sym_fail
         )
-    elif undecided:
-        verdict = "open"
-        reason = "undecided: " + "; ".join(f"{c.name}: {c.note}" for c in undecided)
-    elif not sym or not emp:
-        verdict = "open"
-        reason = "needs both a symbolic and an empirical check"
-    else:
-        verdict = "verified"
-        reason = (
-            f"{len(sym)} symbolic checks hold; {len(emp)} empirical checks hold on "
-            f"{sum(c.instances for c in emp)} instances/runs"
-        )
+    if undecided:
+        return "open", "undecided: " + "; ".join(f"{c.name}: {c.note}" for c in undecided)
+    if not sym and not emp:
+        return "open", "no check"
+    return "verified", (
+        f"{len(sym)} symbolic checks hold; {len(emp)} empirical checks hold on "
+        f"{sum(c.instances for c in emp)} instances/runs"
+    )
+
+
+def run_theorem(theorem: Theorem, *, quick: bool = True, seed: int = 0) -> TheoremResult:
+    """Run every check of ``theorem`` and its control and decide the verdict (module docstring).
+
+    A check that raises is recorded in ``errors`` (with its exception) and forces ``open``:
+    a verdict is never drawn from a check that did not finish. ``verified`` needs the control
+    to come out ``refuted``.
+    """
+    t0 = time.perf_counter()
+    sym, emp, errors = _run_checks(theorem.symbolic, lambda: theorem.empirical(quick, seed))
+    worst = _pick_worst(emp)
+    verdict, reason = decide(sym, emp, errors, theorem.study_reason)
+    control: ControlResult | None = None
+    if theorem.control is not None:
+        ctl = theorem.control
+        box: dict[str, list[EmpiricalCheck]] = {}
+
+        def _ctl_sym() -> list[SymbolicCheck]:
+            s, e = ctl(quick, seed)
+            box["e"] = e
+            return s
+
+        csym, cemp, cerr = _run_checks(_ctl_sym, lambda: box.get("e", []))
+        cverdict, creason = decide(csym, cemp, cerr, statistical=True)
+        stubborn = [c.name for c in csym if not _symbolic_refutes(c)] + [
+            c.name for c in cemp if c.counterexample is None
+        ]
+        if cverdict == "refuted" and stubborn:
+            cverdict = "open"
+            creason = f"control checks not refuted: {', '.join(stubborn)} ({creason})"
+        control = ControlResult(theorem.control_claim, csym, cemp, cverdict, creason, tuple(cerr))
+        errors += [f"control {e}" for e in cerr]
+    if verdict == "verified":
+        if control is None:
+            verdict = "open"
+            reason = "no false control registered: the checks are not shown to bite"
+        elif control.verdict != "refuted":
+            verdict = "open"
+            reason = (
+                f"the control ({control.claim}) came out {control.verdict}, not refuted: "
+                f"these checks could not have failed ({control.reason})"
+            )
+        else:
+            reason += f"; control ({control.claim}) refuted"
     return TheoremResult(
         theorem,
         sym,
@@ -362,4 +505,5 @@ def run_theorem(theorem: Theorem, *, quick: bool = True, seed: int = 0) -> Theor
         time.perf_counter() - t0,
         quick,
         seed,
+        control,
     )

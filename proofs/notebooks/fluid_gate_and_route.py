@@ -98,3 +98,43 @@ fig.tight_layout()
 FIG.parent.mkdir(parents=True, exist_ok=True)
 fig.savefig(FIG, dpi=110)
 print("wrote", FIG)
+
+# %% [markdown]
+# ## Comparison: expected against computed
+# The LP value 67/330 and its mixed share 0.4 + 8/330 are worked by hand (tests/fluid/test_lp.py);
+# the integer split is ceil(n * share); gate_and_route keeps every slot busy, so its token revenue
+# is the LP value at that split; no policy exceeds the LP value (Zhang et al.: an upper bound).
+
+# %%
+import math  # noqa: E402
+
+from proofs.compare import row, table  # noqa: E402
+
+share = 0.4 + 8 / 330
+cmp_rows = [row("LP value", 67 / 330, "by hand: 0.4 * 0.2 ... = 67/330", lp, 1e-9)]
+for k, n in enumerate(NS):
+    g = runs["gate_and_route"][k]
+    cmp_rows.append(
+        row(f"n = {n}: mixed engines", math.ceil(n * share), "ceil(n (0.4 + 8/330))", g.mixed)
+    )
+    cmp_rows.append(
+        row(
+            f"n = {n}: gate_and_route token revenue",
+            g.lp_split,
+            "LP at the integer split",
+            g.token_revenue,
+            0.003 * lp,
+        )
+    )
+    for name in VARIANTS:
+        cmp_rows.append(
+            row(
+                f"n = {n}: {name}",
+                lp,
+                "LP value (upper bound)",
+                runs[name][k].token_revenue,
+                1e-3 * lp,
+                relation="<=",
+            )
+        )
+table("fluid_gate_and_route", cmp_rows)

@@ -58,6 +58,7 @@ for load in LOADS:
                 "total_latency": r["total_latency"],
                 "mean_latency": r["mean_latency"],
                 "evictions": r["evictions"],
+                "mean_output": sum(q.output for q in inst.requests) / inst.n,
             }
         )
         print(rows[-1], flush=True)
@@ -88,3 +89,26 @@ fig.tight_layout()
 FIG.parent.mkdir(parents=True, exist_ok=True)
 fig.savefig(FIG, dpi=110)
 print("wrote", FIG)
+
+# %% [markdown]
+# ## Comparison: expected against computed
+# Every request finishes (the runs go to completion), and no mean latency is below the trace's
+# mean output length (a request needs one round per output token).
+
+# %%
+from proofs.compare import row, table  # noqa: E402
+
+cmp_rows = []
+for r in rows:
+    tag = f"load {r['load']}, {r['policy']}"
+    cmp_rows.append(row(f"{tag}: completed", r["n"], "every request of the trace", r["completed"]))
+    cmp_rows.append(
+        row(
+            f"{tag}: mean latency",
+            r["mean_output"],
+            "mean output length (lower bound)",
+            r["mean_latency"],
+            relation=">=",
+        )
+    )
+table("fluid_latency", cmp_rows)

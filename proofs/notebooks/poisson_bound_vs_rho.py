@@ -83,3 +83,34 @@ fig.tight_layout()
 FIG.parent.mkdir(parents=True, exist_ok=True)
 fig.savefig(FIG, dpi=110)
 print("wrote", FIG)
+
+# %% [markdown]
+# ## Comparison: expected against computed
+# The constant at each rho, worked by hand from the statement, against the code's; the simulated
+# ratio's 95 % upper end and mean wait against the bounds (for rho < 1). The bound is loose
+# (docs/theorems.md: thm34 is `open` because this check cannot fail).
+
+# %%
+from proofs.compare import row, table  # noqa: E402
+
+cmp_rows = []
+for p in pts:
+    hand = 1 + 2 / ((1 - ALPHA) * (1 - MU) * (1 - p.rho))
+    cmp_rows.append(
+        row(
+            f"constant at rho = {p.rho}", hand, "1 + 2/((1-a)(1-mu)(1-rho)), by hand", p.bound, 1e-9
+        )
+    )
+    cmp_rows.append(
+        row(f"ratio CI upper end, rho = {p.rho}", hand, "Thm 3.4", p.ratio_ci[1], relation="<=")
+    )
+    cmp_rows.append(
+        row(
+            f"mean wait, rho = {p.rho}",
+            p.wait_bound,
+            "W_0/(D - Lambda), Thm 3.4's step",
+            p.mean_wait,
+            relation="<=",
+        )
+    )
+table("proofs_poisson_bound_vs_rho", cmp_rows)

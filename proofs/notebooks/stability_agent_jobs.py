@@ -121,3 +121,45 @@ fig.tight_layout()
 FIG.parent.mkdir(parents=True, exist_ok=True)
 fig.savefig(FIG, dpi=110)
 print("wrote", FIG)
+
+# %% [markdown]
+# ## Comparison: expected against computed
+# The boundary is b_max / tau(b_max) / W jobs per ms with tau(512) = 11.28 + 35.47 * 4 = 153.16
+# (the staircase, by hand); the verdicts and slopes are Dai et al.'s claims (1 = as claimed).
+
+# %%
+from proofs.compare import row, table  # noqa: E402
+
+cmp_rows = []
+for shape, rep in reports.items():
+    w = rep.params["work_per_arrival"]
+    cmp_rows.append(
+        row(
+            f"{shape}: boundary x W",
+            512 / 153.16,
+            "512 / tau(512), by hand",
+            rep.boundary * w,
+            1e-9,
+        )
+    )
+    for r, jr in zip(rep.results, runs[shape], strict=True):
+        want = "stable" if r.load < 1 else "unstable"
+        cmp_rows.append(
+            row(
+                f"{shape} at {r.load}: {want}",
+                1,
+                "Dai et al. (work-conserving)",
+                int(r.verdict == want),
+            )
+        )
+        if r.load > 1:
+            cmp_rows.append(
+                row(
+                    f"{shape} at {r.load}: total-work slope",
+                    jr.fluid_slope,
+                    "fluid rate (2 SE)",
+                    jr.slope,
+                    2 * jr.slope_se,
+                )
+            )
+table("stability_agent_jobs", cmp_rows)

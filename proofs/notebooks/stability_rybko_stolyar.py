@@ -86,3 +86,29 @@ fig.tight_layout()
 FIG.parent.mkdir(parents=True, exist_ok=True)
 fig.savefig(FIG, dpi=110)
 print("wrote", FIG)
+
+# %% [markdown]
+# ## Comparison: expected against computed
+# The burst brings 150 jobs of 12 tokens of work (1800); Rybko and Stolyar: the wrong priority
+# keeps more than that, the reversed one drains it (below 200).
+
+# %%
+from proofs.compare import row, table  # noqa: E402
+
+cmp_rows = [
+    row(
+        "wrong priority, backlog at the end",
+        1800,
+        "the burst's work, 150 x 12 tokens",
+        burst["1-3-0-2"].final,
+        relation=">=",
+    ),
+    row(
+        "reversed priority, backlog at the end",
+        200,
+        "drained (Rybko-Stolyar)",
+        burst["0-2-1-3"].final,
+        relation="<=",
+    ),
+]
+table("stability_rybko_stolyar", cmp_rows)

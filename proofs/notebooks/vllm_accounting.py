@@ -95,3 +95,23 @@ fig.tight_layout()
 FIG.parent.mkdir(parents=True, exist_ok=True)
 fig.savefig(FIG, dpi=110)
 print("wrote", FIG)
+
+# %% [markdown]
+# ## Comparison: expected against computed
+# The hardware_check mirror is a second implementation of vLLM's block accounting: it must agree
+# with the toolkit's engine convention on every trace, step by step; the block-rounding window
+# used (closed form `V - o <= V_B <= V - o + (B - 1) o`) must lie in [0, 1].
+
+# %%
+from proofs.compare import row, table  # noqa: E402
+
+cmp_rows = [
+    row("traces agreeing step by step", TRACES, "every trace (second implementation)", agree),
+    row(
+        "smallest window use", 0, "block window lower end (closed form)", min(window), relation=">="
+    ),
+    row(
+        "largest window use", 1, "block window upper end (closed form)", max(window), relation="<="
+    ),
+]
+table("proofs_vllm_accounting", cmp_rows)

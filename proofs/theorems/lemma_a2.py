@@ -137,6 +137,43 @@ def empirical(quick: bool, seed: int) -> list[EmpiricalCheck]:
     ]
 
 
+def control(quick: bool, seed: int) -> tuple[list[SymbolicCheck], list[EmpiricalCheck]]:
+    """False variants: ``P o + o + 1 <= 2V`` (exact points) and the per-request lemma with its
+    right side lowered to 9/10 (SVF runs; the lemma is attained with equality on some)."""
+    import sympy as sp
+
+    from proofs.controls import exact_points, ratio_check
+    from proofs.inequalities import lemma_a2_per_request
+    from proofs.sampling import burst_instances
+    from ratio.io import to_dict
+    from ratio.simulator import simulate
+
+    s, o = sp.symbols("s o", nonnegative=True)
+    v = s * o + o * (o + 1) / 2
+    sym = exact_points(
+        "Po+o+1<=2V (false)",
+        "2 V - (P o + o + 1) >= 0",
+        2 * v - ((s + o) * o + o + 1),
+        [s, o],
+        [range(0, 5), range(1, 5)],
+    )
+    rows = []
+    for inst in burst_instances(
+        150 if quick else 3000, seed=seed, n_range=(2, 12), capacity_range=(6, 40)
+    ):
+        run = simulate(inst, "svf")
+        for q in lemma_a2_per_request(run):
+            if q.rhs > 0:
+                rows.append((Fraction(q.lhs), Fraction(9, 10) * q.rhs, to_dict(inst), inst.alpha))
+    emp = ratio_check(
+        "per-request x 9/10 (false)",
+        "(M-P+1) W_j <= 9/10 sum_before P_i o_i on SVF runs",
+        rows,
+        "(M-P+1) W_j / (9/10 sum_before P o)",
+    )
+    return [sym], [emp]
+
+
 THEOREM = Theorem(
     name="lemma_a2",
     title="Lemma A.2: SVF waiting-time certificate",
@@ -149,4 +186,7 @@ THEOREM = Theorem(
     constant="inequality (lhs / rhs <= 1)",
     symbolic=symbolic,
     empirical=empirical,
+    paper="kong2026-svf",
+    control=control,
+    control_claim="P o + o + 1 <= 2V; (M-P+1) W_j <= 9/10 sum_before P_i o_i",
 )

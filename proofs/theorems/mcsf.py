@@ -117,6 +117,7 @@ THEOREM = Theorem(
     constant="O(1) (burst); Omega(sqrt n) (online)",
     symbolic=symbolic,
     empirical=empirical,
+    paper="other",
     study_reason="empirical study: a lower bound over all deterministic algorithms cannot be "
     "checked on finitely many policies; growth family and burst ratios reported",
 )

@@ -30,7 +30,7 @@ def _sorted_volumes(n: int) -> tuple[list, list]:
 def symbolic() -> list[SymbolicCheck]:
     import sympy as sp
 
-    from proofs.symbolic import identity, is_nonneg_polynomial, nonneg_polynomial
+    from proofs.symbolic import identity, is_nonneg_polynomial
 
     checks: list[SymbolicCheck] = []
     # 1. the identity, general n: coefficient of V_(j) on each side
@@ -76,31 +76,6 @@ def symbolic() -> list[SymbolicCheck]:
             not bad,
             str(bad or 0),
             "each difference is a polynomial with non-negative coefficients in d >= 0",
-        )
-    )
-    # 4. Prop 3.1 from the per-completion bound: M C_(k) >= prefix_k summed over k
-    mm = sp.symbols("M", positive=True)
-    c = sp.symbols("c1:5", nonnegative=True)  # slack M C_(k) - prefix_k >= 0
-    _, v = _sorted_volumes(4)
-    completions = [(sum(v[: q + 1]) + c[q]) / mm for q in range(4)]
-    checks.append(
-        nonneg_polynomial(
-            "prop31-sum",
-            "M * sum_k C_(k) - sum_k prefix_k = sum_k (M C_(k) - prefix_k) >= 0 (n = 4)",
-            sp.expand(mm * sum(completions) - sum(sum(v[: q + 1]) for q in range(4))),
-            list(c),
-            "c_k = M C_(k) - prefix_k >= 0 by the area argument",
-        )
-    )
-    # 5. section 11 dominates Prop 3.1 term by term: max(ceil(x/M), o) >= ceil(x/M) >= x/M
-    x, f, g = sp.symbols("x f g", nonnegative=True)
-    checks.append(
-        nonneg_polynomial(
-            "section11-dominates",
-            "max(ceil(x/M), o) - x/M = (ceil(x/M) - x/M) + (max(...) - ceil(x/M)) >= 0",
-            (x / mm + f + g) - x / mm,
-            [f, g],
-            "f = ceil(x/M) - x/M >= 0, g = max(ceil(x/M), o) - ceil(x/M) >= 0",
         )
     )
     return checks
@@ -185,6 +160,43 @@ def empirical(quick: bool, seed: int) -> list[EmpiricalCheck]:
     ]
 
 
+def control(quick: bool, seed: int) -> tuple[list[SymbolicCheck], list[EmpiricalCheck]]:
+    """False variants: the pairwise identity with ``max`` in place of ``min`` (exact points), and
+    the section-11 bound raised by 1/8 against the best checked schedule (exact OPT for n <= 5)."""
+    import sympy as sp
+
+    from proofs.controls import exact_points, ratio_check
+    from proofs.opt import opt_bounds, section11_bound
+    from proofs.sampling import burst_instances
+    from ratio.io import to_dict
+
+    d = sp.symbols("d1:4", nonnegative=True)
+    v = [d[0], d[0] + d[1], d[0] + d[1] + d[2]]
+    lhs = v[0] + (v[0] + v[1]) + (v[0] + v[1] + v[2])
+    rhs = sum(v) + sum(sp.Max(a, b) for a, b in combinations(v, 2))
+    sym = exact_points(
+        "prefix-identity (false: max)",
+        "sum_k prefix_k = sum V + sum_pairs max(V_i, V_j) (n = 3)",
+        lhs - rhs,
+        list(d),
+        [range(0, 3)] * 3,
+        kind="eq",
+    )
+    rows = []
+    for inst in burst_instances(40 if quick else 400, seed=seed, n_range=(1, 5)):
+        ob = opt_bounds(inst, exact_max_n=5)
+        rows.append(
+            (Fraction(9, 8) * section11_bound(inst), Fraction(ob.upper), to_dict(inst), inst.alpha)
+        )
+    emp = ratio_check(
+        "section-11 bound x 9/8 (false)",
+        "9/8 * section-11 bound <= UB(OPT) (a checked schedule's cost)",
+        rows,
+        "9/8 * section-11 bound / UB(OPT)",
+    )
+    return [sym], [emp]
+
+
 THEOREM = Theorem(
     name="prop31",
     title="Prop 3.1: OPT lower bound (burst), with the section-11 strengthening",
@@ -198,4 +210,7 @@ THEOREM = Theorem(
     constant="lower bound (ratio bound / OPT <= 1)",
     symbolic=symbolic,
     empirical=empirical,
+    paper="kong2026-svf",
+    control=control,
+    control_claim="sum prefix = sum V + sum max(V_i, V_j); OPT >= 9/8 * section-11 bound",
 )

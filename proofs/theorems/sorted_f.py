@@ -117,6 +117,7 @@ THEOREM = Theorem(
     constant="48",
     symbolic=symbolic,
     empirical=empirical,
+    paper="other",
     study_reason="our sorted_f is the spec's reconstruction (model.md 8), not the paper's exact "
     "rule, so no proof transfers; empirical study without a counter-example",
 )

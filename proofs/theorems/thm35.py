@@ -195,4 +195,10 @@ THEOREM = Theorem(
     constant="1 + E[v]/(E[v]-eps) * 2/((1-alpha)(1-mu)(1-rho))",
     symbolic=symbolic,
     empirical=empirical,
+    paper="kong2026-svf",
+    setting="outputs conditioned on o <= floor(alpha M) - s (truncated geometric), prompt 4",
+    study_reason="the check cannot fail: the simulated ratios stay near 1 against constants "
+    ">= 5 (the constant never binds under the premise rho < 1), the queueing step is the "
+    "paper's, and the 1-bit runs evict (up to 54 evictions at one quick grid point) while the "
+    "bound assumes they do not (the count is in the check's note and rows)",
 )

@@ -15,9 +15,10 @@ from proofs.registry import EmpiricalCheck, SymbolicCheck, Theorem, Worst
 def symbolic() -> list[SymbolicCheck]:
     import sympy as sp
 
-    from proofs.symbolic import identity, nonneg_polynomial
+    from proofs.symbolic import identity
 
-    s, o, k, b, q, r = sp.symbols("s o k B q r", integer=True, nonnegative=True)
+    s, o, k = sp.symbols("s o k", integer=True, nonnegative=True)
+    b = sp.symbols("B", integer=True, positive=True)
     model = sp.summation(s + k, (k, 1, o))
     engine = sp.summation(s + k - 1, (k, 1, o))
     v = s * o + o * (o + 1) / 2
@@ -37,37 +38,28 @@ def symbolic() -> list[SymbolicCheck]:
             "sympy summation over k, then simplify",
         ),
     ]
-    # x = q*B + r with 0 <= r <= B-1: B*ceil(x/B) = x if r = 0 else (q+1)*B.
-    # Lower: (q+1)B - x = B - r >= 1 > 0 when r >= 1; upper: (q+1)B - x = B - r <= B - 1 iff r >= 1.
-    bm1 = sp.symbols("Bm1", integer=True, nonnegative=True)  # B - 1 - r >= 0
+    # Block rounding: B*ceil(x/B) evaluated (sympy ceiling, exact) on every x < 64, B <= 17.
+    from proofs.controls import exact_points
+
+    x = sp.symbols("x", integer=True, nonnegative=True)
+    rounded = b * sp.ceiling(x / b)
+    grid = [range(0, 64), range(1, 18)]
     checks.append(
-        nonneg_polynomial(
+        exact_points(
             "block-rounding-lower",
-            "x <= B*ceil(x/B): with x = qB + r, 1 <= r <= B-1, (q+1)B - x = B - r >= 0",
-            ((q + 1) * b - (q * b + r)).subs(b, r + bm1 + 1),
-            [r, bm1],
-            "B = r + 1 + Bm1, Bm1 >= 0",
+            "B*ceil(x/B) - x >= 0 (x < 64, 1 <= B <= 17, ceiling evaluated)",
+            rounded - x,
+            [x, b],
+            grid,
         )
     )
-    rm1 = sp.symbols("rm1", integer=True, nonnegative=True)  # r - 1 >= 0
     checks.append(
-        nonneg_polynomial(
+        exact_points(
             "block-rounding-upper",
-            "B*ceil(x/B) <= x + B - 1: (x + B - 1) - (q+1)B = r - 1 >= 0 for r >= 1 "
-            "(r = 0: slack B-1)",
-            ((q * b + r) + b - 1 - (q + 1) * b).subs(r, rm1 + 1),
-            [rm1],
-            "r = rm1 + 1, rm1 >= 0",
-        )
-    )
-    # summed over the o rounds of a request: V - o <= V_B <= V - o + (B-1) o
-    checks.append(
-        nonneg_polynomial(
-            "block-volume-window",
-            "per request: (V - o) + o(B-1) - (V - o) = o(B-1) >= 0 (window width)",
-            o * (b - 1).subs(b, bm1 + 1),
-            [o, bm1],
-            "B >= 1",
+            "x + B - 1 - B*ceil(x/B) >= 0 (x < 64, 1 <= B <= 17, ceiling evaluated)",
+            x + b - 1 - rounded,
+            [x, b],
+            grid,
         )
     )
     return checks
@@ -148,6 +140,35 @@ def empirical(quick: bool, seed: int) -> list[EmpiricalCheck]:
     return checks
 
 
+def control(quick: bool, seed: int) -> tuple[list[SymbolicCheck], list[EmpiricalCheck]]:
+    """False variants: the closed form with o(o-1)/2, and the block window one token narrower
+    (B*ceil(x/B) <= x + B - 2). Both must fail at an exact point."""
+    import sympy as sp
+
+    from proofs.controls import exact_points
+
+    s, o, k, x = sp.symbols("s o k x", integer=True, nonnegative=True)
+    b = sp.symbols("B", integer=True, positive=True)
+    model = sp.summation(s + k, (k, 1, o))
+    return [
+        exact_points(
+            "volume-closed-form (false: o(o-1)/2)",
+            "sum_{k=1..o}(s+k) - (s*o + o(o-1)/2) == 0",
+            model - (s * o + o * (o - 1) / 2),
+            [s, o],
+            [range(0, 8), range(1, 8)],
+            kind="eq",
+        ),
+        exact_points(
+            "block-rounding-upper (false: B - 2)",
+            "x + B - 2 - B*ceil(x/B) >= 0",
+            x + b - 2 - b * sp.ceiling(x / b),
+            [x, b],
+            [range(0, 64), range(1, 18)],
+        ),
+    ], []
+
+
 THEOREM = Theorem(
     name="volume",
     title="Volume closed form, engine convention, block rounding",
@@ -160,4 +181,7 @@ THEOREM = Theorem(
     constant="identity",
     symbolic=symbolic,
     empirical=empirical,
+    paper="kong2026-svf",
+    control=control,
+    control_claim="V = s*o + o(o-1)/2 and B*ceil(x/B) <= x + B - 2",
 )

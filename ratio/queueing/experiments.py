@@ -62,13 +62,13 @@ MEMORY_MIXES: dict[str, tuple[tuple[int, int, float], ...]] = {
 }
 
 
-def worked_example(policy: str) -> list[str]:
+def worked_example(policy: str, budget: int = 4) -> list[str]:
     """The paper's five-request example: the batches, each written ``"Ad Bd Dp"`` (request letter,
     ``p`` prefill or ``d`` decode).
 
     Three requests decoding with 2, 4, 3 tokens left, two of 1 prefill + 1 decode token arriving
-    during the first batch, token budget 4, first token separate from the prefill (as in the
-    paper; ``queueing.md`` Q2).
+    during the first batch, token budget ``budget`` (4 in the text; the paper's Orca figure is
+    drawn with 5), first token separate from the prefill (as in the paper; ``queueing.md`` Q2).
     """
     reqs = [
         QRequest(0, 1, 3, "A"),
@@ -80,7 +80,7 @@ def worked_example(policy: str) -> list[str]:
     res = run_engine(
         reqs,
         get_engine_policy(policy),
-        engines=[EngineSpec(token_budget=4)],
+        engines=[EngineSpec(token_budget=budget)],
         initial={0: (0, 1, 1), 1: (0, 1, 1), 2: (0, 1, 1)},
         record_batches=True,
     )

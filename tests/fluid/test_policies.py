@@ -187,3 +187,20 @@ def test_stability_cli_nested_wait() -> None:
     )
     assert bad.returncode == 2 and "L must be a positive" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+@pytest.mark.slow
+def test_gate_and_route_at_500_gpus() -> None:
+    """n = 500 (docs/fluid.md's last row), derived by hand: the LP's mixed share is
+    0.4 + 8/330 (tests/fluid/test_lp.py), so the integer split is ceil(500 * 0.42424) = 213
+    mixed engines, and the LP value is 67/330 = 0.20303; gate_and_route keeps every decode slot
+    busy, so its token revenue is the LP value at that split, within 0.15 % of 67/330."""
+    import math
+
+    r = gate_route_revenue(500, horizon=600)
+    share = 0.4 + 8 / 330
+    assert r.mixed == math.ceil(500 * share) == 213
+    assert r.lp == pytest.approx(67 / 330, rel=1e-6)
+    assert abs(r.token_revenue - r.lp_split) < 0.003 * r.lp
+    assert 0 <= r.lp - r.lp_split < 0.0015 * r.lp
+    assert r.mixed_occupancy > 6.99 and r.solo_occupancy > 7.99

@@ -3,8 +3,8 @@ with eviction (``greedy_evict``, ``vllm_fcfs``) tips into an eviction regime and
 throughput, while WAIT stays stable without evicting.
 
 Scaled mix: prompt 6, outputs 5, 10, ..., 50 (the issue's mix divided by 10), rates
-230, 110, ..., 10, M = 20000, fluid boundary 68.6 requests per round (Ao's LP), 600 rounds,
-seed 1 (numbers in docs/fluid.md). Nested WAIT does not reach Ao's boundary: requests paused
+230, 110, ..., 10, M = 20000, fluid boundary 68.6 requests per round (Ao's LP), 600 rounds
+(2000 in the slow test of WAIT's stability), seed 1 (numbers in docs/fluid.md). Nested WAIT does not reach Ao's boundary: requests paused
 at its segment boundaries hold memory, so its own fluid boundary (``nested_boundary_lp``) is
 lower, and it is stable up to that one (docs/fluid.md).
 """
@@ -24,6 +24,10 @@ def at_099() -> dict[str, StablePoint]:
 
 
 def test_boundary_of_the_scaled_mix(at_099: dict[str, StablePoint]) -> None:
+    # independent of the LP: M / E[V], the mix's mean volume s o + o(o+1)/2 weighted by rate
+    ts = ten_types(prompt=6, step=5)
+    mean_v = sum(t.rate * (t.prompt * t.output + t.output * (t.output + 1) / 2) for t in ts)
+    assert at_099["wait"].boundary == pytest.approx(20000 * sum(t.rate for t in ts) / mean_v)
     assert at_099["wait"].boundary == pytest.approx(68.607, abs=1e-3)
 
 
@@ -37,14 +41,31 @@ def test_greedy_admission_evicts_and_loses_throughput_below_the_boundary(
     assert pt.verdict == "unstable"
 
 
-def test_wait_is_stable_without_eviction_at_the_same_load(at_099: dict[str, StablePoint]) -> None:
-    # Over 600 rounds. Over 2000 rounds WAIT at 0.99 drifts (slope 0.75 +- 0.18, 1 % short):
-    # its rarest types get n_j = 1 per round against 0.99 arrivals (docs/fluid.md).
+def test_wait_keeps_throughput_without_eviction_at_the_same_load(
+    at_099: dict[str, StablePoint],
+) -> None:
+    """Over 600 rounds WAIT at 0.99 neither evicts nor loses the greedy policies' 6 %; whether
+    it is *stable* there is decided over 2000 rounds (it is not: see the slow test below), so
+    no stability verdict is drawn from this short run (issue 16)."""
     pt = at_099["wait"]
     assert pt.evictions == 0
     assert pt.throughput > 0.98 * pt.rate
-    assert pt.verdict == "stable"
     assert pt.throughput > at_099["greedy_evict"].throughput + 3
+
+
+@pytest.mark.slow
+def test_wait_horizon_2000() -> None:
+    """The docs' 2000-round numbers (docs/fluid.md, stable-range table): WAIT is stable at 0.95
+    of the boundary and unstable at 0.99, 1 % short of the arrivals (67.2 of 67.9 per round,
+    backlog slope 0.75 +- 0.18): its rarest types get n_j = 1 per round against 0.99 arrivals.
+    The independent reason: at 0.99 the two rarest types (rate 10 of 660 each) arrive at
+    0.99 * 68.607 * 10/660 = 1.03 per round, above the one slot per round WAIT gives them."""
+    at95 = stable_range_point("wait", 0.95, horizon=2000)
+    assert at95.evictions == 0 and at95.verdict == "stable"
+    at99 = stable_range_point("wait", 0.99, horizon=2000)
+    assert at99.evictions == 0 and at99.verdict == "unstable"
+    assert at99.throughput < 0.995 * at99.rate
+    assert at99.slope > 2 * at99.slope_se
 
 
 def test_greedy_is_stable_at_090() -> None:

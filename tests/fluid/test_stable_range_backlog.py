@@ -47,6 +47,9 @@ def test_greedy_admission_stays_in_the_eviction_regime_below_the_boundary(policy
     66.79 arriving, backlog slope 7.66 +- 3.04 (unstable); the system grows from about 21000 to
     about 27000 requests (sawtooth of period about 50 rounds; means over 250 rounds)."""
     pt = from_backlog(policy)
+    # independent of the LP: M / E[V], the mix's mean volume s o + o(o+1)/2 weighted by rate
+    mean_v = sum(t.rate * (t.prompt * t.output + t.output * (t.output + 1) / 2) for t in TYPES)
+    assert pt.boundary == pytest.approx(2_000_000 / (mean_v / sum(t.rate for t in TYPES)))
     assert pt.boundary == pytest.approx(70.309, abs=1e-3)
     assert pt.evictions > 100_000
     assert pt.throughput < 0.9 * pt.boundary < pt.rate - 3

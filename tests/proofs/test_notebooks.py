@@ -1,7 +1,8 @@
 """Execute every proofs notebook headless in quick mode (issue 7, deliverable 4).
 
 Each notebook is a jupytext percent-format ``.py`` file; it is converted, run by nbclient with
-``KVRATIO_QUICK=1`` and must finish in under 3 minutes and write its figure.
+``KVRATIO_QUICK=1`` and must finish in under 3 minutes, write its figure and a comparison table whose rows all
+pass (:mod:`proofs.compare`).
 (``stability_*`` and ``fluid_*`` notebooks belong to other packages and have their own tests.)
 """
 
@@ -33,4 +34,13 @@ def test_every_notebook_is_listed() -> None:
 @pytest.mark.notebook
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs_quick(path: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    run_quick(path, FIGURE[path.stem], monkeypatch, tmp_path)
+    """The notebook runs, writes its figure, and ends with a comparison table (expected with its
+    source, computed, tolerance, pass) in which every row passes (issue 16)."""
+    from proofs.compare import read
+
+    fig = run_quick(path, FIGURE[path.stem], monkeypatch, tmp_path)
+    rows = read(fig.parent, fig.stem)
+    assert rows, f"{path.name} wrote an empty comparison table"
+    failed = [r for r in rows if not r["passed"]]
+    assert not failed, failed
+    assert all(r["source"] for r in rows)

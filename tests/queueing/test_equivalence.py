@@ -59,7 +59,7 @@ def _same(inst: Instance, policy: str, **kw: Any) -> None:
     assert not mem[~seen].any()
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])  # examples: the profile
 @given(
     inst=instances(n=(1, 9), regime="online", capacity=(2, 50)),
     policy=st.sampled_from(BASE),
@@ -68,7 +68,7 @@ def test_defaults_reproduce_base_online(inst: Instance, policy: str) -> None:
     _same(inst, policy)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])  # examples: the profile
 @given(
     inst=instances(n=(1, 8), regime="all_at_zero", capacity=(2, 40)),
     policy=st.sampled_from(BASE),
@@ -77,7 +77,7 @@ def test_defaults_reproduce_base_burst(inst: Instance, policy: str) -> None:
     _same(inst, policy)
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])  # examples: the profile
 @given(
     inst=instances(n=(1, 8), regime="online", capacity=(4, 50)),
     policy=st.sampled_from(["svf", "fcfs", "vllm_fcfs", "vllm_priority"]),

@@ -1,0 +1,158 @@
+"""Closed-form ratio bounds for SVF in the burst regime, and the instance certificate of the
+sharper bound (issue 16; registered and checked in ``proofs/theorems/sharper.py``).
+
+* :func:`svf_burst_bound`: the paper's ``1 + 2/(1 - alpha)`` (Kong, Qi, Ye, Zhou, Thm 3.2).
+* :func:`svf_sharper_bound`: ``max(2/(1 - alpha), 1 + 4/(3 (1 - alpha)))``, derived from the
+  refined waiting lemma and the mean-busy-time lower bound on OPT (``docs/theorems.md``,
+  section ``sharper_closed_form``). It is below the paper's bound for every ``alpha`` in [0, 1):
+  7/3 against 3 as alpha -> 0, 4 against 5 at 1/2.
+* :func:`svf_flat_bound`: ``max(1/(1 - alpha), 1 + 1/(2 (1 - alpha)))``, the leading term for
+  flat instances (every output 1, where it holds exactly).
+* :func:`sharper_certificate`: the per-instance quantities ``kappa``, ``delta``, ``F'``, ``A``
+  and the certificate ``max(kappa, 1 + kappa (1 - delta))`` on ``SVF / OPT``.
+
+Notation (all arrivals at 0, blocking SVF ordered by (V, index)): ``P = max_i (s_i + o_i)``,
+``alpha' = (P - 1)/M``; ``A = sum o``; ``Pre_j`` is the volume admitted before ``j`` in SVF's
+order and ``F' = sum_j Pre_j / M``;
+``d_j = [6 s o + (o + 1)(2 o + 1)] / [6 (2 s + o + 1)]``.
+All values are exact :class:`~fractions.Fraction`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+from ratio.errors import InputError
+from ratio.model import Instance
+
+__all__ = [
+    "svf_burst_bound",
+    "svf_sharper_bound",
+    "svf_flat_bound",
+    "busy_offset",
+    "svf_order",
+    "alpha_prime",
+    "SharperCertificate",
+    "sharper_certificate",
+    "mean_busy_time_bound",
+]
+
+
+def _alpha(alpha: Fraction | int | float) -> Fraction:
+    a = Fraction(alpha)
+    if not 0 <= a < 1:
+        raise InputError(f"alpha must lie in [0, 1), got {alpha}")
+    return a
+
+
+def svf_burst_bound(alpha: Fraction | int | float) -> Fraction:
+    """The paper's Thm 3.2 constant ``1 + 2/(1 - alpha)``."""
+    a = _alpha(alpha)
+    return 1 + 2 / (1 - a)
+
+
+def svf_sharper_bound(alpha: Fraction | int | float) -> Fraction:
+    """The sharper burst bound ``max(2/(1 - alpha), 1 + 4/(3 (1 - alpha)))``."""
+    a = _alpha(alpha)
+    return max(2 / (1 - a), 1 + Fraction(4, 3) / (1 - a))
+
+
+def svf_flat_bound(alpha: Fraction | int | float) -> Fraction:
+    """The flat-instance leading term ``max(1/(1 - alpha), 1 + 1/(2 (1 - alpha)))``."""
+    a = _alpha(alpha)
+    return max(1 / (1 - a), 1 + Fraction(1, 2) / (1 - a))
+
+
+def busy_offset(prompt: int, output: int) -> Fraction:
+    """``d = C - (memory-weighted mean busy time)`` of a request, the same in every schedule."""
+    s, o = prompt, output
+    return Fraction(6 * s * o + (o + 1) * (2 * o + 1), 6 * (2 * s + o + 1))
+
+
+def svf_order(instance: Instance) -> list[int]:
+    """SVF's order: ascending (volume, index)."""
+    return sorted(range(instance.n), key=lambda i: (instance.requests[i].volume, i))
+
+
+def alpha_prime(instance: Instance) -> Fraction:
+    """``(P - 1) / M`` with ``P = max_i (s_i + o_i)``."""
+    p = max(r.prompt + r.output for r in instance.requests)
+    return Fraction(p - 1, instance.capacity)
+
+
+def mean_busy_time_bound(instance: Instance) -> Fraction:
+    """``F' + sum V / (2M) + sum d``: a lower bound on OPT (Smith's rule on the memory profile)."""
+    m = instance.capacity
+    order = svf_order(instance)
+    pre = 0
+    f = Fraction(0)
+    for i in order:
+        f += Fraction(pre, m)
+        pre += instance.requests[i].volume
+    total_v = sum(r.volume for r in instance.requests)
+    return (
+        f
+        + Fraction(total_v, 2 * m)
+        + sum(busy_offset(r.prompt, r.output) for r in instance.requests)
+    )
+
+
+@dataclass(frozen=True)
+class SharperCertificate:
+    """Per-instance quantities of the sharper bound."""
+
+    kappa: Fraction
+    delta: Fraction
+    f_prime: Fraction
+    total_output: int
+    alpha_prime: Fraction
+    svf_upper: Fraction  # kappa F' + A, an upper bound on SVF's total latency
+    opt_lower: Fraction  # max(A, mean-busy-time bound)
+
+    @property
+    def certificate(self) -> Fraction:
+        """``max(kappa, 1 + kappa (1 - delta))``: bound on ``SVF / OPT``."""
+        return max(self.kappa, 1 + self.kappa * (1 - self.delta))
+
+    @property
+    def per_instance(self) -> Fraction:
+        """``(kappa F' + A) / max(A, mean-busy-time bound)``: also a bound on ``SVF / OPT``."""
+        return self.svf_upper / self.opt_lower
+
+
+def sharper_certificate(instance: Instance) -> SharperCertificate:
+    """The instance certificate; needs all arrivals at 0 and ``P <= M`` (else InputError)."""
+    if not instance.all_at_zero:
+        raise InputError("the sharper certificate is stated for all arrivals at 0")
+    m, n = instance.capacity, instance.n
+    reqs = instance.requests
+    p = max(r.prompt + r.output for r in reqs)
+    if p > m:
+        raise InputError(f"P = {p} exceeds M = {m}")
+    o_max = max(r.output for r in reqs)
+    order = svf_order(instance)
+    num = Fraction(0)
+    den = 0
+    f = Fraction(0)
+    pre = 0
+    for rank, i in enumerate(order, start=1):
+        r = reqs[i]
+        v = r.volume
+        cv = min((r.prompt + r.output) * r.output, v + r.output * (o_max - 1))
+        num += cv * (n - rank)
+        den += v * (n - rank)
+        f += Fraction(pre, m)
+        pre += v
+    kappa = Fraction(m, m - p + 1) * (num / den if den else Fraction(1))
+    a = sum(r.output for r in reqs)
+    delta = sum((busy_offset(r.prompt, r.output) for r in reqs), Fraction(0)) / a
+    return SharperCertificate(
+        kappa=kappa,
+        delta=delta,
+        f_prime=f,
+        total_output=a,
+        alpha_prime=Fraction(p - 1, m),
+        svf_upper=kappa * f + a,
+        opt_lower=max(Fraction(a), mean_busy_time_bound(instance)),
+    )
