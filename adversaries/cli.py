@@ -74,6 +74,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,
     add_json_flag(p)
     p.set_defaults(func=_cmd_family)
 
+    from adversaries.frontier import register as register_frontier
+
+    register_frontier(sub)
+
 
 def _cmd_search(args: argparse.Namespace) -> int:
     from adversaries.search import SearchConfig, parse_budget, run_search, summary
