@@ -28,6 +28,7 @@ __all__ = [
     "FamilyPoint",
     "certify",
     "fit_exponent",
+    "fit_limit",
     "parse_n_list",
     "plot_family",
 ]
@@ -486,6 +487,22 @@ def fit_exponent(ns: Sequence[int], ratios: Sequence[float]) -> float:
     return float(np.polyfit(x, y, 1)[0])
 
 
+def fit_limit(ns: Sequence[int], ratios: Sequence[float]) -> tuple[float, float]:
+    """Least-squares fit of ``ratio = r_inf - c/n`` on the larger half of the points (at least
+    three; the ``1/n`` law is asymptotic): returns ``(r_inf, c)``, the limit the points tend to
+    if the shortfall falls like ``1/n`` (the families that tend to a constant: a finite number
+    of groups or batches costs a fraction about ``1/G`` of the ratio)."""
+    import numpy as np
+
+    if len(ns) < 2:
+        return float("nan"), float("nan")
+    pairs = sorted(zip(ns, ratios, strict=True))
+    pairs = pairs[-max(min(3, len(pairs)), (len(pairs) + 1) // 2) :]
+    x = 1.0 / np.asarray([p[0] for p in pairs], dtype=float)
+    slope, intercept = np.polyfit(x, np.asarray([p[1] for p in pairs], dtype=float), 1)
+    return float(intercept), float(-slope)
+
+
 def plot_family(points: Sequence[FamilyPoint], path: str, *, title: str = "") -> str:
     """Plot certified ratio against ``n`` (log-log), one line per (policy, alpha), with the
     fitted exponent in the legend and the theorem's bound where one applies."""
@@ -508,6 +525,8 @@ def plot_family(points: Sequence[FamilyPoint], path: str, *, title: str = "") ->
         e = fit_exponent(ns, rs)
         exact = all(q.alpha == a for q in pts)
         lab = f"{pol}, alpha{'=' if exact else '~'}{a}: ~n^{e:.2f}"
+        if len(ns) >= 3 and e < 0.15:  # tends to a constant: show the fitted limit too
+            lab += f", limit ~{fit_limit(ns, rs)[0]:.2f}"
         (line,) = ax.plot(ns, rs, marker="o", label=lab)
         b = bound_at_alpha(max(q.alpha for q in pts), pol, regime)
         if b is not None:

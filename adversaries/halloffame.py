@@ -205,10 +205,11 @@ def assemble(
 ) -> dict[tuple[str, str, Fraction], dict[str, Any]]:
     """Write, for every cell of :data:`CELLS`, the best line among the lines already in
     ``root`` and ``extra`` whose policy and regime match and whose ``alpha`` is at most the
-    cap (ties: fewer requests, then the line already there). Every written line carries
+    cap (ties: fewer requests, then a line of ``extra``). Every written line carries
     ``alpha_cap`` and ``command``."""
-    pool = [{k: v for k, v in e.items() if not k.startswith("_")} for e in read_hof(root)]
-    pool += extra
+    # ``extra`` first: on a tie, max keeps the first, so a recomputed line replaces its old copy.
+    pool = list(extra)
+    pool += [{k: v for k, v in e.items() if not k.startswith("_")} for e in read_hof(root)]
     chosen = {}
     for policy, regime, cap in CELLS:
         cands = [
