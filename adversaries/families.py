@@ -525,7 +525,7 @@ def plot_family(points: Sequence[FamilyPoint], path: str, *, title: str = "") ->
         e = fit_exponent(ns, rs)
         exact = all(q.alpha == a for q in pts)
         lab = f"{pol}, alpha{'=' if exact else '~'}{a}: ~n^{e:.2f}"
-        if len(ns) >= 3 and e < 0.15:  # tends to a constant: show the fitted limit too
+        if len(ns) >= 3 and e < 0.3:  # tends to a constant: show the fitted limit too
             lab += f", limit ~{fit_limit(ns, rs)[0]:.2f}"
         (line,) = ax.plot(ns, rs, marker="o", label=lab)
         b = bound_at_alpha(max(q.alpha for q in pts), pol, regime)

@@ -202,15 +202,20 @@ def build_families(
 
 def assemble(
     extra: list[dict[str, Any]], root: Path = HOF_DIR
-) -> dict[tuple[str, str, Fraction], dict[str, Any]]:
+) -> dict[tuple[str, str, Fraction], list[dict[str, Any]]]:
     """Write, for every cell of :data:`CELLS`, the best line among the lines already in
     ``root`` and ``extra`` whose policy and regime match and whose ``alpha`` is at most the
-    cap (ties: fewer requests, then a line of ``extra``). Every written line carries
-    ``alpha_cap`` and ``command``."""
+    cap (ties: fewer requests, then a line of ``extra``); when that line is a family's, the
+    best line of a search follows it, so the searches' reach stays on record. Every written
+    line carries ``alpha_cap`` and ``command``."""
     # ``extra`` first: on a tie, max keeps the first, so a recomputed line replaces its old copy.
     pool = list(extra)
     pool += [{k: v for k, v in e.items() if not k.startswith("_")} for e in read_hof(root)]
     chosen = {}
+
+    def key(e: dict[str, Any]) -> tuple[Fraction, int]:
+        return Fraction(e["ratio"]), -len(e["trace"]["requests"])
+
     for policy, regime, cap in CELLS:
         cands = [
             e
@@ -219,16 +224,19 @@ def assemble(
         ]
         if not cands:
             continue
-        best = max(
-            cands,
-            key=lambda e: (Fraction(e["ratio"]), -len(e["trace"]["requests"])),
-        )
-        line = dict(best)
-        line["alpha_cap"] = _frac(cap)
-        if "command" not in line:
-            line["command"] = search_command(line)
-        dump_hof(cell_path(policy, regime, cap, root), [line])
-        chosen[(policy, regime, cap)] = line
+        lines = [max(cands, key=key)]
+        searched = [e for e in cands if "search" in e]
+        if "search" not in lines[0] and searched:
+            lines.append(max(searched, key=key))
+        out = []
+        for best in lines:
+            line = dict(best)
+            line["alpha_cap"] = _frac(cap)
+            if "command" not in line:
+                line["command"] = search_command(line)
+            out.append(line)
+        dump_hof(cell_path(policy, regime, cap, root), out)
+        chosen[(policy, regime, cap)] = out
     return chosen
 
 
