@@ -256,9 +256,16 @@ def build_svf_gated_groups(n: int, alpha: Fraction) -> tuple[Instance, Schedule]
 
 
 # --- burst, small alpha: identical thin requests, synchronised by look-ahead (svf) --------
-#: Output length of :func:`build_svf_thin_sync`'s requests, and the fewest per batch.
-THIN_SYNC_L = 80
+#: :func:`build_svf_thin_sync`'s output length is ``THIN_SYNC_L * isqrt(n)``, and a batch
+#: holds at least ``THIN_SYNC_X`` requests.
+THIN_SYNC_L = 10
 THIN_SYNC_X = 20
+
+
+def thin_sync_length(n: int) -> int:
+    """The output length of :func:`build_svf_thin_sync` at ``n``: ``10 isqrt(n)``, so that
+    both the batch length ``L`` and the number of batches ``n / x`` grow with ``n``."""
+    return THIN_SYNC_L * math.isqrt(n)
 
 
 def _stagger(n: int, s: int, L: int, M: int) -> list[int]:
@@ -292,7 +299,7 @@ def _stagger(n: int, s: int, L: int, M: int) -> list[int]:
 
 
 def build_svf_thin_sync(n: int, alpha: Fraction) -> tuple[Instance, Schedule]:
-    """``n`` identical thin requests ``(s=1, o=L)``, ``L = 80``, ``M = x(L+1)`` with
+    """``n`` identical thin requests ``(s=1, o=L)``, ``L = 10 isqrt(n)``, ``M = x(L+1)`` with
     ``x = max(20, floor(1/alpha))``: ``alpha_inst = 1/x <= alpha`` (``alpha`` is a cap).
 
     Mechanism (look-ahead admission, the factor 2 of the theorem): SVF admits ``x`` of them
@@ -300,8 +307,10 @@ def build_svf_thin_sync(n: int, alpha: Fraction) -> tuple[Instance, Schedule]:
     (a new one would overflow at round ``L - 1``), so SVF runs synchronised batches of ``x``
     every ``L`` rounds with memory ``x(1+t)``, half of ``M`` on average.
     Hand-written schedule: staggered starts ``floor(i D)``, ``D`` about ``V/M``, which keeps
-    about ``2x`` requests running at every age. Ratio about ``2(L+1)/(L+3)`` times
-    ``(1 - 3x/n)``: it tends to 2 as ``L`` and ``n/x`` grow, below ``1/(1 - alpha)`` only
+    about ``2x`` requests running at every age. SVF's rate is ``x`` requests per ``L``
+    rounds, the staggered one about ``M/V = 2x(L+1)/(L(L+3))`` per round, so the ratio tends
+    to 2 as ``L`` and the number of batches ``n/x`` grow (the first ``L`` rounds, where the
+    staggered schedule fills memory, cost about ``x/n``); ``1/(1 - alpha)`` is larger only
     where ``alpha > 1/2``.
     """
     alpha = Fraction(alpha)
@@ -309,7 +318,7 @@ def build_svf_thin_sync(n: int, alpha: Fraction) -> tuple[Instance, Schedule]:
         raise InputError(f"svf_thin_sync needs 0 < alpha <= 1, got {alpha}")
     if n < 2:
         raise InputError("svf_thin_sync needs n >= 2")
-    L = THIN_SYNC_L
+    L = thin_sync_length(n)
     x = max(THIN_SYNC_X, math.floor(1 / alpha))
     M = x * (L + 1)
     starts = _stagger(n, 1, L, M)

@@ -60,7 +60,7 @@ FAMILY_RUNS: tuple[tuple[str, tuple[str, ...], int, Fraction], ...] = (
     ("svf_gated_groups", ("svf",), 1380, Fraction(3, 4)),
     ("svf_gated_groups", ("svf",), 2040, Fraction(2, 3)),
     ("svf_gated_groups", ("svf",), 5200, Fraction(1, 2)),
-    ("svf_thin_sync", ("svf",), 2000, Fraction(1, 4)),
+    ("svf_thin_sync", ("svf",), 4000, Fraction(1, 4)),
     ("online_long_first", POLICIES, 256, Fraction(1, 2)),
     ("online_long_first", POLICIES, 256, Fraction(1, 3)),
     ("online_long_first", POLICIES, 256, Fraction(1, 4)),

@@ -13,7 +13,6 @@ import pytest
 
 from adversaries.families import (
     FAMILIES,
-    THIN_SYNC_L,
     build_svf_gated_groups,
     build_svf_thin_blocks_wide,
     build_svf_thin_sync,
@@ -22,6 +21,7 @@ from adversaries.families import (
     fit_limit,
     gated_shape,
     parse_n_list,
+    thin_sync_length,
 )
 from ratio.check import check
 from ratio.errors import InputError
@@ -158,8 +158,11 @@ def test_gated_groups_reach_issue_15_targets(alpha: Fraction, n: int, at_least: 
 
 def test_thin_sync_is_synchronised_and_reaches_target() -> None:
     inst, _ = build_svf_thin_sync(400, Fraction(1, 4))
+    L = thin_sync_length(400)
+    assert {r.output for r in inst.requests} == {L} and L == 200
     starts = simulate(inst, "svf").schedule.starts
-    assert all(p % THIN_SYNC_L == 0 for p in starts)  # whole batches only
+    assert all(p % L == 0 for p in starts)  # whole batches only
+    assert sorted(starts)[::20] == [j * L for j in range(20)]  # 20 per batch
     assert inst.alpha == Fraction(1, 20)
     pt = certify("svf_thin_sync", "svf", 2000, Fraction(1, 4))
     assert pt.ratio >= Fraction(18, 10) and pt.ub_source == "hand-written"
