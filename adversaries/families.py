@@ -289,12 +289,18 @@ def _stagger(n: int, s: int, L: int, M: int) -> list[int]:
         t = np.arange(H, dtype=np.int64)
         return int(np.max(c * (s + 1 + t) - q)) <= M
 
-    # Coarse steps up to the first spacing that fits, then the smallest one in the last step.
+    # Coarse steps up to the first spacing that fits, then bisect the last step for the
+    # smallest one that fits (the bisection assumes fitting is monotone there; whatever it
+    # returns has been tested by ``fits``, and the checker re-verifies it).
     step = max(1, V // 256)
     for num in range(V, 4 * V + 1, step):
         if fits(num):
-            lo = next(k for k in range(max(V, num - step + 1), num + 1) if fits(k))
-            return [int(v) for v in (i * lo) // M]
+            lo, hi = max(V, num - step + 1), num
+            while lo < hi:
+                mid = (lo + hi) // 2
+                lo, hi = (lo, mid) if fits(mid) else (mid + 1, hi)
+            best = hi if fits(hi) else num
+            return [int(v) for v in (i * best) // M]
     return [j * L for j in range(n)]  # serial: always feasible
 
 
