@@ -302,7 +302,8 @@ def _cmd_family(args: argparse.Namespace) -> int:
             if len(pts) >= 2:
                 ns_, rs_ = [q.n for q in pts], [float(q.ratio) for q in pts]
                 fits[f"{pol}@{a}"] = fit_exponent(ns_, rs_)
-                limits[f"{pol}@{a}"] = fit_limit(ns_, rs_)[0]
+                if fits[f"{pol}@{a}"] < 0.3:  # levels off: a limit means something
+                    limits[f"{pol}@{a}"] = fit_limit(ns_, rs_)[0]
     obj = {
         "family": fam.name,
         "regime": fam.regime,
@@ -329,9 +330,10 @@ def _cmd_family(args: argparse.Namespace) -> int:
     text += "\nfitted exponents (ratio ~ n^e): " + ", ".join(
         f"{k}: {v:.3f}" for k, v in fits.items()
     )
-    text += "\nfitted limits (ratio ~ r_inf - c/n): " + ", ".join(
-        f"{k}: {v:.4f}" for k, v in limits.items()
-    )
+    if limits:
+        text += "\nfitted limits (ratio ~ r_inf - c/n; exponent < 0.3): " + ", ".join(
+            f"{k}: {v:.4f}" for k, v in limits.items()
+        )
     if args.plot:
         text += f"\nplot written to {args.plot}"
     emit(args, obj, text)
