@@ -69,10 +69,18 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,
     p.add_argument("--list", action="store_true", help="list the families")
     p.add_argument("--policy", default=None, help="policies, comma-separated (default: family's)")
     p.add_argument("--n", default="8,16,...,256", help="e.g. 8,16,...,1024")
-    p.add_argument("--alpha", default="1/2", help="alphas 1/k, comma-separated, e.g. 1,1/2,1/4")
+    p.add_argument(
+        "--alpha",
+        default="1/2",
+        help="alphas, comma-separated, e.g. 1,1/2,3/4 (older families: 1/k only)",
+    )
     p.add_argument("--plot", default=None, help="write ratio against n to this PNG")
     add_json_flag(p)
     p.set_defaults(func=_cmd_family)
+
+    from adversaries.frontier import register as register_frontier
+
+    register_frontier(sub)
 
 
 def _cmd_search(args: argparse.Namespace) -> int:
@@ -241,7 +249,14 @@ def _cmd_show(args: argparse.Namespace) -> int:
 
 
 def _cmd_family(args: argparse.Namespace) -> int:
-    from adversaries.families import FAMILIES, certify, fit_exponent, parse_n_list, plot_family
+    from adversaries.families import (
+        FAMILIES,
+        certify,
+        fit_exponent,
+        fit_limit,
+        parse_n_list,
+        plot_family,
+    )
     from adversaries.space import parse_fraction
     from ratio.cli import _table, emit
     from ratio.errors import InputError
@@ -276,7 +291,7 @@ def _cmd_family(args: argparse.Namespace) -> int:
                     f"ratio {float(pt.ratio):.4f}",
                     file=sys.stderr,
                 )
-    fits = {}
+    fits, limits = {}, {}
     for a in alphas:
         for pol in policies:
             pts = [
@@ -285,12 +300,16 @@ def _cmd_family(args: argparse.Namespace) -> int:
                 if q.alpha_param == a and q.policy.split(":")[0] == pol.split(":")[0]
             ]
             if len(pts) >= 2:
-                fits[f"{pol}@{a}"] = fit_exponent([q.n for q in pts], [float(q.ratio) for q in pts])
+                ns_, rs_ = [q.n for q in pts], [float(q.ratio) for q in pts]
+                fits[f"{pol}@{a}"] = fit_exponent(ns_, rs_)
+                if fits[f"{pol}@{a}"] < 0.3:  # levels off: a limit means something
+                    limits[f"{pol}@{a}"] = fit_limit(ns_, rs_)[0]
     obj = {
         "family": fam.name,
         "regime": fam.regime,
         "points": [q.to_dict() for q in points],
         "exponents": fits,
+        "limits": limits,
     }
     if args.plot:
         obj["plot"] = plot_family(points, args.plot, title=f"{fam.name} ({fam.regime})")
@@ -311,6 +330,10 @@ def _cmd_family(args: argparse.Namespace) -> int:
     text += "\nfitted exponents (ratio ~ n^e): " + ", ".join(
         f"{k}: {v:.3f}" for k, v in fits.items()
     )
+    if limits:
+        text += "\nfitted limits (ratio ~ r_inf - c/n; exponent < 0.3): " + ", ".join(
+            f"{k}: {v:.4f}" for k, v in limits.items()
+        )
     if args.plot:
         text += f"\nplot written to {args.plot}"
     emit(args, obj, text)

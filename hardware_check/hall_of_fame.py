@@ -20,22 +20,41 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 HOF = ROOT / "adversaries" / "hall_of_fame"
 
-__all__ = ["replay_hall_of_fame"]
+__all__ = ["replay_hall_of_fame", "replayable"]
+
+#: The replay's limits: vLLM's ``max_model_len`` for the stub model (8192 tokens), and a size
+#: that keeps the replay of the whole hall of fame to minutes. The structured families'
+#: traces (issue 15: up to 5200 requests, ``M`` up to 4 million) are beyond both.
+MAX_REPLAY_TOKENS = 8192
+MAX_REPLAY_N = 64
+
+
+def replayable(entry: dict[str, Any]) -> bool:
+    """Is this hall-of-fame line within the replay's limits?"""
+    reqs = entry["trace"]["requests"]
+    return len(reqs) <= MAX_REPLAY_N and entry["trace"]["M"] <= MAX_REPLAY_TOKENS
 
 
 def replay_hall_of_fame(directory: Path = HOF, *, block_size: int = 1) -> list[dict[str, Any]]:
-    """One row per hall-of-fame line: the model-vs-vLLM verdict and its figures."""
+    """One row per distinct replayable hall-of-fame line (policy and trace; a trace that
+    stands for several alpha caps is replayed once): the model-vs-vLLM verdict and its
+    figures. Lines beyond :func:`replayable` are left out."""
     from hardware_check.compare import compare
     from hardware_check.mapping import plan_replay
     from hardware_check.scheduler_replay import replay_scheduler
     from ratio.io import from_dict
 
     rows = []
+    seen: set[str] = set()
     for path in sorted(Path(directory).glob("*.jsonl")):
         for k, line in enumerate(path.read_text().splitlines(), start=1):
             if not line.strip():
                 continue
             entry = json.loads(line)
+            key = json.dumps([entry["policy"], entry["trace"]], sort_keys=True)
+            if not replayable(entry) or key in seen:
+                continue
+            seen.add(key)
             inst = from_dict(entry["trace"], source=f"{path.name}:{k}")
             plan = plan_replay(inst, entry["policy"], block_size=block_size)
             cmp = compare(plan, replay_scheduler(plan))
