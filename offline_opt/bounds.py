@@ -26,6 +26,7 @@ __all__ = [
     "volume_lower_bound",
     "arrival_lower_bound",
     "mean_busy_time_lower_bound",
+    "subset_mean_busy_time_lower_bound",
     "lower_bound",
     "shape_offset",
 ]
@@ -216,6 +217,156 @@ def mean_busy_time_lower_bound(instance: Instance) -> int:
         return math.ceil(fl)
     total = sum((Fraction(a, b) for a, b in exact_terms), Fraction(0))
     return math.ceil(total)
+
+
+#: Grid on which :func:`subset_mean_busy_time_lower_bound` rounds each ``c_j`` up (exact ints).
+_GRID = 1 << 24
+
+
+def _subset_value(instance: Instance, members: list[int]) -> int:
+    """``sum_j o_j + B(S)`` rounded down to a valid integer bound, for ``S = members``.
+
+    ``B(S) = sum_{j in S} (MBT*_j(S) - c_j - a_j)`` with ``MBT*(S)`` the mean busy times of
+    the smallest-volume-first fluid schedule of ``S`` alone. Computed exactly in integers:
+    ``MBT*_j`` as a fraction over ``2 M V_j`` is summed exactly per request after rounding
+    each ``MBT*_j - c_j`` *down* on a grid of ``1 / 2^24`` (so the result never exceeds the
+    true value).
+    """
+    reqs = instance.requests
+    sub = Instance(instance.capacity, tuple(reqs[j] for j in members))
+    M = instance.capacity
+    total_o = sum(r.output for r in reqs)
+    if not members:
+        return total_o
+    acc_grid = 0  # sum of floor(2^24 * (MBT*_j - c_j - a_j)) over S
+    if sub.all_at_zero:
+        order = sorted(range(len(members)), key=lambda k: sub.requests[k].volume)
+        pref = 0
+        for k in order:
+            r = sub.requests[k]
+            v = r.volume
+            cnum = (
+                r.prompt * r.output * (r.output + 1) // 2
+                + r.output * (r.output + 1) * (2 * r.output + 1) // 6
+            )
+            # MBT - c = (2 pref + v) / (2M) - cnum / v + 1/2 ; over the common denominator 2 M v
+            num = (2 * pref + v) * v - 2 * M * cnum + M * v
+            acc_grid += (num * _GRID) // (2 * M * v)
+            pref += v
+    else:
+        for k, (v, segs) in enumerate(_fluid_swf(sub)):
+            r = sub.requests[k]
+            cnum = (
+                r.prompt * r.output * (r.output + 1) // 2
+                + r.output * (r.output + 1) * (2 * r.output + 1) // 6
+            )
+            # MBT = sum (W^2 - U^2) / (2 M V)   (token time, see mean_busy_time_lower_bound)
+            mbt_num = sum(w * w - u * u for u, w in segs)
+            num = mbt_num - 2 * M * cnum + M * v - 2 * M * v * r.arrival
+            acc_grid += (num * _GRID) // (2 * M * v)
+    # B(S) >= acc_grid / 2^24 ; the bound is sum o + B(S), an integer below it is valid
+    return total_o + acc_grid // _GRID
+
+
+def _subset_contributions(instance: Instance, members: list[int]) -> list[float]:
+    """Float ``MBT*_j(S) - c_j - a_j`` for ``j`` in ``S`` (in ``members`` order): used only to
+    *choose* subsets; the bound itself is :func:`_subset_value`, exact."""
+    reqs = instance.requests
+    sub = Instance(instance.capacity, tuple(reqs[j] for j in members))
+    M = instance.capacity
+    out = [0.0] * len(members)
+    for k, (v, segs) in enumerate(_fluid_swf(sub)):
+        r = sub.requests[k]
+        mbt = sum(w * w - u * u for u, w in segs) / (2 * M * v)
+        c = r.output - float(shape_offset(r.prompt, r.output))
+        out[k] = mbt - c - r.arrival
+    return out
+
+
+def subset_mean_busy_time_lower_bound(instance: Instance, *, rounds: int = 6) -> int:
+    """Mean-busy-time bound on a subset, plus every other request's own length.
+
+    For every subset ``S`` of the requests::
+
+        OPT >= sum_j o_j + sum_{j in S} (MBT*_j(S) - c_j - a_j)
+
+    where ``c_j = o_j - d_j`` (:func:`shape_offset`) and ``MBT*(S)`` are the mean busy times
+    of the smallest-volume-first preemptive fluid schedule of ``S`` alone (releases ``a_j``,
+    speed ``M``), as in :func:`mean_busy_time_lower_bound`. With ``S`` = all requests this is
+    that bound; with ``S`` empty it is :func:`serial_lower_bound`; in between it can beat both
+    (online traces, where the fluid serves a lone request at speed ``M`` and its term
+    ``MBT*_j - c_j - a_j`` is negative, and all-at-zero traces whose small requests have
+    such terms).
+
+    Proof. Fix a feasible schedule with starts ``p_j`` and write ``w_j = p_j - a_j >= 0``, so
+    ``L = sum_j (C_j - a_j) = sum_j o_j + sum_j w_j``. Deleting the requests outside ``S``
+    leaves a feasible schedule of the instance ``S`` (memory only drops). By the proof of
+    :func:`mean_busy_time_lower_bound` applied to it, ``sum_{j in S} (p_j + c_j) >= sum_{j in
+    S} MBT*_j(S)``, i.e. ``sum_{j in S} w_j >= sum_{j in S} (MBT*_j(S) - c_j - a_j)``. As
+    ``w_j >= 0`` outside ``S``, ``sum_j w_j >= sum_{j in S} w_j``. Adding ``sum_j o_j`` gives
+    the bound for every feasible schedule, hence for the optimum; ``L`` is an integer, so
+    rounding down the (exactly computed, see :func:`_subset_value`) right side keeps it
+    valid. QED.
+
+    Choice of ``S`` (any choice is valid; this only affects strength): all arrivals at 0,
+    ``B(S)`` is a sum over ``S`` in volume order in which adding ``j`` contributes
+    ``V_j m / M + V_j / (2M) - c_j`` with ``m`` the number of chosen requests of larger
+    volume, so a dynamic program over (requests from the largest, ``m``) maximises it
+    exactly (``O(n^2)`` floats; for ``n > 3000`` only the best suffix in volume order is
+    tried). With arrivals, ``S`` starts as everything and each of ``rounds`` steps drops the
+    requests whose own term is negative; the best set seen is kept. The float values only
+    choose ``S``; the bound is recomputed exactly.
+    """
+    reqs = instance.requests
+    n = len(reqs)
+    if n == 0:
+        return 0
+    best = serial_lower_bound(instance)
+    if instance.all_at_zero:
+        import numpy as np
+
+        M = instance.capacity
+        desc = sorted(range(n), key=lambda j: (-reqs[j].volume, j))
+        vol = np.array([reqs[j].volume for j in desc], dtype=np.float64)
+        c = np.array(
+            [reqs[j].output - float(shape_offset(reqs[j].prompt, reqs[j].output)) for j in desc]
+        )
+        if n <= 3000:
+            f = np.full(n + 1, -np.inf)
+            f[0] = 0.0
+            take = np.zeros((n, n + 1), dtype=np.bool_)
+            ms = np.arange(n + 1, dtype=np.float64)
+            for k in range(n):
+                gain = vol[k] * ms[:-1] / M + vol[k] / (2 * M) - c[k]
+                cand = f[:-1] + gain
+                better = cand > f[1:]
+                take[k, 1:] = better
+                f[1:] = np.where(better, cand, f[1:])
+            m = int(np.argmax(f))
+            chosen = []
+            for k in range(n - 1, -1, -1):
+                if m > 0 and take[k, m]:
+                    chosen.append(desc[k])
+                    m -= 1
+            best = max(best, _subset_value(instance, sorted(chosen)))
+        else:
+            # best suffix of the ascending order = best prefix of ``desc``
+            ms = np.arange(n, dtype=np.float64)
+            gains = vol * ms / M + vol / (2 * M) - c  # prefix k of desc: k larger ones chosen
+            k = int(np.argmax(np.cumsum(gains))) + 1
+            best = max(best, _subset_value(instance, sorted(desc[:k])))
+        return best
+    members = list(range(n))
+    seen: set[tuple[int, ...]] = set()
+    for _ in range(rounds):
+        key = tuple(members)
+        if not members or key in seen:
+            break
+        seen.add(key)
+        best = max(best, _subset_value(instance, members))
+        contrib = _subset_contributions(instance, members)
+        members = [j for j, g in zip(members, contrib, strict=True) if g >= 0]
+    return best
 
 
 def arrival_lower_bound(instance: Instance) -> int:
