@@ -347,14 +347,15 @@ def upper_search(
         )
         seen: set[tuple[int, ...]] = set()
         k = 0
-        for cost, sched, order, _name in starts:
+        for cost, sched, maybe_order, _name in starts:
             if k >= 3 or done() or (ls_deadline is not None and time.perf_counter() >= ls_deadline):
                 break
-            if order is None:
+            start: tuple[int, Schedule] | None = (cost, sched)
+            if maybe_order is None:
                 order = start_order(instance, sched)
                 start = None
             else:
-                start = (cost, sched)
+                order = maybe_order
             if tuple(order) in seen:
                 continue
             seen.add(tuple(order))
