@@ -190,3 +190,15 @@ def test_progress_only_on_a_terminal() -> None:
         prog.close()
     assert plain.getvalue() == ""
     assert "OPT in [1, 2]" in tty.getvalue()
+
+
+def test_a_slow_policy_stops_at_the_deadline() -> None:
+    """``sjf:blocking=false`` takes seconds at n = 400; it must stop at the deadline."""
+    from offline_opt.upper import _timed_policy
+    from ratio.simulator import simulate
+
+    inst = _production(400, seed=9, online=False)
+    t0 = time.perf_counter()
+    with pytest.raises(Deadline):
+        simulate(inst, _timed_policy("sjf:blocking=false", t0 + 0.2))
+    assert time.perf_counter() - t0 < 0.5
