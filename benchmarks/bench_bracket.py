@@ -38,9 +38,7 @@ from ratio.model import Instance
 from ratio.simulator import simulate
 
 
-def production(
-    n: int, *, seed: int, online: bool, M: int = 32768, load: float = 0.9
-) -> Instance:
+def production(n: int, *, seed: int, online: bool, M: int = 32768, load: float = 0.9) -> Instance:
     """``n`` production-shaped requests (see the module docstring); reproducible from
     ``seed``."""
     rng = np.random.default_rng(seed)
