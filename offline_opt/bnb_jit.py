@@ -66,7 +66,7 @@ def supports(outputs: list[int]) -> bool:
 
 #: Most bytes the per-depth buffers of one search may take (the search keeps a row of
 #: ``sum(o) + 2`` floats per depth, and the depth can reach ``sum(o) + 2``).
-MAX_BUFFER_BYTES = 1 << 30
+MAX_BUFFER_BYTES = 1 << 28
 
 
 def buffer_bytes(outputs: list[int]) -> int:
