@@ -73,8 +73,8 @@ EXACT_MAX_N = 20
 #: Largest ``n x horizon`` (time-indexed model size) handed to the exact methods.
 EXACT_MAX_CELLS = 20_000
 #: Seconds per token-round that :func:`ratio.check.check` takes, for the time it is reserved
-#: (measured 0.37 us on a shared machine; doubled).
-_CHECK_SECONDS_PER_ROUND = 8e-7
+#: (measured 0.37 to 0.7 us on a shared machine; with margin).
+_CHECK_SECONDS_PER_ROUND = 1.2e-6
 #: Rough bytes per round of makespan held by the checker's per-round dict and the profile.
 _BYTES_PER_ROUND = 120
 #: Rough bytes per request (requests, schedules, orders, policy runs).
