@@ -67,6 +67,9 @@ __all__ = [
 
 Progress = Callable[[str], None]
 
+#: Seconds the heuristics (policies, list scheduling, local search, Lagrangian) may take when
+#: :func:`bracket` has no time limit (the exact methods, where they fit, then run to the end).
+DEFAULT_HEURISTIC_SECONDS = 60.0
 #: Largest ``n`` handed to the exact methods (their state spaces and models grow
 #: exponentially or with ``n x horizon``; beyond this they only spend the time limit).
 EXACT_MAX_N = 20
@@ -410,8 +413,9 @@ def bracket(
     instance
         Any valid instance (arrivals allowed).
     time_limit
-        Seconds for the whole call, counted from entry; ``None``: no limit (local search
-        stops after ``max_evals`` evaluations per start, the exact methods run to the end).
+        Seconds for the whole call, counted from entry; ``None``: the heuristics stop after
+        :data:`DEFAULT_HEURISTIC_SECONDS` (or ``max_evals`` evaluations per local search),
+        the exact methods, where they fit, run to the end.
         Time for the final checker pass is reserved out of it; the first upper bound always
         completes, so a tiny limit may be overrun by that much.
     policy_runs
@@ -429,7 +433,7 @@ def bracket(
         Cap on each local search's evaluations (default: see :func:`upper_search`).
     lagrangian
         Run :func:`offline_opt.bounds.lagrangian_lower_bound` (over the best schedule's
-        makespan) in the last 40 % of the time (without a limit: about 20 s of work at most).
+        makespan) in the last 40 % of the time (at most 200 iterations).
 
     Returns
     -------
@@ -471,7 +475,9 @@ def bracket(
     lower = lbs[lower_method]
     say(f"OPT >= {lower} ({lower_method}); simulating policies")
     # the upper bound gets 60 % of the time, the Lagrangian lower bound the rest
-    up_deadline = None if deadline is None else t0 + 0.6 * (deadline - t0)
+    # without a limit the heuristics still stop (after DEFAULT_HEURISTIC_SECONDS)
+    heur_deadline = deadline if deadline is not None else t0 + DEFAULT_HEURISTIC_SECONDS
+    up_deadline = t0 + 0.6 * (heur_deadline - t0)
     up = upper_search(
         instance,
         deadline=up_deadline,
@@ -486,14 +492,13 @@ def bracket(
     if upper > lower and lagrangian:
         horizon = max(p + r.output for p, r in zip(sched.starts, instance.requests, strict=True))
         cells = instance.n * (horizon + 1)
-        left = None if deadline is None else deadline - time.perf_counter()
+        left = heur_deadline - time.perf_counter()
         # one iteration costs about 5 ns per (request, round) plus 20 us per request
         per_iter = cells * 5e-9 + instance.n * 2e-5
-        if left is None or left > 3 * per_iter:
+        if left > 3 * per_iter:
             say(f"OPT in [{lower}, {upper}]; Lagrangian lower bound")
-            iters = 200 if left is not None else max(5, min(200, int(20.0 / per_iter)))
             lag = _bounds.lagrangian_lower_bound(
-                instance, horizon, ub=upper, deadline=deadline, iters=iters
+                instance, horizon, ub=upper, deadline=heur_deadline, iters=200
             )
             lbs["lagrangian"] = lag
             if lag > lower:
@@ -503,8 +508,8 @@ def bracket(
     skipped = ""
     if upper > lower and exact:
         skipped = exact_fits(instance)
-        left = None if deadline is None else deadline - time.perf_counter()
-        if not skipped and left is not None and left < 0.05:
+        exact_left = None if deadline is None else deadline - time.perf_counter()
+        if not skipped and exact_left is not None and exact_left < 0.05:
             skipped = "no time left"
         if not skipped:
             from offline_opt import solve
