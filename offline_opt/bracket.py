@@ -492,10 +492,10 @@ def bracket(
     if upper > lower and lagrangian:
         horizon = max(p + r.output for p, r in zip(sched.starts, instance.requests, strict=True))
         cells = instance.n * (horizon + 1)
-        left = heur_deadline - time.perf_counter()
+        lag_left = heur_deadline - time.perf_counter()
         # one iteration costs about 5 ns per (request, round) plus 20 us per request
         per_iter = cells * 5e-9 + instance.n * 2e-5
-        if left > 3 * per_iter:
+        if lag_left > 3 * per_iter:
             say(f"OPT in [{lower}, {upper}]; Lagrangian lower bound")
             lag = _bounds.lagrangian_lower_bound(
                 instance, horizon, ub=upper, deadline=heur_deadline, iters=200
@@ -517,7 +517,9 @@ def bracket(
 
             say(f"OPT in [{lower}, {upper}]; exact methods ({solver})")
             with _quiet_stdout():
-                res = solve(instance, solver=solver, time_limit=left, incumbent=(upper, sched))
+                res = solve(
+                    instance, solver=solver, time_limit=exact_left, incumbent=(upper, sched)
+                )
             exact_status = res.status
             name = res.solver
             exact_solver = name

@@ -80,9 +80,10 @@ def test_bracket_contains_opt(inst: Instance) -> None:
 
 def test_bracket_exact_where_it_fits() -> None:
     inst = Instance.from_tuples(10, [(0, 6, 2), (0, 3, 1), (0, 1, 3)])
-    b = bracket(inst, time_limit=30, solver="exact", lagrangian=False)
-    assert (b.lower, b.upper) == (9, 9) and b.optimal
-    assert b.exact_status == "optimal" and b.lower_method == b.exact_solver == "exact"
+    for limit in (30.0, None):
+        b = bracket(inst, time_limit=limit, solver="exact", lagrangian=False)
+        assert (b.lower, b.upper) == (9, 9) and b.optimal
+        assert b.exact_status == "optimal" and b.lower_method == b.exact_solver == "exact"
 
 
 def test_bracket_at_scale_within_the_time_limit() -> None:
