@@ -105,21 +105,49 @@ def list_schedule(
     >>> list_schedule(inst, [1, 2, 0])
     (9, Schedule(starts=(3, 0, 0), evicted=()))
     """
+    cost, starts, _ = _place(instance, order, 0, None, deadline)
+    return cost, Schedule(tuple(starts))
+
+
+#: A list-scheduling state after a prefix of the order: (profile, cost so far, starts so far).
+_Checkpoint = tuple[np.ndarray, int, list[int]]
+
+
+def _place(
+    instance: Instance,
+    order: Sequence[int],
+    pos: int,
+    state: _Checkpoint | None,
+    deadline: float | None,
+    every: int = 0,
+) -> tuple[int, list[int], dict[int, _Checkpoint]]:
+    """Place ``order[pos:]`` on top of ``state`` (the state after ``order[:pos]``; ``None``
+    for an empty profile, ``pos = 0``). Returns the cost, the starts, and (``every > 0``)
+    copies of the state at every position that is a multiple of ``every``."""
     reqs = instance.requests
     M = instance.capacity
-    vol = sum(r.volume for r in reqs)
-    est = (
-        max((r.arrival for r in reqs), default=0)
-        + 2 * (vol // M)
-        + 2 * max((r.output for r in reqs), default=1)
-    )
-    prof = _Profile(est)
-    starts = [0] * len(reqs)
-    cost = 0
+    if state is None:
+        vol = sum(r.volume for r in reqs)
+        est = (
+            max((r.arrival for r in reqs), default=0)
+            + 2 * (vol // M)
+            + 2 * max((r.output for r in reqs), default=1)
+        )
+        prof = _Profile(est)
+        starts = [0] * len(reqs)
+        cost = 0
+    else:
+        prof = _Profile(0)
+        prof.mem = state[0].copy()
+        cost, starts = state[1], list(state[2])
+    marks: dict[int, _Checkpoint] = {}
     ramps: dict[int, np.ndarray] = {}
-    for n_done, i in enumerate(order):
-        if n_done & 63 == 63 and _past(deadline):
+    for k in range(pos, len(order)):
+        if every and k % every == 0:
+            marks[k] = (prof.mem.copy(), cost, list(starts))
+        if k & 63 == 63 and _past(deadline):
             raise Deadline
+        i = order[k]
         r = reqs[i]
         o = r.output
         ramp = ramps.get(o)
@@ -129,7 +157,7 @@ def list_schedule(
         prof.window(p, o)[:] += ramp + r.prompt
         starts[i] = p
         cost += p + o - r.arrival
-    return cost, Schedule(tuple(starts))
+    return cost, starts, marks
 
 
 def order_keys() -> dict[str, Callable[[Any], Any]]:
@@ -257,14 +285,22 @@ def local_search(
     """
     rng = np.random.default_rng(seed)
     cur = list(order)
+    n = len(cur)
     if start is None:
         try:
             start = list_schedule(instance, cur, deadline=deadline)
         except Deadline:
             start = list_schedule(instance, cur)
     best_cost, best_sched = start
-    n = len(cur)
     if n < 2:
+        return best_cost, best_sched, cur
+    # checkpoints of the current order's placement every ``every`` positions (at most 32,
+    # and at most 64 MiB of profiles), so that a move evaluates only the changed suffix
+    horizon = max(p + r.output for p, r in zip(best_sched.starts, instance.requests, strict=True))
+    every = max(8, -(-n // min(32, max(1, (64 << 20) // (8 * (2 * horizon + 16))))))
+    try:
+        _, _, marks = _place(instance, cur, 0, None, deadline, every)
+    except Deadline:
         return best_cost, best_sched, cur
     reach = n if n <= 64 else 32
     evals = 0
@@ -283,14 +319,20 @@ def local_search(
         else:
             x = cand.pop(i)
             cand.insert(j, x)
+        m = (min(i, j) // every) * every
         try:
-            c, sch = list_schedule(instance, cand, deadline=deadline)
+            c, starts, _ = _place(instance, cand, m, marks[m], deadline)
         except Deadline:
             break
         evals += 1
         if c < best_cost:
-            best_cost, best_sched, cur = c, sch, cand
+            best_cost, best_sched, cur = c, Schedule(tuple(starts)), cand
             fails = 0
+            try:
+                _, _, fresh = _place(instance, cur, m, marks[m], deadline, every)
+            except Deadline:
+                break
+            marks.update(fresh)
         else:
             fails += 1
     return best_cost, best_sched, cur

@@ -203,3 +203,24 @@ def test_a_slow_policy_stops_at_the_deadline() -> None:
     with pytest.raises(Deadline):
         simulate(inst, _timed_policy("sjf:blocking=false", t0 + 0.2))
     assert time.perf_counter() - t0 < 0.5
+
+
+@settings(max_examples=40, deadline=None)
+@given(small_instances(max_n=7, arrivals=True))
+def test_local_search_checkpoints_agree_with_a_full_replay(inst: Instance) -> None:
+    from offline_opt.upper import local_search
+
+    cost, sched, order = local_search(inst, list(range(inst.n)), max_evals=60, seed=1)
+    assert list_schedule(inst, order) == (cost, sched)
+    assert cost <= list_schedule(inst, list(range(inst.n)))[0]
+
+
+def test_local_search_checkpoints_at_scale() -> None:
+    from offline_opt.upper import local_search, start_order
+    from ratio.simulator import simulate
+
+    inst = _production(300, seed=10, online=True)
+    order = start_order(inst, simulate(inst, "svf").schedule)
+    cost, sched, best = local_search(inst, order, max_evals=150, seed=2)
+    assert list_schedule(inst, best) == (cost, sched) and check(inst, sched)
+    assert cost < list_schedule(inst, order)[0]
