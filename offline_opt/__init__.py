@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Callable
 from fractions import Fraction
 
 from offline_opt.bounds import (
@@ -24,6 +25,7 @@ from offline_opt.bounds import (
     mean_busy_time_lower_bound,
     volume_lower_bound,
 )
+from offline_opt.bracket import Bracket, bracket
 from offline_opt.certificate import CertifiedRatio, OptResult, verify
 from offline_opt.exact_small import solve_exact
 from offline_opt.milp import MilpOutcome
@@ -43,6 +45,8 @@ __all__ = [
     "mean_busy_time_lower_bound",
     "best_upper_bound",
     "solve_exact",
+    "bracket",
+    "Bracket",
 ]
 
 #: Accepted values of ``solve(solver=...)``.
@@ -87,6 +91,7 @@ def solve(
     time_limit: float | None = None,
     warm_start: bool = True,
     formulation: str = "tight",
+    incumbent: tuple[int, Schedule] | None = None,
 ) -> OptResult:
     """Offline optimum of ``instance`` with a certificate (spec 10; issue 3).
 
@@ -112,6 +117,11 @@ def solve(
     formulation
         ``"tight"`` (horizons from the upper bound, :func:`offline_opt.milp.tight_horizons`)
         or ``"naive"`` (serial-length horizons; the benchmark's baseline).
+    incumbent
+        ``(cost, schedule)`` of a feasible schedule the caller already has (e.g.
+        :func:`offline_opt.bracket.bracket`'s); used as the warm start instead of searching
+        again. The time limit covers everything, the warm start included: without an
+        incumbent, the warm start gets at most a quarter of it.
 
     Returns
     -------
@@ -160,12 +170,17 @@ def solve(
     from offline_opt import upper
 
     best: Schedule | None = None
-    if warm_start:
-        ub, best = upper.best_upper_bound(instance)
+    if incumbent is not None:
+        ub, best = incumbent
+        if verify(instance, best) != ub:
+            raise ValueError("incumbent cost does not match its schedule")
+    elif warm_start:
+        warm_limit = None if time_limit is None else time_limit / 4
+        ub, best = upper.best_upper_bound(instance, time_limit=warm_limit)
     else:
         order = sorted(range(instance.n), key=lambda i: (instance.requests[i].output, i))
         ub, best = upper.list_schedule(instance, order)
-    if warm_start and bounds["cheap"] >= ub:
+    if (warm_start or incumbent is not None) and bounds["cheap"] >= ub:
         return _result(instance, best, bounds, solver, t0, False)
 
     def left() -> float | None:
@@ -264,6 +279,7 @@ def ratio_of(
     opt: OptResult | None = None,
     time_limit: float | None = 60.0,
     solver: str = "auto",
+    progress: Callable[[str], None] | None = None,
 ) -> CertifiedRatio:
     """Certified ratio ``L_policy / OPT`` as the interval ``[L/UB, L/LB]`` (spec 10).
 
@@ -275,8 +291,11 @@ def ratio_of(
         The instance.
     opt
         A previous :func:`solve` result for this instance; solved here if ``None``.
-    time_limit, solver
-        Passed to :func:`solve` when ``opt`` is ``None``.
+    time_limit, solver, progress
+        When ``opt`` is ``None``: the bracket on ``OPT`` comes from
+        :func:`offline_opt.bracket.bracket` within ``time_limit`` seconds counted from this
+        call (the policy's own run is reused as an upper bound; exact methods where they
+        fit, with ``solver``).
 
     Examples
     --------
@@ -286,13 +305,18 @@ def ratio_of(
     >>> r.ratio_lower, r.exact
     (Fraction(10, 9), True)
     """
+    from offline_opt.bracket import bracket, opt_result
     from ratio.simulator import simulate
 
+    t0 = time.perf_counter()
     sim = simulate(instance, policy)  # type: ignore[arg-type]
     verify(instance, sim.schedule)
     cost = sim.total_latency
     if opt is None:
-        opt = solve(instance, solver=solver, time_limit=time_limit)
+        left = None if time_limit is None else max(time_limit - (time.perf_counter() - t0), 0.01)
+        runs = {sim.policy: sim} if not sim.schedule.evicted else None
+        br = bracket(instance, time_limit=left, policy_runs=runs, progress=progress, solver=solver)
+        opt = opt_result(br)
     if opt.cost is None:
         raise InputError("no feasible schedule found for the optimum within the time limit")
     ub, lb = opt.cost, opt.lower_bound

@@ -38,7 +38,7 @@ try:  # pragma: no cover - exercised by whichever environment runs the tests
 except ImportError:  # pragma: no cover
     _HAVE_NUMBA = False
 
-__all__ = ["available", "supports", "run_search"]
+__all__ = ["available", "supports", "buffer_bytes", "run_search"]
 
 # integer parameters, array P
 _N, _M, _BITS, _PERW, _NODES, _TIMEOUT, _LAGON, _LAGIT, _LAGGAP, _TMASK, _CHECK = range(11)
@@ -55,11 +55,27 @@ def available() -> bool:
 
 
 def supports(outputs: list[int]) -> bool:
-    """Whether the packed state fits: 3 words of 60 bits, ``bits(max o)`` bits per request."""
+    """Whether the packed state fits (3 words of 60 bits, ``bits(max o)`` bits per request)
+    and the per-depth buffers fit in memory (:func:`buffer_bytes` at most
+    :data:`MAX_BUFFER_BYTES`)."""
     if not outputs:
         return False
     bits = max(int(max(outputs)).bit_length(), 1)
-    return len(outputs) <= 3 * (60 // bits)
+    return len(outputs) <= 3 * (60 // bits) and buffer_bytes(outputs) <= MAX_BUFFER_BYTES
+
+
+#: Most bytes the per-depth buffers of one search may take (the search keeps a row of
+#: ``sum(o) + 2`` floats per depth, and the depth can reach ``sum(o) + 2``).
+MAX_BUFFER_BYTES = 1 << 28
+
+
+def buffer_bytes(outputs: list[int]) -> int:
+    """Bytes of the per-depth buffers: ``(sum o + 3) x (sum o + 2)`` floats plus
+    ``(sum o + 3) x n`` ints; quadratic in ``sum o``, so refused above
+    :data:`MAX_BUFFER_BYTES` rather than allocated (5.8 GB at ``n = 8`` with outputs up to
+    5000)."""
+    depth = sum(outputs) + 2
+    return 8 * (depth + 1) * (depth + len(outputs))
 
 
 if _HAVE_NUMBA:
@@ -794,6 +810,15 @@ class _Engine:
         table_bits: int,
     ) -> None:
         n = len(s)
+        need = buffer_bytes(list(o))
+        if need > MAX_BUFFER_BYTES:
+            from ratio.errors import InputError
+
+            raise InputError(
+                f"compiled branch and bound: outputs summing to {sum(o)} need "
+                f"{need / (1 << 30):.1f} GiB of search buffers (limit "
+                f"{MAX_BUFFER_BYTES / (1 << 30):.1f} GiB); use another solver"
+            )
         self.n = n
         self.s = np.array(s, dtype=np.int64)
         self.o = np.array(o, dtype=np.int64)

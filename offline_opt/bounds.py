@@ -18,6 +18,7 @@ import heapq
 import math
 from fractions import Fraction
 from itertools import accumulate
+from typing import Any
 
 from ratio.model import Instance
 
@@ -26,6 +27,8 @@ __all__ = [
     "volume_lower_bound",
     "arrival_lower_bound",
     "mean_busy_time_lower_bound",
+    "subset_mean_busy_time_lower_bound",
+    "lagrangian_lower_bound",
     "lower_bound",
     "shape_offset",
 ]
@@ -216,6 +219,285 @@ def mean_busy_time_lower_bound(instance: Instance) -> int:
         return math.ceil(fl)
     total = sum((Fraction(a, b) for a, b in exact_terms), Fraction(0))
     return math.ceil(total)
+
+
+#: Grid on which :func:`subset_mean_busy_time_lower_bound` rounds each ``c_j`` up (exact ints).
+_GRID = 1 << 24
+
+
+def _subset_value(instance: Instance, members: list[int]) -> int:
+    """``sum_j o_j + B(S)`` rounded down to a valid integer bound, for ``S = members``.
+
+    ``B(S) = sum_{j in S} (MBT*_j(S) - c_j - a_j)`` with ``MBT*(S)`` the mean busy times of
+    the smallest-volume-first fluid schedule of ``S`` alone. Computed exactly in integers:
+    ``MBT*_j`` as a fraction over ``2 M V_j`` is summed exactly per request after rounding
+    each ``MBT*_j - c_j`` *down* on a grid of ``1 / 2^24`` (so the result never exceeds the
+    true value).
+    """
+    reqs = instance.requests
+    sub = Instance(instance.capacity, tuple(reqs[j] for j in members))
+    M = instance.capacity
+    total_o = sum(r.output for r in reqs)
+    if not members:
+        return total_o
+    acc_grid = 0  # sum of floor(2^24 * (MBT*_j - c_j - a_j)) over S
+    if sub.all_at_zero:
+        order = sorted(range(len(members)), key=lambda k: sub.requests[k].volume)
+        pref = 0
+        for k in order:
+            r = sub.requests[k]
+            v = r.volume
+            cnum = (
+                r.prompt * r.output * (r.output + 1) // 2
+                + r.output * (r.output + 1) * (2 * r.output + 1) // 6
+            )
+            # MBT - c = (2 pref + v) / (2M) - cnum / v + 1/2 ; over the common denominator 2 M v
+            num = (2 * pref + v) * v - 2 * M * cnum + M * v
+            acc_grid += (num * _GRID) // (2 * M * v)
+            pref += v
+    else:
+        for k, (v, segs) in enumerate(_fluid_swf(sub)):
+            r = sub.requests[k]
+            cnum = (
+                r.prompt * r.output * (r.output + 1) // 2
+                + r.output * (r.output + 1) * (2 * r.output + 1) // 6
+            )
+            # MBT = sum (W^2 - U^2) / (2 M V)   (token time, see mean_busy_time_lower_bound)
+            mbt_num = sum(w * w - u * u for u, w in segs)
+            num = mbt_num - 2 * M * cnum + M * v - 2 * M * v * r.arrival
+            acc_grid += (num * _GRID) // (2 * M * v)
+    # B(S) >= acc_grid / 2^24 ; the bound is sum o + B(S), an integer below it is valid
+    return total_o + acc_grid // _GRID
+
+
+def _subset_contributions(instance: Instance, members: list[int]) -> list[float]:
+    """Float ``MBT*_j(S) - c_j - a_j`` for ``j`` in ``S`` (in ``members`` order): used only to
+    *choose* subsets; the bound itself is :func:`_subset_value`, exact."""
+    reqs = instance.requests
+    sub = Instance(instance.capacity, tuple(reqs[j] for j in members))
+    M = instance.capacity
+    out = [0.0] * len(members)
+    for k, (v, segs) in enumerate(_fluid_swf(sub)):
+        r = sub.requests[k]
+        mbt = sum(w * w - u * u for u, w in segs) / (2 * M * v)
+        c = r.output - float(shape_offset(r.prompt, r.output))
+        out[k] = mbt - c - r.arrival
+    return out
+
+
+def subset_mean_busy_time_lower_bound(instance: Instance, *, rounds: int = 6) -> int:
+    """Mean-busy-time bound on a subset, plus every other request's own length.
+
+    For every subset ``S`` of the requests::
+
+        OPT >= sum_j o_j + sum_{j in S} (MBT*_j(S) - c_j - a_j)
+
+    where ``c_j = o_j - d_j`` (:func:`shape_offset`) and ``MBT*(S)`` are the mean busy times
+    of the smallest-volume-first preemptive fluid schedule of ``S`` alone (releases ``a_j``,
+    speed ``M``), as in :func:`mean_busy_time_lower_bound`. With ``S`` = all requests this is
+    that bound; with ``S`` empty it is :func:`serial_lower_bound`; in between it can beat both
+    (online traces, where the fluid serves a lone request at speed ``M`` and its term
+    ``MBT*_j - c_j - a_j`` is negative, and all-at-zero traces whose small requests have
+    such terms).
+
+    Proof. Fix a feasible schedule with starts ``p_j`` and write ``w_j = p_j - a_j >= 0``, so
+    ``L = sum_j (C_j - a_j) = sum_j o_j + sum_j w_j``. Deleting the requests outside ``S``
+    leaves a feasible schedule of the instance ``S`` (memory only drops). By the proof of
+    :func:`mean_busy_time_lower_bound` applied to it, ``sum_{j in S} (p_j + c_j) >= sum_{j in
+    S} MBT*_j(S)``, i.e. ``sum_{j in S} w_j >= sum_{j in S} (MBT*_j(S) - c_j - a_j)``. As
+    ``w_j >= 0`` outside ``S``, ``sum_j w_j >= sum_{j in S} w_j``. Adding ``sum_j o_j`` gives
+    the bound for every feasible schedule, hence for the optimum; ``L`` is an integer, so
+    rounding down the (exactly computed, see :func:`_subset_value`) right side keeps it
+    valid. QED.
+
+    Choice of ``S`` (any choice is valid; this only affects strength): all arrivals at 0,
+    ``B(S)`` is a sum over ``S`` in volume order in which adding ``j`` contributes
+    ``V_j m / M + V_j / (2M) - c_j`` with ``m`` the number of chosen requests of larger
+    volume, so a dynamic program over (requests from the largest, ``m``) maximises it
+    exactly (``O(n^2)`` floats; for ``n > 3000`` only the best suffix in volume order is
+    tried). With arrivals, ``S`` starts as everything and each of ``rounds`` steps drops the
+    requests whose own term is negative; the best set seen is kept. The float values only
+    choose ``S``; the bound is recomputed exactly.
+    """
+    reqs = instance.requests
+    n = len(reqs)
+    if n == 0:
+        return 0
+    best = serial_lower_bound(instance)
+    if instance.all_at_zero:
+        import numpy as np
+
+        M = instance.capacity
+        desc = sorted(range(n), key=lambda j: (-reqs[j].volume, j))
+        vol = np.array([reqs[j].volume for j in desc], dtype=np.float64)
+        c = np.array(
+            [reqs[j].output - float(shape_offset(reqs[j].prompt, reqs[j].output)) for j in desc]
+        )
+        if n <= 3000:
+            f = np.full(n + 1, -np.inf)
+            f[0] = 0.0
+            take = np.zeros((n, n + 1), dtype=np.bool_)
+            ms = np.arange(n + 1, dtype=np.float64)
+            for k in range(n):
+                gain = vol[k] * ms[:-1] / M + vol[k] / (2 * M) - c[k]
+                cand = f[:-1] + gain
+                better = cand > f[1:]
+                take[k, 1:] = better
+                f[1:] = np.where(better, cand, f[1:])
+            m = int(np.argmax(f))
+            chosen = []
+            for k in range(n - 1, -1, -1):
+                if m > 0 and take[k, m]:
+                    chosen.append(desc[k])
+                    m -= 1
+            best = max(best, _subset_value(instance, sorted(chosen)))
+        else:
+            # best suffix of the ascending order = best prefix of ``desc``
+            ms = np.arange(n, dtype=np.float64)
+            gains = vol * ms / M + vol / (2 * M) - c  # prefix k of desc: k larger ones chosen
+            k = int(np.argmax(np.cumsum(gains))) + 1
+            best = max(best, _subset_value(instance, sorted(desc[:k])))
+        return best
+    members = list(range(n))
+    seen: set[tuple[int, ...]] = set()
+    for _ in range(rounds):
+        key = tuple(members)
+        if not members or key in seen:
+            break
+        seen.add(key)
+        best = max(best, _subset_value(instance, members))
+        contrib = _subset_contributions(instance, members)
+        members = [j for j, g in zip(members, contrib, strict=True) if g >= 0]
+    return best
+
+
+def _lag_job_costs(
+    a: int, s: int, o: int, P0: Any, P1: Any, T: int, scale: int | float
+) -> tuple[Any, Any]:
+    """Costs ``scale (p + o - a) + sum_k lam[p + k - 1] (s + k)`` for ``p = a .. max(a, T)``
+    from the prefix sums ``P0`` of ``lam`` and ``P1`` of ``t lam[t]`` (padded past ``T``)."""
+    import numpy as np
+
+    p = np.arange(a, max(a, T) + 1, dtype=np.int64)
+    e = p + o
+    if P0.dtype != np.int64:
+        pf = p.astype(P0.dtype)
+        return p, scale * (pf + (o - a)) + (s + 1 - pf) * (P0[e] - P0[p]) + (P1[e] - P1[p])
+    return p, scale * (e - a) + (s - p + 1) * (P0[e] - P0[p]) + (P1[e] - P1[p])
+
+
+def _lagrangian_exact(instance: Instance, lam: Any, scale: int) -> int:
+    """The bound of :func:`lagrangian_lower_bound` for the non-negative integer multipliers
+    ``lam`` (per round ``0..T-1``, in units of ``1 / scale``), computed exactly: int64 where
+    the caller checked that nothing overflows, Python ints for the sums."""
+    import numpy as np
+
+    T = len(lam)
+    omax = max(r.output for r in instance.requests)
+    amax = max(r.arrival for r in instance.requests)
+    lam_p = np.zeros(max(T, amax) + omax + 1, dtype=np.int64)
+    lam_p[:T] = lam
+    t = np.arange(lam_p.shape[0], dtype=np.int64)
+    P0 = np.concatenate([[0], np.cumsum(lam_p)])
+    P1 = np.concatenate([[0], np.cumsum(lam_p * t)])
+    total = -instance.capacity * int(P0[T])
+    for r in instance.requests:
+        _, c = _lag_job_costs(r.arrival, r.prompt, r.output, P0, P1, T, scale)
+        total += int(c.min())
+    return -(-total // scale)
+
+
+def lagrangian_lower_bound(
+    instance: Instance,
+    horizon: int,
+    *,
+    ub: int | None = None,
+    deadline: float | None = None,
+    iters: int = 200,
+) -> int:
+    """Lagrangian relaxation of the memory constraint, by subgradient ascent.
+
+    For multipliers ``lam_t >= 0`` on rounds ``0 .. T-1`` (``T = horizon``; ``lam_t = 0``
+    beyond)::
+
+        OPT >= sum_j min_{p >= a_j} (p + o_j - a_j + sum_{k=1..o_j} lam_{p+k-1} (s_j + k))
+               - M sum_t lam_t
+
+    Proof. Fix a feasible schedule with starts ``p_j`` and memory ``mem_t <= M``. As
+    ``lam_t >= 0``, ``L = sum_j (C_j - a_j) >= L + sum_t lam_t (mem_t - M)``, and
+    ``sum_t lam_t mem_t = sum_j sum_k lam_{p_j+k-1} (s_j + k)`` (request ``j`` holds
+    ``s_j + k`` tokens in round ``p_j + k - 1``, spec 2). So ``L`` is at least ``sum_j
+    f_j(p_j) - M sum_t lam_t`` with ``f_j(p) = p + o_j - a_j + sum_k lam_{p+k-1} (s_j +
+    k)``, which is at least ``sum_j min_{p >= a_j} f_j(p) - M sum_t lam_t``. This holds for
+    every feasible schedule, so for the optimum. Past round ``T - 1`` the multipliers are 0,
+    so ``f_j(p) = p + o_j - a_j`` is increasing for ``p >= T`` and the minimum over
+    ``p >= a_j`` is attained in ``a_j .. max(a_j, T)``, which is the range searched. ``L`` is
+    an integer, so the bound rounds up. QED.
+
+    It sees what the mean-busy-time fluid misses: a request's memory profile is fixed in
+    shape, so when arrivals overlap some must wait (online traces near full load). The ascent
+    runs in floats (Polyak steps towards ``ub``); the bound reported is recomputed exactly
+    for the best multipliers, rounded down to integers over a power-of-two scale chosen so
+    that nothing overflows int64. ``O(n x T)`` per iteration; stops after ``iters``
+    iterations or at ``deadline``.
+    """
+    import time as _time
+
+    import numpy as np
+
+    reqs = instance.requests
+    n = len(reqs)
+    if n == 0:
+        return 0
+    T = max(int(horizon), 1)
+    M = instance.capacity
+    omax = max(r.output for r in reqs)
+    span = max(T, max(r.arrival for r in reqs)) + omax + 1
+    tt = np.arange(span, dtype=np.float64)
+    lam = np.zeros(span)
+    target = float(ub) if ub is not None else float(serial_lower_bound(instance)) * 1.2
+    theta = 1.0
+    best_val, best_lam = -math.inf, lam[:T].copy()
+    since = 0
+    dt = 0.0  # seconds of one iteration (the exact pass at the end costs about as much)
+    for _ in range(iters):
+        now = _time.perf_counter()
+        if deadline is not None and now + 2 * dt > deadline:
+            break
+        P0 = np.concatenate([[0.0], np.cumsum(lam)])
+        P1 = np.concatenate([[0.0], np.cumsum(lam * tt)])
+        val = -M * float(P0[T])
+        mem = np.zeros(span)
+        for r in reqs:
+            p, c = _lag_job_costs(r.arrival, r.prompt, r.output, P0, P1, T, 1.0)
+            k = int(np.argmin(c))
+            val += float(c[k])
+            pj = int(p[k])
+            mem[pj : pj + r.output] += r.prompt + tt[1 : r.output + 1]
+        if val > best_val + 1e-9:
+            best_val, best_lam, since = val, lam[:T].copy(), 0
+        else:
+            since += 1
+            if since >= 10:
+                theta, since = theta / 2, 0
+        g = mem[:T] - M
+        norm = float(g @ g)
+        if norm == 0.0 or target <= val:
+            break
+        lam[:T] = np.maximum(0.0, lam[:T] + theta * (target - val) / norm * g)
+        dt = _time.perf_counter() - now
+    if best_val == -math.inf:
+        return serial_lower_bound(instance)
+    lmax = float(best_lam.max())
+    if lmax <= 0.0:
+        return _lagrangian_exact(instance, np.zeros(T, dtype=np.int64), 1)
+    # int64 headroom: prefix sums of t lam_t reach (T + omax)^2 lmax scale; costs add
+    # (T + omax) (omax + max s) lmax scale and scale (T + omax)
+    smax = max(r.prompt for r in reqs)
+    worst = span * span * lmax + span * (omax + smax + 1) * lmax + span + 1
+    scale = 1 << min(40, max(0, int(math.floor(math.log2((1 << 60) / worst)))))
+    lam_int = np.floor(best_lam * scale).astype(np.int64)
+    return _lagrangian_exact(instance, lam_int, scale)
 
 
 def arrival_lower_bound(instance: Instance) -> int:

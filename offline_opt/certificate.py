@@ -55,6 +55,10 @@ class OptResult:
         The best proven lower bound (equal to ``lower_bound``; kept for the interface).
     bounds
         Each bound that contributed, by name (``cheap``, ``lp``, ``solver``, ...).
+    lower_method, upper_method
+        Which method gave ``lower_bound`` and ``cost`` (``mean_busy_time``, ``policy:svf``,
+        ``list_schedule+local_search``, ``bnb``, ...; see :class:`offline_opt.bracket.Bracket`);
+        empty when not recorded.
     """
 
     schedule: Schedule | None
@@ -66,6 +70,8 @@ class OptResult:
     seconds: float
     best_bound: int
     bounds: tuple[tuple[str, int], ...] = field(default=())
+    lower_method: str = ""
+    upper_method: str = ""
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -86,6 +92,9 @@ class OptResult:
             "seconds": round(self.seconds, 4),
             "bounds": dict(self.bounds),
         }
+        if self.lower_method or self.upper_method:
+            d["lower_method"] = self.lower_method
+            d["upper_method"] = self.upper_method
         if instance is not None and self.schedule is not None:
             d["completions"] = list(self.schedule.completions(instance))
         return d
@@ -124,6 +133,8 @@ class CertifiedRatio:
                 if self.opt is not None and self.opt.schedule is not None
                 else None
             ),
+            "lower_method": self.opt.lower_method if self.opt is not None else None,
+            "upper_method": self.opt.upper_method if self.opt is not None else None,
         }
 
 

@@ -53,26 +53,52 @@ def _load(path: str) -> Any:
     return load(path)
 
 
+def _progress(args: argparse.Namespace) -> Any:
+    """A one-line progress display on stderr when it is a terminal and ``--json`` is off."""
+    from offline_opt.bracket import TerminalProgress
+
+    prog = TerminalProgress(sys.stderr)
+    if getattr(args, "json", False):
+        prog.enabled = False
+    return prog
+
+
 def _cmd_opt(args: argparse.Namespace) -> int:
-    from offline_opt import solve
+    from offline_opt.bracket import bracket, opt_result
     from ratio.cli import emit
 
     inst = _load(args.trace)
-    with _quiet_stdout():
-        res = solve(inst, solver=args.solver, time_limit=args.time_limit)
+    prog = _progress(args)
+    try:
+        with _quiet_stdout():
+            br = bracket(inst, time_limit=args.time_limit, solver=args.solver, progress=prog)
+    finally:
+        prog.close()
+    res = opt_result(br)
     obj = res.to_dict(inst)
     obj.update({"n": inst.n, "M": inst.capacity, "alpha": str(inst.alpha)})
+    obj["bracket"] = br.to_dict()
+    exact = (
+        f"{br.exact_solver} ({br.exact_status})"
+        if br.exact_solver
+        else f"not run ({br.exact_skipped})"
+        if br.exact_skipped
+        else "not needed"
+    )
     lines = [
         f"offline optimum of {args.trace} (n = {inst.n}, M = {inst.capacity}, "
         f"alpha = {inst.alpha})",
         f"status        {res.status}",
-        f"cost (UB)     {res.cost}",
-        f"lower bound   {res.lower_bound}  ({', '.join(f'{k} {v}' for k, v in res.bounds)})",
+        f"cost (UB)     {res.cost}  (from {br.upper_method})",
+        f"lower bound   {res.lower_bound}  (from {br.lower_method}; "
+        f"{', '.join(f'{k} {v}' for k, v in sorted(br.lower_bounds.items()))})",
         f"gap           {res.gap if res.gap is None else f'{float(res.gap):.2%}'}",
-        f"solver        {res.solver} ({res.seconds:.2f} s)",
-        f"starts        {list(res.schedule.starts) if res.schedule is not None else None}",
-        "schedule verified by ratio.check" if res.schedule is not None else "no schedule",
+        f"exact methods {exact}",
+        f"seconds       {res.seconds:.2f}",
     ]
+    if inst.n <= 50:
+        lines.append(f"starts        {list(br.schedule.starts)}")
+    lines.append("schedule verified by ratio.check")
     emit(args, obj, "\n".join(lines))
     return 0
 
@@ -82,23 +108,35 @@ def _cmd_ratio(args: argparse.Namespace) -> int:
     from ratio.cli import emit
 
     inst = _load(args.trace)
-    with _quiet_stdout():
-        cr = ratio_of(args.policy, inst, time_limit=args.time_limit, solver=args.solver)
+    prog = _progress(args)
+    try:
+        with _quiet_stdout():
+            cr = ratio_of(
+                args.policy, inst, time_limit=args.time_limit, solver=args.solver, progress=prog
+            )
+    finally:
+        prog.close()
     obj = cr.to_dict()
     obj.update({"n": inst.n, "M": inst.capacity, "alpha": str(inst.alpha)})
+    if cr.opt is not None:
+        obj["seconds"] = round(cr.opt.seconds, 4)
     lo, hi = cr.ratio_lower, cr.ratio_upper
     span = (
         f"{lo} = {float(lo):.4f} (exact)"
         if cr.exact
         else f"[{lo}, {hi}] = [{float(lo):.4f}, {float(hi):.4f}]"
     )
+    how = ""
+    if cr.opt is not None and cr.opt.lower_method:
+        how = f"  (lower: {cr.opt.lower_method}; upper: {cr.opt.upper_method})"
+    lo_s = str(lo) if len(str(lo)) <= 40 else f"{float(lo):.6f} (exact fraction in --json)"
     lines = [
         f"policy {cr.policy} on {args.trace} (n = {inst.n}, M = {inst.capacity}, "
         f"alpha = {inst.alpha})",
         f"policy cost   {cr.policy_cost}",
-        f"OPT in        [{cr.opt_lower}, {cr.opt_upper}]",
+        f"OPT in        [{cr.opt_lower}, {cr.opt_upper}]{how}",
         f"ratio         {span}",
-        "claimable lower bound on the competitive ratio: L / UB = " + str(lo),
+        "claimable lower bound on the competitive ratio: L / UB = " + lo_s,
     ]
     emit(args, obj, "\n".join(lines))
     return 0

@@ -1,0 +1,575 @@
+"""An anytime certified bracket ``LB <= OPT <= UB`` at any size (issue 15, deliverable 1).
+
+:func:`bracket` is the one entry point that ``kvratio opt``, ``kvratio ratio``, the adversary
+search and the importers' path call. Within one time limit, counted from the call (warm
+start, local search and model building included) it
+
+1. computes the cheap lower bounds of :mod:`offline_opt.bounds` (``O(n log n)``; the
+   arrival-aware volume bound, ``O(n^2 log n)``, only where it fits the time);
+2. simulates every registered policy once (:func:`offline_opt.upper.policy_specs`; runs
+   passed in ``policy_runs`` are reused, not simulated again), cheapest first, each stopped
+   at the deadline;
+3. list-schedules in several priority orders and in the best policies' start orders
+   (:func:`offline_opt.upper.list_schedule`, ``O(n + makespan)`` memory);
+4. runs local search on the best orders (steps 2-4 share 60 % of the time);
+5. raises the lower bound with the Lagrangian relaxation of the memory constraint
+   (:func:`offline_opt.bounds.lagrangian_lower_bound`) in the rest;
+6. where the instance is small enough for them (:func:`exact_fits`), runs the exact methods
+   (:func:`offline_opt.solve`: branch and bound, CP-SAT, MILP) with the best schedule as the
+   incumbent, for the time left;
+7. re-verifies the best schedule with :func:`ratio.check.check` (time for that is reserved
+   out of the limit) and says which method gave each side.
+
+There is always an answer: the first upper bound (a policy or a list schedule) completes
+even past the deadline, and the cheap lower bounds take milliseconds at ``n = 10^4``.
+
+Instances whose working memory would not fit (:func:`memory_estimate` above
+:func:`memory_limit`) are refused up front with one :class:`~ratio.errors.InputError` line.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, TextIO
+
+from offline_opt import bounds as _bounds
+from offline_opt.certificate import OptResult
+from offline_opt.upper import (
+    Deadline,
+    list_schedule,
+    local_search,
+    order_keys,
+    policy_schedules,
+    policy_specs,
+    start_order,
+)
+from ratio.check import check
+from ratio.errors import InputError
+from ratio.model import Instance, Schedule
+
+__all__ = [
+    "Bracket",
+    "UpperResult",
+    "bracket",
+    "opt_result",
+    "upper_search",
+    "lower_bounds",
+    "exact_fits",
+    "memory_estimate",
+    "memory_limit",
+    "TerminalProgress",
+]
+
+Progress = Callable[[str], None]
+
+#: Seconds the heuristics (policies, list scheduling, local search, Lagrangian) may take when
+#: :func:`bracket` has no time limit (the exact methods, where they fit, then run to the end).
+DEFAULT_HEURISTIC_SECONDS = 60.0
+#: Largest ``n`` handed to the exact methods (their state spaces and models grow
+#: exponentially or with ``n x horizon``; beyond this they only spend the time limit).
+EXACT_MAX_N = 20
+#: Largest ``n x horizon`` (time-indexed model size) handed to the exact methods.
+EXACT_MAX_CELLS = 20_000
+#: Seconds per token-round that :func:`ratio.check.check` takes, for the time it is reserved
+#: (measured 0.37 to 0.7 us on a shared machine; with margin).
+_CHECK_SECONDS_PER_ROUND = 1.2e-6
+#: Rough bytes per round of makespan held by the checker's per-round dict and the profile.
+_BYTES_PER_ROUND = 120
+#: Rough bytes per request (requests, schedules, orders, policy runs).
+_BYTES_PER_REQUEST = 2_000
+
+
+@dataclass(frozen=True)
+class UpperResult:
+    """The best schedule of :func:`upper_search` and where it came from."""
+
+    cost: int
+    schedule: Schedule
+    method: str
+    order: list[int]
+    candidates: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Bracket:
+    """A certified ``lower <= OPT <= upper``.
+
+    Attributes
+    ----------
+    lower, upper
+        Exact integers; ``upper`` is the total latency of ``schedule``, which
+        :func:`ratio.check.check` accepted.
+    lower_method
+        Which bound gave ``lower``: ``serial``, ``volume``, ``mean_busy_time``,
+        ``mean_busy_time_subset`` or an exact method (``bnb``, ``cpsat``, ``highs``, ...).
+    upper_method
+        Which method gave ``upper``: ``policy:<spec>``, ``list_schedule:<order>``,
+        ``list_schedule+local_search`` or an exact method.
+    schedule
+        The verified schedule of cost ``upper``.
+    lower_bounds, upper_bounds
+        Every bound computed, by method (the maximum / minimum is the bracket).
+    exact_status
+        ``None`` when no exact method ran, else the :class:`~offline_opt.OptResult` status.
+    exact_skipped
+        Why the exact methods did not run (empty when they did or were not needed).
+    seconds
+        Wall-clock seconds of the whole call, the final check included.
+    """
+
+    lower: int
+    upper: int
+    lower_method: str
+    upper_method: str
+    schedule: Schedule
+    lower_bounds: dict[str, int]
+    upper_bounds: dict[str, int]
+    exact_status: str | None
+    exact_skipped: str
+    seconds: float
+    exact_solver: str | None = None
+
+    @property
+    def optimal(self) -> bool:
+        return self.lower == self.upper
+
+    @property
+    def gap(self) -> Fraction:
+        """``(upper - lower) / upper`` (``0`` when optimal or empty)."""
+        return Fraction(self.upper - self.lower, self.upper) if self.upper else Fraction(0)
+
+    def ratio(self, policy_cost: int) -> tuple[Fraction, Fraction]:
+        """``(L / upper, L / lower)``: the certified bracket of a policy of cost ``L``; only
+        the first end may be claimed as a lower bound on its competitive ratio."""
+        if self.upper == 0:
+            return Fraction(1), Fraction(1)
+        hi = Fraction(policy_cost, self.lower) if self.lower > 0 else Fraction(policy_cost)
+        return Fraction(policy_cost, self.upper), hi
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "lower": self.lower,
+            "upper": self.upper,
+            "lower_method": self.lower_method,
+            "upper_method": self.upper_method,
+            "lower_bounds": dict(self.lower_bounds),
+            "upper_bounds": dict(self.upper_bounds),
+            "exact_status": self.exact_status,
+            "exact_skipped": self.exact_skipped or None,
+            "seconds": round(self.seconds, 4),
+        }
+
+
+class TerminalProgress:
+    """One self-overwriting status line on a terminal (``stream``, default stderr); prints
+    nothing when the stream is not a TTY. Call :meth:`close` to end the line."""
+
+    def __init__(self, stream: TextIO | None = None, *, every: float = 0.2) -> None:
+        self.stream = sys.stderr if stream is None else stream
+        self.enabled = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.every = every
+        self._last = 0.0
+        self._t0 = time.perf_counter()
+        self._shown = False
+
+    def __call__(self, text: str) -> None:
+        if not self.enabled:
+            return
+        now = time.perf_counter()
+        if now - self._last < self.every:
+            return
+        self._last = now
+        self.stream.write(f"\r\033[K[{now - self._t0:6.1f} s] {text}")
+        self.stream.flush()
+        self._shown = True
+
+    def close(self) -> None:
+        if self.enabled and self._shown:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+
+
+def memory_limit() -> int:
+    """Bytes this package may use: ``KVRATIO_MEMORY_LIMIT`` (bytes) if set, else half the
+    machine's physical memory (4 GiB if unknown)."""
+    env = os.environ.get("KVRATIO_MEMORY_LIMIT")
+    if env:
+        try:
+            return int(float(env))
+        except ValueError:
+            raise InputError(
+                f"KVRATIO_MEMORY_LIMIT must be a number of bytes, got {env!r}"
+            ) from None
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
+    except (ValueError, OSError, AttributeError):
+        return 4 << 30
+
+
+def memory_estimate(instance: Instance) -> int:
+    """Bytes needed by :func:`bracket`, from below: every feasible schedule lasts at least
+    ``max(a_j + o_j)`` and ``sum V / M`` rounds, and the profile and the checker hold a few
+    words per round of it, plus a few kilobytes per request."""
+    reqs = instance.requests
+    if not reqs:
+        return 0
+    rounds = max(
+        max(r.arrival + r.output for r in reqs),
+        -(-sum(r.volume for r in reqs) // instance.capacity),
+    )
+    return rounds * _BYTES_PER_ROUND + len(reqs) * _BYTES_PER_REQUEST
+
+
+def _gib(x: int) -> str:
+    return f"{x / (1 << 30):.2f} GiB"
+
+
+def check_memory(instance: Instance) -> None:
+    """Refuse, with one line, an instance whose working memory exceeds :func:`memory_limit`."""
+    need, limit = memory_estimate(instance), memory_limit()
+    if need > limit:
+        raise InputError(
+            f"instance too large for the bracket: needs at least {_gib(need)} of memory "
+            f"(n = {instance.n}, horizon over {need // _BYTES_PER_ROUND} rounds), limit "
+            f"{_gib(limit)} (set KVRATIO_MEMORY_LIMIT in bytes to change it)"
+        )
+
+
+def exact_fits(instance: Instance) -> str:
+    """Empty string when the exact methods may run here, else why not (one phrase)."""
+    n = instance.n
+    if n > EXACT_MAX_N:
+        return f"n = {n} > {EXACT_MAX_N}"
+    horizon = max((r.arrival for r in instance.requests), default=0) + sum(
+        r.output for r in instance.requests
+    )
+    if n * horizon > EXACT_MAX_CELLS:
+        return f"n x horizon = {n * horizon} > {EXACT_MAX_CELLS}"
+    return ""
+
+
+def lower_bounds(instance: Instance, *, deadline: float | None = None) -> dict[str, int]:
+    """Every cheap lower bound of :mod:`offline_opt.bounds` that fits the time, by name.
+
+    ``serial`` and ``mean_busy_time`` always (``O(n log n)``); ``volume`` when all arrivals
+    are at 0 or ``n <= 3000`` (its arrival-aware form is ``O(n^2 log n)``) and time is left;
+    ``mean_busy_time_subset`` (:func:`offline_opt.bounds.subset_mean_busy_time_lower_bound`)
+    when time is left.
+    """
+    out = {
+        "serial": _bounds.serial_lower_bound(instance),
+        "mean_busy_time": _bounds.mean_busy_time_lower_bound(instance),
+    }
+    if instance.all_at_zero or instance.n <= 3000:
+        out["volume"] = _bounds.volume_lower_bound(instance)
+    if deadline is None or time.perf_counter() < deadline:
+        out["mean_busy_time_subset"] = _bounds.subset_mean_busy_time_lower_bound(instance)
+    return out
+
+
+def upper_search(
+    instance: Instance,
+    *,
+    deadline: float | None = None,
+    local: bool = True,
+    seed: int = 0,
+    max_evals: int | None = None,
+    runs: dict[str, Any] | None = None,
+    progress: Progress | None = None,
+    lower: int = 0,
+) -> UpperResult:
+    """Best schedule from policies, list scheduling and local search before ``deadline``.
+
+    Not yet checker-verified (:func:`bracket` and :func:`offline_opt.upper.best_upper_bound`
+    verify what they report). The first schedule always completes; everything after it stops
+    at ``deadline``. ``max_evals`` caps each local search (default: 1500 without a deadline,
+    else until the deadline or a local optimum). Stops early once a schedule meets ``lower``.
+    """
+    reqs = instance.requests
+    n = len(reqs)
+    cands: dict[str, tuple[int, Schedule, list[int] | None]] = {}
+    best: list[Any] = [None]
+
+    def note(name: str, cost: int, sched: Schedule, order: list[int] | None) -> None:
+        cands[name] = (cost, sched, order)
+        if best[0] is None or cost < best[0][0]:
+            best[0] = (cost, sched, order, name)
+        if progress is not None:
+            progress(f"OPT in [{lower}, {best[0][0]}]  best upper: {best[0][3]}  (tried {name})")
+
+    def done() -> bool:
+        return best[0] is not None and best[0][0] <= lower
+
+    def on_policy(spec: str, cost: int) -> None:
+        if progress is not None:
+            progress(f"OPT in [{lower}, {best[0][0] if best[0] else '?'}]  policy {spec}: {cost}")
+
+    pol = policy_schedules(
+        instance,
+        deadline=deadline,
+        runs=runs,
+        specs=policy_specs(variants=False),
+        on_result=on_policy,
+    )
+    for spec, sched in pol.items():
+        note(f"policy:{spec}", sched.total_latency(instance), sched, None)
+    keys = order_keys()
+    if not cands:  # not even one policy in time: one list schedule, past the deadline
+        order = sorted(range(n), key=lambda i: (reqs[i].volume, reqs[i].arrival, i))
+        note("list_schedule:volume", *list_schedule(instance, order), order)
+    # list scheduling: the best policies' start orders, then the priority orders
+    ranked = sorted(pol.items(), key=lambda kv: kv[1].total_latency(instance))
+    orders: list[tuple[str, list[int]]] = [
+        (f"list_schedule:policy:{spec}", start_order(instance, s)) for spec, s in ranked[:3]
+    ]
+    orders += [
+        (
+            f"list_schedule:{name}",
+            sorted(range(n), key=lambda i, k=key: (k(reqs[i]), reqs[i].arrival, i)),  # type: ignore[misc]
+        )
+        for name, key in keys.items()
+    ]
+    for name, order in orders:
+        if done() or name in cands:
+            continue
+        try:
+            note(name, *list_schedule(instance, order, deadline=deadline), order)
+        except Deadline:
+            break
+    # local search gets three quarters of the time left; the slow policy variants the rest
+    ls_deadline = deadline
+    if deadline is not None:
+        ls_deadline = time.perf_counter() + 0.75 * max(deadline - time.perf_counter(), 0.0)
+    if local and not done() and (deadline is None or time.perf_counter() < deadline):
+        starts = sorted(
+            ((c, s, o, nm) for nm, (c, s, o) in cands.items()),
+            key=lambda x: x[0],
+        )
+        seen: set[tuple[int, ...]] = set()
+        k = 0
+        for cost, sched, maybe_order, _name in starts:
+            if k >= 3 or done() or (ls_deadline is not None and time.perf_counter() >= ls_deadline):
+                break
+            start: tuple[int, Schedule] | None = (cost, sched)
+            if maybe_order is None:
+                order = start_order(instance, sched)
+                start = None
+            else:
+                order = maybe_order
+            if tuple(order) in seen:
+                continue
+            seen.add(tuple(order))
+            # split the time left between the (up to 3) starts, best first
+            sub = ls_deadline
+            if ls_deadline is not None:
+                sub = time.perf_counter() + (ls_deadline - time.perf_counter()) / (3 - k)
+            evals = max_evals if max_evals is not None else (1500 if deadline is None else 10**9)
+            c, sch, o2 = local_search(
+                instance, order, max_evals=evals, seed=seed + k, deadline=sub, start=start
+            )
+            k += 1
+            if c < best[0][0]:
+                note("list_schedule+local_search", c, sch, o2)
+    if not done():
+        more = policy_schedules(
+            instance,
+            deadline=deadline,
+            specs=[sp for sp in policy_specs() if sp not in pol],
+            on_result=on_policy,
+        )
+        for spec, sched in more.items():
+            note(f"policy:{spec}", sched.total_latency(instance), sched, None)
+    cost, sched, order, name = best[0]
+    return UpperResult(
+        cost=cost,
+        schedule=sched,
+        method=name,
+        order=list(order) if order is not None else start_order(instance, sched),
+        candidates={nm: c for nm, (c, _, _) in cands.items()},
+    )
+
+
+def bracket(
+    instance: Instance,
+    *,
+    time_limit: float | None = None,
+    policy_runs: dict[str, Any] | None = None,
+    progress: Progress | None = None,
+    exact: bool = True,
+    solver: str = "auto",
+    seed: int = 0,
+    max_evals: int | None = None,
+    lagrangian: bool = True,
+) -> Bracket:
+    """Certified ``LB <= OPT <= UB`` within ``time_limit`` seconds (issue 15, item 1).
+
+    Parameters
+    ----------
+    instance
+        Any valid instance (arrivals allowed).
+    time_limit
+        Seconds for the whole call, counted from entry; ``None``: the heuristics stop after
+        :data:`DEFAULT_HEURISTIC_SECONDS` (or ``max_evals`` evaluations per local search),
+        the exact methods, where they fit, run to the end.
+        Time for the final checker pass is reserved out of it; the first upper bound always
+        completes, so a tiny limit may be overrun by that much.
+    policy_runs
+        Policy spec -> :class:`ratio.simulator.SimResult` already simulated on ``instance``;
+        reused as upper bounds instead of simulating that policy again.
+    progress
+        Called with a one-line status now and then (e.g. :class:`TerminalProgress`).
+    exact
+        Run the exact methods where :func:`exact_fits` allows and time is left.
+    solver
+        Passed to :func:`offline_opt.solve` for the exact phase.
+    seed
+        Seed of the local search (the result is reproducible for a given evaluation count).
+    max_evals
+        Cap on each local search's evaluations (default: see :func:`upper_search`).
+    lagrangian
+        Run :func:`offline_opt.bounds.lagrangian_lower_bound` (over the best schedule's
+        makespan) in the last 40 % of the time (at most 200 iterations).
+
+    Returns
+    -------
+    Bracket
+        ``lower <= OPT <= upper``, the verified schedule, and which method gave each side.
+
+    Raises
+    ------
+    InputError
+        Bad time limit, or an instance too large for memory (one line, see
+        :func:`check_memory`).
+
+    Examples
+    --------
+    >>> inst = Instance.from_tuples(10, [(0, 6, 2), (0, 3, 1), (0, 1, 3)])
+    >>> b = bracket(inst, time_limit=5)
+    >>> (b.lower, b.upper, b.optimal)
+    (9, 9, True)
+    """
+    t0 = time.perf_counter()
+    if time_limit is not None and not time_limit > 0:
+        raise InputError(f"time limit must be > 0 seconds, got {time_limit}")
+    check_memory(instance)
+    if instance.n == 0:
+        return Bracket(0, 0, "empty", "empty", Schedule(()), {}, {}, None, "", 0.0)
+    sum_o = sum(r.output for r in instance.requests)
+    reserve = sum_o * _CHECK_SECONDS_PER_ROUND + 0.02
+    deadline = None
+    if time_limit is not None:
+        deadline = t0 + max(time_limit - reserve, time_limit * 0.5)
+
+    def say(text: str) -> None:
+        if progress is not None:
+            progress(text)
+
+    say("lower bounds")
+    lbs = lower_bounds(instance, deadline=deadline)
+    lower_method = max(lbs, key=lambda k: (lbs[k], k == "mean_busy_time"))
+    lower = lbs[lower_method]
+    say(f"OPT >= {lower} ({lower_method}); simulating policies")
+    # the upper bound gets 60 % of the time, the Lagrangian lower bound the rest
+    # without a limit the heuristics still stop (after DEFAULT_HEURISTIC_SECONDS)
+    heur_deadline = deadline if deadline is not None else t0 + DEFAULT_HEURISTIC_SECONDS
+    up_deadline = t0 + 0.6 * (heur_deadline - t0)
+    up = upper_search(
+        instance,
+        deadline=up_deadline,
+        seed=seed,
+        max_evals=max_evals,
+        runs=policy_runs,
+        progress=progress,
+        lower=lower,
+    )
+    ubs = dict(up.candidates)
+    upper, sched, upper_method = up.cost, up.schedule, up.method
+    if upper > lower and lagrangian:
+        horizon = max(p + r.output for p, r in zip(sched.starts, instance.requests, strict=True))
+        cells = instance.n * (horizon + 1)
+        lag_left = heur_deadline - time.perf_counter()
+        # one iteration costs about 5 ns per (request, round) plus 20 us per request
+        per_iter = cells * 5e-9 + instance.n * 2e-5
+        if lag_left > 3 * per_iter:
+            say(f"OPT in [{lower}, {upper}]; Lagrangian lower bound")
+            lag = _bounds.lagrangian_lower_bound(
+                instance, horizon, ub=upper, deadline=heur_deadline, iters=200
+            )
+            lbs["lagrangian"] = lag
+            if lag > lower:
+                lower, lower_method = lag, "lagrangian"
+    exact_status: str | None = None
+    exact_solver: str | None = None
+    skipped = ""
+    if upper > lower and exact:
+        skipped = exact_fits(instance)
+        exact_left = None if deadline is None else deadline - time.perf_counter()
+        if not skipped and exact_left is not None and exact_left < 0.05:
+            skipped = "no time left"
+        if not skipped:
+            from offline_opt import solve
+            from offline_opt.cli import _quiet_stdout
+
+            say(f"OPT in [{lower}, {upper}]; exact methods ({solver})")
+            with _quiet_stdout():
+                res = solve(
+                    instance, solver=solver, time_limit=exact_left, incumbent=(upper, sched)
+                )
+            exact_status = res.status
+            name = res.solver
+            exact_solver = name
+            if res.lower_bound > lower:
+                lbs[name] = res.lower_bound
+                lower, lower_method = res.lower_bound, name
+            if res.schedule is not None and res.cost is not None and res.cost < upper:
+                ubs[name] = res.cost
+                upper, sched, upper_method = res.cost, res.schedule, name
+    say(f"OPT in [{lower}, {upper}]; checking the schedule")
+    verdict = check(instance, sched)
+    if not verdict or sched.total_latency(instance) != upper:
+        raise AssertionError(
+            f"upper-bound schedule ({upper_method}) failed the checker: {verdict.reason}"
+        )
+    if lower > upper:
+        raise AssertionError(
+            f"lower bound {lower} ({lower_method}) above a feasible cost "
+            f"{upper} ({upper_method}): a bound is wrong"
+        )
+    return Bracket(
+        lower=lower,
+        upper=upper,
+        lower_method=lower_method,
+        upper_method=upper_method,
+        schedule=sched,
+        lower_bounds=lbs,
+        upper_bounds=ubs,
+        exact_status=exact_status,
+        exact_skipped=skipped,
+        seconds=time.perf_counter() - t0,
+        exact_solver=exact_solver,
+    )
+
+
+def opt_result(b: Bracket) -> OptResult:
+    """The :class:`~offline_opt.OptResult` of a bracket (``kvratio opt``'s JSON fields):
+    status ``optimal`` when the sides meet, else ``feasible``; ``solver`` is the exact method
+    that ran, else ``"bracket"``."""
+    bounds = {f"lower:{k}": v for k, v in b.lower_bounds.items()}
+    return OptResult(
+        schedule=b.schedule,
+        cost=b.upper,
+        lower_bound=b.lower,
+        gap=b.gap,
+        status="optimal" if b.optimal else "feasible",
+        solver=b.exact_solver or "bracket",
+        seconds=b.seconds,
+        best_bound=b.lower,
+        bounds=tuple(sorted(bounds.items())),
+        lower_method=b.lower_method,
+        upper_method=b.upper_method,
+    )
