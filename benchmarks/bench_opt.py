@@ -182,7 +182,7 @@ def summarize(rows: list[dict], methods: list[str]) -> list[dict]:
         comps = [m for m in COMPONENTS if m in ent]
         if "auto" in ent and comps:
             for key in ("seconds", "cpu_s"):
-                best = min(comps, key=lambda m: (-ent[m]["solved"], ent[m][key]["median_s"]))
+                best = min(comps, key=lambda m: (ent[m][key]["median_s"], -ent[m]["solved"]))
                 ent[f"auto/best_{key}"] = {
                     "best": best,
                     "ratio": round(
@@ -261,7 +261,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--out", help="also write the JSON result to this file")
+    ap.add_argument("--render", metavar="JSON", help="print the tables of a saved --out file")
     args = ap.parse_args(argv)
+    if args.render:
+        try:
+            with open(args.render) as fh:
+                saved = json.load(fh)
+            meths = list(dict.fromkeys(m for r in saved["rows"] for m in r if m in METHODS))
+            saved["summary"] = summarize(saved["rows"], meths)
+        except (OSError, ValueError, KeyError) as exc:
+            print(f"bench_opt: cannot read {args.render}: {exc}", file=sys.stderr)
+            return 2
+        print(render(saved, meths))
+        return 0
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     for m in methods:
         if m not in METHODS:

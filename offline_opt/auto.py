@@ -19,10 +19,12 @@ section "Which exact method `auto` runs"):
   :data:`BNB_SHARE` of the time, then HiGHS, whose dual bound beats the search's root bound on
   instances too large to finish (n = 20 in the docs).
 * **all at 0 with long outputs** -> HiGHS alone. The branch and bound's states carry each
-  running request's progress and its bounds are absolute-gap tuned, so it loses power as the
-  outputs grow; CP-SAT's cumulative bound is far below OPT there; the time-indexed LP bound
-  stays within a few per cent (M = 200, s <= 60, o <= 40, n = 12: HiGHS proved 3 of 3, the
-  branch and bound 1, CP-SAT none, in the same run).
+  running request's progress, so its table and bounds lose power as the outputs grow; CP-SAT's
+  cumulative bound stays far below OPT there; the time-indexed LP bound proves it (M = 200,
+  s <= 60, o <= 40, n = 12, 120 s limit on a shared machine: HiGHS proved 3 of 3, the branch and
+  bound 1, CP-SAT 1, in the same run). The threshold 16 is the longest output of the
+  distribution where the branch and bound wins; at ``o <= 24`` (M = 100, s <= 30) each of the
+  two won one of two seeds.
 * neither OR-Tools nor the compiled engine -> HiGHS alone.
 
 Without a time limit the primary runs alone to its proof (every method here is exact).
@@ -99,8 +101,8 @@ def plan(instance: Instance, feats: Features | None = None) -> Plan:
     Examples
     --------
     >>> from ratio.model import Instance
-    >>> plan(Instance.from_tuples(40, [(0, 3, 5), (2, 4, 6)])).primary
-    'cpsat'
+    >>> plan(Instance.from_tuples(100, [(0, 3, 30), (0, 4, 6)])).primary  # long output at 0
+    'highs'
     """
     f = features(instance) if feats is None else feats
     if f.all_at_zero:

@@ -10,7 +10,13 @@ import pytest
 
 @pytest.mark.parametrize(
     "mod",
-    ["offline_opt", "offline_opt.bounds", "offline_opt.exact_small", "offline_opt.upper"],
+    [
+        "offline_opt",
+        "offline_opt.auto",
+        "offline_opt.bounds",
+        "offline_opt.exact_small",
+        "offline_opt.upper",
+    ],
 )
 def test_doctests(mod: str) -> None:
     res = doctest.testmod(importlib.import_module(mod))
