@@ -25,7 +25,9 @@ section "Which exact method `auto` runs"):
   bound 1, CP-SAT 1, in the same run). The threshold 16 is the longest output of the
   distribution where the branch and bound wins; at ``o <= 24`` (M = 100, s <= 30) each of the
   two won one of two seeds.
-* neither OR-Tools nor the compiled engine -> HiGHS alone.
+* all at 0 where the compiled engine does not apply (numba missing, or the state does not pack:
+  :func:`offline_opt.bnb_jit.supports`), or arrivals without OR-Tools -> HiGHS alone (formerly
+  CP-SAT for up to 10 s first, whose bound HiGHS's LP bound beats on every distribution here).
 
 Without a time limit the primary runs alone to its proof (every method here is exact).
 """
