@@ -103,11 +103,11 @@ def solve(
         ``"highs"`` or ``"cbc"`` (the MILP of :mod:`offline_opt.milp`), ``"cpsat"`` (one
         cumulative constraint, :mod:`offline_opt.cpsat`; needs OR-Tools), ``"bnb"`` (branch and
         bound over states, :mod:`offline_opt.bnb`; all arrivals at 0, else it falls back to
-        HiGHS), ``"exact"`` (the ``n <= 7`` dynamic program), ``"auto"`` (default: all
-        arrivals at 0 and numba installed: ``"bnb"`` on its compiled engine, for two thirds
-        of the time limit, then HiGHS with its incumbent if it did not finish; otherwise a
-        portfolio, CP-SAT for up to 30 % of the time limit (10 s at most), then HiGHS with the
-        incumbent; HiGHS alone without OR-Tools).
+        HiGHS), ``"exact"`` (the ``n <= 7`` dynamic program), ``"auto"`` (default: a plan
+        from cheap instance features, :func:`offline_opt.auto.plan`: a primary method, the
+        compiled ``"bnb"`` for all arrivals at 0 and short outputs, else ``"cpsat"``, for a
+        share of the time limit, then HiGHS with its incumbent if it did not finish; HiGHS
+        alone without OR-Tools and numba).
     time_limit
         Seconds for the exact phase; on expiry the best schedule and best proven bound are
         returned with status ``feasible`` (or ``timeout`` without a schedule).
@@ -146,21 +146,18 @@ def solve(
     t0 = time.perf_counter()
     if instance.n == 0:
         return _result(instance, Schedule(()), {"cheap": 0}, solver, t0, False)
-    portfolio = solver == "auto"
-    if portfolio:
-        from offline_opt import bnb_jit
-        from offline_opt.cpsat import available
+    # auto: a plan of (method, share of the time left) stages from cheap instance features
+    # (offline_opt.auto); later stages start from the incumbent and keep the bounds so far
+    plan: list[tuple[str, float]] = [(solver, 1.0)]
+    if solver == "auto":
+        from offline_opt.auto import plan as auto_plan
 
-        if (
-            instance.all_at_zero
-            and bnb_jit.available()
-            and bnb_jit.supports([r.output for r in instance.requests])
-        ):
-            solver = "bnb"  # the compiled branch and bound: fastest where it applies
-        else:
-            solver = "cpsat" if available() else "highs"
+        plan = list(auto_plan(instance).stages)
+        solver = plan[0][0]
+    portfolio = len(plan) > 1
     if solver == "bnb" and not instance.all_at_zero:
         solver = "highs"
+        plan = [("highs", 1.0)]
     bounds: dict[str, int] = {"cheap": lower_bound(instance)}
     if solver == "exact":
         cost, sched = solve_exact(instance)
@@ -194,18 +191,18 @@ def solve(
 
         lim = left()
         if portfolio and lim is not None:
-            lim *= 2 / 3  # the rest goes to HiGHS if the search does not finish
+            lim *= plan[0][1]  # the rest goes to the next stage if the search does not finish
         out = solve_bnb(instance, ub=ub, incumbent=best, time_limit=lim)
         if out.schedule is not None and out.schedule.total_latency(instance) < ub:
             best = out.schedule
         bounds["bnb"] = out.bound
         if not (portfolio and out.timed_out):
             return _result(instance, best, bounds, "bnb", t0, out.timed_out)
-        # auto, search stopped: HiGHS with the incumbent for the time left; its dual bound
-        # beats the search's root bound on large instances (n = 20 in docs/offline_opt.md)
+        # auto, search stopped: the next stages (HiGHS) with the incumbent for the time left;
+        # its dual bound beats the search's root bound on large instances (docs/offline_opt.md)
         used.append("bnb")
-        solver = "highs"
-        portfolio = False
+        plan = plan[1:]
+        solver = plan[0][0]
 
     from offline_opt import milp
 
@@ -213,16 +210,13 @@ def solve(
         hz = milp.serial_horizons(instance)
     else:
         hz = milp.tight_horizons(instance, ub)
-    stages = [solver]
-    if portfolio and solver == "cpsat":
-        stages.append("highs")
     timed_out = False
-    for k, stage in enumerate(stages):
+    for stage, share in plan:
         lim = left()
-        if k == 0 and len(stages) > 1:
-            # portfolio: CP-SAT first (fast on most instances), HiGHS for the rest (its LP
-            # bound proves the hard ones); incumbent and bounds carry over.
-            lim = min(lim * 0.3, 10.0) if lim is not None else 10.0
+        if lim is not None and share < 1.0:
+            # auto: this stage's share of the time left; incumbent and bounds carry over
+            # (without a time limit the first stage runs to its proof)
+            lim *= share
         warm = best if warm_start else None
         out_m = _run_model(stage, instance, hz, lim, warm, bounds["cheap"], formulation)
         used.append(stage)

@@ -12,6 +12,7 @@ import pytest
     "mod",
     [
         "offline_opt",
+        "offline_opt.auto",
         "offline_opt.bounds",
         "offline_opt.exact_small",
         "offline_opt.upper",
