@@ -674,10 +674,18 @@ def _retie(
 
 def _tie_near(space: SearchSpace, V: int, o_hint: int) -> tuple[int, int] | None:
     """A shape of volume exactly ``V`` with output as near ``o_hint`` as the ranges allow
-    (outputs ``o_hint, o_hint - 1, o_hint + 1, ...``, at most 64 of them, then ``o = 1``)."""
+    (outputs ``o_hint, o_hint - 1, o_hint + 1, ...``, at most 255 of them, starting above the
+    outputs whose prompt would exceed the range, then ``o = 1``)."""
     (slo, shi), (olo, ohi) = space.prompt_range, space.output_range
-    for d in range(64):
-        for o in {o_hint - d, o_hint + d}:
+    # Outputs below about V / shi would need a prompt above the range: start above them.
+    o_lo = max(olo, V // (shi + 1))
+    while o_lo > olo and (V - tri(o_lo)) // o_lo <= shi:
+        o_lo = o_lo * 3 // 4
+    while o_lo <= ohi and (V - tri(o_lo)) // o_lo > shi:
+        o_lo += 1
+    o_hint = max(o_hint, o_lo)
+    for d in range(128):
+        for o in sorted({o_hint - d, o_hint + d}):
             if not olo <= o <= ohi:
                 continue
             rest = V - tri(o)
