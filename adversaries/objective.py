@@ -9,11 +9,13 @@ One evaluation is one straight pass over the trace:
 4. **screen**: ``L / LB`` is an upper limit on the trace's ratio (``OPT >= LB``). If it is not
    above ``threshold`` (the best certified ratio so far) the trace cannot beat the best, and the
    evaluation stops here: no upper bound is computed and nothing is certified;
-5. **certify** (only the promising traces): the checker verifies the policy's schedule, every
-   registered upper-bound policy (:data:`UB_POLICIES`) is simulated once (the policy's own run
-   is reused when it is one of them), and ``UB`` is the cheapest of those schedules that
-   ``ratio.check`` accepts; for small traces that beat the threshold, list scheduling with a
-   seeded local search (``offline_opt.upper.best_upper_bound``) may lower it further.
+5. **certify** (only the promising traces): every registered upper-bound policy
+   (:func:`ub_policies`) is simulated once (the policy's own run is reused when it is one of
+   them); for small traces list scheduling with a seeded local search
+   (``offline_opt.upper.best_upper_bound``) is added. If even the cheapest of these schedules
+   gives ``L / UB <= threshold``, the trace cannot beat the best either and stops here
+   (a second screen, again an upper limit). Otherwise the checker verifies the policy's
+   schedule, and ``UB`` is the cheapest candidate that ``ratio.check`` accepts.
 
 The certified ratio is ``Fraction(L, UB)``. Everything here is a deterministic function of the
 trace and the threshold: no time limit decides a result (the optional exact MILP is used only
@@ -48,6 +50,7 @@ __all__ = [
     "lower_bound",
     "screen",
     "theorem_applies",
+    "ub_candidates",
     "upper_bound",
     "volume_lower_bound",
     "waiting_certificate",
@@ -182,9 +185,31 @@ def upper_bound(
     :func:`offline_opt.upper.best_upper_bound` (list scheduling and a seeded local search;
     deterministic, ``O(horizon)`` memory per placement, so for small traces only).
 
-    Candidates are tried from the cheapest up; the first that ``ratio.check`` accepts is
-    returned as ``(cost, schedule, source)``.
+    Candidates (:func:`ub_candidates`) are tried from the cheapest up; the first that
+    ``ratio.check`` accepts is returned as ``(cost, schedule, source)``.
     """
+    cands = ub_candidates(instance, runs=runs, policy_schedule=policy_schedule, heuristic=heuristic)
+    return _first_checked(instance, cands)
+
+
+def _first_checked(
+    instance: Instance, cands: list[tuple[int, Schedule, str]]
+) -> tuple[int, Schedule, str]:
+    for cost, sched, src in cands:
+        if check(instance, sched):
+            return cost, Schedule(sched.starts), src
+    raise RuntimeError("internal: no upper-bound schedule passed the checker")
+
+
+def ub_candidates(
+    instance: Instance,
+    *,
+    runs: dict[str, SimResult] | None = None,
+    policy_schedule: Schedule | None = None,
+    heuristic: bool = False,
+) -> list[tuple[int, Schedule, str]]:
+    """Upper-bound schedules ``(cost, schedule, source)``, cheapest first (ties in the order of
+    :data:`UB_POLICIES`), not yet checked; see :func:`upper_bound`."""
     runs = {} if runs is None else runs
     cands: list[tuple[int, int, Schedule, str]] = []
     if policy_schedule is not None and not policy_schedule.evicted:
@@ -205,10 +230,7 @@ def upper_bound(
 
         ub, sched = best_upper_bound(instance, local_search=True, seed=0)
         cands.append((int(ub), len(cands), Schedule(tuple(sched.starts)), "list+local"))
-    for cost, _, sched, src in sorted(cands, key=lambda c: (c[0], c[1])):
-        if check(instance, sched):
-            return cost, Schedule(sched.starts), src
-    raise RuntimeError("internal: no upper-bound schedule passed the checker")
+    return [(c, sch, src) for c, _, sch, src in sorted(cands, key=lambda c: (c[0], c[1]))]
 
 
 class MilpUndecided(InputError):
@@ -368,30 +390,33 @@ def certify(
     milp: bool = False,
     milp_max_n: int = 10,
     time_limit: float = 20.0,
-) -> tuple[int, Schedule, str, int, bool]:
-    """The certifying pass on a trace that passed the screen: check the policy's run, simulate
-    each upper-bound policy once (reusing ``sim``), and, while ``UB > LB``, tighten with list
-    scheduling (``n <= heuristic_max_n``) and the exact MILP (``milp``, ``n <= milp_max_n``).
-    ``threshold`` is not used to decide anything (kept for callers): the certified value is a
-    function of the trace alone. Returns ``(UB, schedule, source, LB, milp_used)``.
+) -> tuple[int, Schedule, str, int, bool] | None:
+    """The second pass on a trace that passed the screen.
+
+    Simulate each upper-bound policy once (reusing ``sim``) and, while the cheapest schedule
+    costs more than ``LB``, add list scheduling with local search (``n <= heuristic_max_n``).
+    If even the cheapest candidate gives ``L / UB <= threshold`` the trace cannot beat the best
+    (a checked UB is never below the cheapest candidate): return ``None`` without running the
+    checker. Otherwise check the policy's run and the candidates from the cheapest up, then
+    (``milp``, ``n <= milp_max_n``) try the exact MILP. Returns ``(UB, schedule, source, LB,
+    milp_used)``. Which schedules are computed depends on the trace alone, so the certified
+    value of a trace that is certified does not depend on ``threshold``.
     """
+    L = sim.total_latency
+    runs: dict[str, SimResult] = {sim.policy: sim}
+    cands = ub_candidates(instance, runs=runs, policy_schedule=sim.schedule)
+    if cands[0][0] > lb and instance.n <= heuristic_max_n:
+        cands = ub_candidates(instance, runs=runs, policy_schedule=sim.schedule, heuristic=True)
+    used_milp = milp and instance.n <= milp_max_n and cands[0][0] > lb
+    if not used_milp and Fraction(L, cands[0][0]) <= threshold:
+        return None
     verdict = check(instance, sim.schedule)
     if not verdict:
         raise RuntimeError(
             f"internal: simulated {sim.policy} schedule infeasible: {verdict.reason}"
         )
-    runs: dict[str, SimResult] = {sim.policy: sim}
-    ub, sched, src = upper_bound(instance, runs=runs, policy_schedule=sim.schedule)
-    del threshold
-    used_milp = False
-    # Tightening depends only on the trace, never on the threshold: then the certified ratio of
-    # a trace that passed the screen is the same whatever the best ratio so far was, and the
-    # screen L / LB <= threshold is the only way a trace goes uncertified.
-    if ub > lb and instance.n <= heuristic_max_n:
-        ub2, sched2, src2 = upper_bound(instance, runs=runs, heuristic=True)
-        if ub2 < ub:
-            ub, sched, src = ub2, sched2, src2
-    if milp and ub > lb and instance.n <= milp_max_n:
+    ub, sched, src = _first_checked(instance, cands)
+    if used_milp:
         res = _solve_quietly(instance, time_limit)
         if res is None or res.status != "optimal":
             raise MilpUndecided(
@@ -399,13 +424,14 @@ def certify(
                 f"of n = {instance.n}; its incumbent would make the search depend on the "
                 "machine's speed: raise --time-limit or drop --milp"
             )
-        used_milp = True
         if res.schedule is not None and res.cost is not None and res.cost < ub:
             cand = Schedule(tuple(res.schedule.starts))
             if check(instance, cand):
                 ub, sched, src = cand.total_latency(instance), cand, "milp"
         if res.lower_bound is not None:
             lb = max(lb, int(res.lower_bound))
+        if Fraction(L, ub) <= threshold:
+            return None
     return ub, sched, src, lb, used_milp
 
 
@@ -449,7 +475,7 @@ def evaluate(
         return Evaluation(
             sim.policy, L, None, lb, "screened", None, False, True, time.perf_counter() - t0, cert
         )
-    ub, sched, src, lb, used_milp = certify(
+    out = certify(
         instance,
         sim,
         lb,
@@ -459,6 +485,11 @@ def evaluate(
         milp_max_n=milp_max_n,
         time_limit=time_limit,
     )
+    if out is None:  # the cheapest upper bound already shows it cannot beat the threshold
+        return Evaluation(
+            sim.policy, L, None, lb, "screened", None, False, True, time.perf_counter() - t0, cert
+        )
+    ub, sched, src, lb, used_milp = out
     status = "optimal" if ub <= lb else "feasible"
     return Evaluation(
         sim.policy,
