@@ -181,7 +181,8 @@ def _search_text(res: Any, obj: dict[str, Any]) -> str:
     lines.append(
         f"{obj['evaluations']} evaluations in {obj['seconds']:.1f} s "
         f"({obj['evals_per_second']:.0f}/s): {obj['certified']} certified, "
-        f"{obj['filtered']} screened out by L/LB, {obj['milps']} MILPs solved"
+        f"{obj['filtered']} screened out (L/LB or the cheapest upper bound could not beat the "
+        f"best), {obj['milps']} MILPs solved"
     )
     if b is None:
         lines.append("no trace beat ratio 1")
