@@ -394,7 +394,9 @@ def certify(
     """The second pass on a trace that passed the screen.
 
     Simulate each upper-bound policy once (reusing ``sim``) and, while the cheapest schedule
-    costs more than ``LB``, add list scheduling with local search (``n <= heuristic_max_n``).
+    costs more than ``LB``, add list scheduling with local search (``n <= heuristic_max_n`` and
+    ``sum o <= 2000``: it allocates horizon-long arrays and took up to 6.7 s on an ``n = 8``
+    trace with outputs in the thousands).
     If even the cheapest candidate gives ``L / UB <= threshold`` the trace cannot beat the best
     (a checked UB is never below the cheapest candidate): return ``None`` without running the
     checker. Otherwise check the policy's run and the candidates from the cheapest up, then
@@ -405,7 +407,8 @@ def certify(
     L = sim.total_latency
     runs: dict[str, SimResult] = {sim.policy: sim}
     cands = ub_candidates(instance, runs=runs, policy_schedule=sim.schedule)
-    if cands[0][0] > lb and instance.n <= heuristic_max_n:
+    small = instance.n <= heuristic_max_n and sum(r.output for r in instance.requests) <= 2000
+    if cands[0][0] > lb and small:
         cands = ub_candidates(instance, runs=runs, policy_schedule=sim.schedule, heuristic=True)
     used_milp = milp and instance.n <= milp_max_n and cands[0][0] > lb
     if not used_milp and Fraction(L, cands[0][0]) <= threshold:
