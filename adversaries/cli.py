@@ -29,25 +29,47 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,
         "search",
         help="certified search for traces where a policy is far from the optimum",
         description="Search traces maximising the certified ratio L_policy / UB(OPT), UB the "
-        "cost of a checker-verified schedule (spec model.md 10). Resumes when --out exists.",
+        "cost of a checker-verified schedule (spec model.md 10). Traces are ranked by the cheap "
+        "screen L / LB and certified only when the screen beats the best certified ratio. "
+        "Resumes when --out exists.",
     )
     p.add_argument("--policy", default="svf", help="policy under test, NAME[:key=value,...]")
     p.add_argument("--regime", default="all_at_zero", choices=("all_at_zero", "online"))
-    p.add_argument("--n", default="8", type=_range, help="requests: N or LO..HI (default 8)")
+    p.add_argument(
+        "--n", default="1..10000", type=_range, help="requests: N or LO..HI (default 1..10000)"
+    )
     p.add_argument("--alpha-max", default="1/2", help="cap on alpha = max P / M (default 1/2)")
-    p.add_argument("--prompt", default=(1, 16), type=_range, help="prompt range LO..HI")
-    p.add_argument("--output", default=(1, 16), type=_range, help="output range LO..HI")
-    p.add_argument("--capacity-max", type=int, default=0, help="largest M (default: 2x minimum)")
+    p.add_argument(
+        "--prompt", default=(1, 100000), type=_range, help="prompt range LO..HI (1..100000)"
+    )
+    p.add_argument(
+        "--output", default=(1, 100000), type=_range, help="output range LO..HI (1..100000)"
+    )
+    p.add_argument(
+        "--capacity-max",
+        type=int,
+        default=0,
+        help="largest M (default 10^7, or the least M the ranges need if that is more)",
+    )
     p.add_argument("--arrival-max", type=int, default=0, help="largest arrival (online)")
     p.add_argument("--budget", default="1m", help="duration (30s, 10m) or evaluations (5000)")
     p.add_argument(
-        "--strategy", default="anneal", help="random, hill, anneal (default), evolve, structured"
+        "--strategy",
+        default="scale",
+        help="scale (default: genome annealing), structured (scale from family and hall-of-fame "
+        "seeds), anneal, hill, evolve, random (plain traces, for small spaces)",
     )
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--batch", type=int, default=8, help="points per ask (fixed: reproducible)")
     p.add_argument("--workers", type=int, default=1, help="local worker processes")
     p.add_argument("--ray", default=None, metavar="auto|ADDRESS", help="evaluate with Ray")
-    p.add_argument("--no-milp", action="store_true", help="never run the exact MILP")
+    p.add_argument(
+        "--milp",
+        action="store_true",
+        help="exact MILP on promising traces of n <= --milp-max-n; the search stops with an "
+        "error if one is not proven optimal within --time-limit (off by default)",
+    )
+    p.add_argument("--no-milp", action="store_true", help="no exact MILP (the default)")
     p.add_argument("--milp-max-n", type=int, default=10)
     p.add_argument("--time-limit", type=float, default=20.0, help="seconds per MILP")
     p.add_argument("--out", default=None, help="run directory (resumable)")
@@ -94,6 +116,13 @@ def _cmd_search(args: argparse.Namespace) -> int:
     if args.batch < 1:
         raise InputError(f"--batch must be >= 1, got {args.batch}")
     seconds, evals = parse_budget(args.budget)
+    alpha = parse_fraction(args.alpha_max)
+    if not 0 < alpha <= 1:
+        raise InputError(f"alpha_max must be in (0, 1], got {alpha}")
+    cap = args.capacity_max
+    if cap == 0:
+        top = args.prompt[1] + args.output[1]
+        cap = max(10**7, -(-top * alpha.denominator // alpha.numerator))
     space = SearchSpace(
         policy=args.policy,
         regime=args.regime,
@@ -101,8 +130,8 @@ def _cmd_search(args: argparse.Namespace) -> int:
         n_max=args.n[1],
         prompt_range=args.prompt,
         output_range=args.output,
-        alpha_max=parse_fraction(args.alpha_max),
-        capacity_max=args.capacity_max,
+        alpha_max=alpha,
+        capacity_max=cap,
         arrival_max=args.arrival_max,
     )
     from adversaries.strategies import REGISTRY
@@ -116,7 +145,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
         strategy=args.strategy,
         seed=args.seed,
         batch=args.batch,
-        milp=not args.no_milp,
+        milp=args.milp and not args.no_milp,
         milp_max_n=args.milp_max_n,
         time_limit=args.time_limit,
     )
@@ -158,9 +187,10 @@ def _search_text(res: Any, obj: dict[str, Any]) -> str:
         lines.append(f"  trace: {v['trace']}")
     b = obj["best"]
     lines.append(
-        f"{obj['evaluations']} certified evaluations in {obj['seconds']:.1f} s "
-        f"({obj['evals_per_second']:.0f}/s), {obj['milps']} MILPs solved, "
-        f"{obj['filtered']} discarded by the volume bound before any MILP"
+        f"{obj['evaluations']} evaluations in {obj['seconds']:.1f} s "
+        f"({obj['evals_per_second']:.0f}/s): {obj['certified']} certified, "
+        f"{obj['filtered']} screened out (L/LB or the cheapest upper bound could not beat the "
+        f"best), {obj['milps']} MILPs solved"
     )
     if b is None:
         lines.append("no trace beat ratio 1")
@@ -186,10 +216,11 @@ def _search_text(res: Any, obj: dict[str, Any]) -> str:
     )
     t = b["trace"]
     lines.append(f"  M = {t['M']}; requests (arrival, prompt, output):")
-    lines.append(
-        "    " + ", ".join(f"({q['arrival']},{q['prompt']},{q['output']})" for q in t["requests"])
-    )
-    lines.append(f"  opt starts: {b['opt_starts']}")
+    reqs = t["requests"]
+    shown = ", ".join(f"({q['arrival']},{q['prompt']},{q['output']})" for q in reqs[:40])
+    lines.append(f"    n = {len(reqs)}: " + shown + (", ..." if len(reqs) > 40 else ""))
+    st = b["opt_starts"]
+    lines.append(f"  opt starts: {st[:40]}{' ...' if len(st) > 40 else ''}")
     if obj["best_trace"]:
         lines.append(f"  trace written to {obj['best_trace']}; re-verify: kvratio show {res.out}")
     return "\n".join(lines)

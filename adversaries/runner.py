@@ -17,17 +17,26 @@ from typing import Any, Protocol
 
 __all__ = ["Runner", "LocalRunner", "RayRunner", "make_runner", "evaluate_task"]
 
-Task = tuple[int, tuple[tuple[int, int, int], ...], str, str, dict[str, Any]]
+#: ``(point, policy, threshold "p/q", options)``; the point is ``[M, rows]`` (rows of ``[a, s,
+#: o]``) or a genome ``[M, block, reps]`` (rows of ``[a, s, o, copies]``), expanded here.
+Task = tuple[list[Any], str, str, dict[str, Any]]
 
 
 def evaluate_task(task: Task) -> dict[str, Any]:
-    """Evaluate one point: ``(M, rows, policy, threshold "p/q", options)`` -> evaluation dict,
+    """Evaluate one point: ``(point, policy, threshold "p/q", options)`` -> evaluation dict,
     or ``{"violation": ...}`` when SVF's waiting-time certificate fails (spec section 12)."""
     from adversaries.objective import CertificateViolation, evaluate
-    from adversaries.space import to_instance
+    from adversaries.space import expand, to_instance
 
-    M, rows, policy, threshold, opts = task
-    inst = to_instance((M, tuple((int(a), int(s), int(o)) for a, s, o in rows)))
+    point, policy, threshold, opts = task
+    if len(point) == 3:
+        M, block, reps = point
+        rows4 = tuple((int(a), int(s), int(o), int(c)) for a, s, o, c in block)
+        plain = expand((int(M), rows4, int(reps)))
+    else:
+        M, rows = point
+        plain = (int(M), tuple((int(a), int(s), int(o)) for a, s, o in rows))
+    inst = to_instance(plain)
     try:
         ev = evaluate(inst, policy, threshold=Fraction(threshold), **opts)
     except CertificateViolation as exc:

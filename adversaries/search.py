@@ -1,13 +1,20 @@
-"""The search loop: ask, evaluate (in parallel), log, tell (issue 6, deliverable 5).
+"""The search loop: ask, evaluate (in parallel), log, tell (issues 6 and 15).
 
 :func:`run_search` drives a registered strategy over a :class:`~adversaries.space.SearchSpace`
 until its budget (seconds or evaluations) is spent, keeps the hall of fame of certified ratios,
 and stops at once with the trace if SVF's waiting-time certificate fails (spec section 12).
 
+Strategies rank traces by the screen ``log(L / LB)`` (:mod:`adversaries.objective`); a trace is
+certified (``L / UB`` with a checker-verified ``UB``) only when its screen beats the best
+certified ratio before its batch, so the screen never hides a trace that would beat the best.
+Points are plain traces ``(M, rows)`` or genomes ``(M, block, reps)``
+(:data:`adversaries.space.Genome`); the log stores genomes compactly.
+
 Reproducibility: the strategy is seeded, batches have a fixed size independent of the number of
-workers, and the MILP filter threshold is the best ratio *before* each batch, so for a given seed
-the sequence of evaluated traces does not depend on ``--workers`` or Ray; an evaluation budget
-reproduces a run bit for bit, a time budget reproduces a prefix of it.
+workers, the screen threshold is the best ratio *before* each batch, and no time limit decides
+an evaluation, so for a given seed the sequence of evaluated traces does not depend on
+``--workers``, Ray or the machine; an evaluation budget reproduces a run bit for bit, a time
+budget reproduces a prefix of it.
 
 Resumability: with an output directory every evaluation is appended to ``evals.jsonl`` as soon as
 it returns; a resumed run replays that log through the strategy (no re-evaluation) and continues.
@@ -24,7 +31,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from adversaries.space import Point, SearchSpace, to_instance
+from adversaries.space import Point, SearchSpace, expand, is_genome, to_instance
 from adversaries.store import EvalLog, dump_hof, hof_entry, write_atomic
 from adversaries.strategies import get_strategy
 from ratio.errors import InputError
@@ -63,7 +70,7 @@ class SearchConfig:
     strategy: str = "anneal"
     seed: int = 1
     batch: int = 8
-    milp: bool = True
+    milp: bool = False
     milp_max_n: int = 10
     time_limit: float = 20.0
     strategy_params: dict[str, Any] = field(default_factory=dict)
@@ -180,7 +187,7 @@ def run_search(
                 idx = state.evals + k
                 if idx < len(replay):
                     e = replay[idx]
-                    if e["M"] != p[0] or [list(r) for r in p[1]] != e["rows"]:
+                    if _log_fields(p) != {k: e.get(k) for k in _log_fields(p)}:
                         raise InputError(
                             f"{out_dir}: evaluation {idx} in the log differs from the strategy's "
                             "replay (another code version?); choose another --out"
@@ -194,7 +201,7 @@ def run_search(
                     runner = make_runner(workers, ray)
                 thr = state.best_ratio
                 tasks = [
-                    (batch[k][0], batch[k][1], policy, f"{thr.numerator}/{thr.denominator}", opts)
+                    (_wire(batch[k]), policy, f"{thr.numerator}/{thr.denominator}", opts)
                     for k in todo
                 ]
                 fresh = runner.map(tasks)
@@ -202,12 +209,10 @@ def run_search(
                 for k, ev in zip(todo, fresh, strict=True):
                     results[k] = ev
                     if log is not None:
-                        M, rows = batch[k]
                         log.append(
                             {
                                 "i": state.evals + k,
-                                "M": M,
-                                "rows": [list(r) for r in rows],
+                                **_log_fields(batch[k]),
                                 "eval": ev,
                                 "t": round(now, 3),
                             }
@@ -220,19 +225,21 @@ def run_search(
                     state.violation = {
                         "message": ev["violation"],
                         "certificate": ev["certificate"],
-                        "trace": _trace_dict(p),
+                        "trace": _trace_dict(_plain(p)),
                         "evaluation": idx + 1,
                     }
                     fitness.append(0.0)
                     break
+                state.record(ev)
+                fitness.append(math.log(Fraction(ev["screen"])))
+                if ev["ratio"] is None:
+                    continue
                 r = Fraction(ev["ratio"])
-                state.record(ev, r)
-                fitness.append(math.log(r))
                 if r > state.best_ratio or not state.hof:
                     state.best_ratio = max(r, state.best_ratio)
                     state.hof.append(
                         hof_entry(
-                            point=p,
+                            point=_plain(p),
                             evaluation=ev,
                             regime=regime,
                             strategy=cfg.strategy,
@@ -279,6 +286,26 @@ def run_search(
         write_atomic(out_dir / "summary.json", json.dumps(summary(res), indent=1) + "\n")
         plot_progress(out_dir)
     return res
+
+
+def _plain(p: Any) -> Point:
+    """The plain trace of a point or genome."""
+    return expand(p) if is_genome(p) else p
+
+
+def _wire(p: Any) -> list[Any]:
+    """A point or genome as JSON-able lists (what the runner ships to a worker)."""
+    if is_genome(p):
+        return [p[0], [list(r) for r in p[1]], p[2]]
+    return [p[0], [list(r) for r in p[1]]]
+
+
+def _log_fields(p: Any) -> dict[str, Any]:
+    """How a point is written in ``evals.jsonl``: ``M`` and ``rows``, or for a genome ``M``,
+    ``block`` and ``reps`` (an ``n = 10^4`` trace takes a few numbers, not 10^4 rows)."""
+    if is_genome(p):
+        return {"M": p[0], "block": [list(r) for r in p[1]], "reps": p[2]}
+    return {"M": p[0], "rows": [list(r) for r in p[1]]}
 
 
 def _search_info(cfg: SearchConfig, budget_evals: int | None) -> dict[str, Any]:
@@ -329,8 +356,8 @@ class _State:
         self.hof: list[dict[str, Any]] = []
         self.violation: dict[str, Any] | None = None
 
-    def record(self, ev: dict[str, Any], r: Fraction) -> None:
-        self.certified += 1
+    def record(self, ev: dict[str, Any]) -> None:
+        self.certified += bool(ev.get("certified", True))
         self.optimal += ev["opt_status"] == "optimal"
         self.milps += bool(ev["milp"])
         self.filtered += bool(ev["filtered"])
@@ -396,7 +423,7 @@ def plot_progress(out: Path, ax: Any = None) -> Any:
     cur = Fraction(1)
     for e in entries:
         ev = e["eval"]
-        if "ratio" not in ev:
+        if ev.get("ratio") is None:
             continue
         r = Fraction(ev["ratio"])
         if r > cur:

@@ -17,6 +17,7 @@ from adversaries.strategies.base import Strategy
 from adversaries.strategies.evolve import Evolve
 from adversaries.strategies.hill import HillClimb
 from adversaries.strategies.random import RandomSampling
+from adversaries.strategies.scale import ScaleAnneal
 from adversaries.strategies.structured import Structured
 from ratio.errors import InputError
 
@@ -28,6 +29,7 @@ REGISTRY: dict[str, type[Strategy]] = {
     "anneal": Anneal,
     "evolve": Evolve,
     "structured": Structured,
+    "scale": ScaleAnneal,
 }
 
 

@@ -1,50 +1,81 @@
-"""Structured seeds: hill climbing started from the structured families (issue 6, deliverable 2).
+"""Structured seeds: annealing over genomes started from families and the hall of fame
+(issues 6 and 15, deliverable 3).
 
-Each restart builds a member of a family of :mod:`adversaries.families` whose regime matches
-the space, at a random ``n`` in range and ``alpha = 1/k`` within the cap, projects it onto the
-space with :func:`adversaries.space.repair` (which may clip its lengths), and climbs from there.
-Where no family matches the regime, restarts draw random points.
+Each restart draws a seed: a member of a family of :mod:`adversaries.families` whose regime
+matches the space (at a random ``n`` and ``alpha = 1/k`` within the cap), a hall-of-fame trace
+of the same policy and regime within the alpha cap, or a random genome. Seeds enter the space
+through :func:`adversaries.space.fit_seed`, which keeps them unchanged (``M`` included) when
+they satisfy the space and otherwise scales the whole trace down by one factor, never clipping
+one length at a time. From a seed the chain anneals like
+:class:`~adversaries.strategies.scale.ScaleAnneal`.
 """
 
 from __future__ import annotations
 
 from fractions import Fraction
+from pathlib import Path
+from typing import Any
 
-from adversaries.space import Point, SearchSpace, from_instance, repair, sample
-from adversaries.strategies.hill import HillClimb
+from adversaries.space import Genome, SearchSpace, fit_seed, from_instance, sample_genome
+from adversaries.strategies.scale import ScaleAnneal
 
-__all__ = ["Structured"]
+__all__ = ["Structured", "hof_seeds"]
 
 
-class Structured(HillClimb):
-    """Hill climbing whose restarts start from structured-family members."""
+def hof_seeds(space: SearchSpace, root: Path | None = None) -> list[Any]:
+    """Plain traces of the hall of fame for the space's policy and regime within its cap."""
+    from adversaries.store import read_hof
+    from ratio.io import from_dict
+
+    root = root or Path(__file__).resolve().parent.parent / "hall_of_fame"
+    if not root.is_dir() or not any(root.glob("*.jsonl")):
+        return []
+    out = []
+    for e in read_hof(root):
+        if e.get("policy") != space.policy or e.get("regime") != space.regime:
+            continue
+        if Fraction(e["alpha"]) > space.alpha_max:
+            continue
+        out.append(from_instance(from_dict(e["trace"])))
+    return out
+
+
+class Structured(ScaleAnneal):
+    """Genome annealing whose restarts start from family members and hall-of-fame traces."""
 
     name = "structured"
-    summary = "hill climbing from structured-family seeds"
+    summary = "genome annealing from family and hall-of-fame seeds"
 
-    def __init__(self, space: SearchSpace, seed: int, *, batch: int = 8, patience: int = 30):
-        super().__init__(space, seed, batch=batch, patience=patience)
+    def __init__(self, space: SearchSpace, seed: int, *, batch: int = 8, **kw: Any):
+        super().__init__(space, seed, batch=batch, **kw)
         from adversaries.families import FAMILIES
 
         self.families = sorted(f for f, fam in FAMILIES.items() if fam.regime == space.regime)
+        self.hof = hof_seeds(space)
 
-    def _seed(self) -> Point:
+    def family_seed(self) -> Genome | None:
         from adversaries.families import FAMILIES
 
-        if not self.families or self.rng.random() < 0.25:
-            return sample(self.space, self.rng)
+        if not self.families:
+            return None
         fam = FAMILIES[self.families[int(self.rng.integers(len(self.families)))]]
-        kmin = -(-self.space.alpha_max.denominator // self.space.alpha_max.numerator)
+        a = self.space.alpha_max
+        kmin = -(-a.denominator // a.numerator)
         k = kmin + int(self.rng.integers(2))
-        n = int(self.rng.integers(max(self.space.n_min, fam.min_n, k + 1), self.space.n_max + 1))
+        lo = max(self.space.n_min, fam.min_n, k + 1)
+        hi = max(lo, min(self.space.n_max, 256))
+        n = int(self.rng.integers(lo, hi + 1))
         try:
             inst, _ = fam.build(n, Fraction(1, k))
         except Exception:  # a family may not exist at this (n, alpha)
-            return sample(self.space, self.rng)
-        M, rows = from_instance(inst)
-        return repair(self.space, M, list(rows))
+            return None
+        return fit_seed(self.space, from_instance(inst))
 
-    def ask(self) -> list[Point]:
-        if self.current is None:
-            return [self._seed() for _ in range(self.batch)]
-        return super().ask()
+    def seed_point(self) -> Genome:
+        u = self.rng.random()
+        g: Genome | None = None
+        if u < 0.45:
+            g = self.family_seed()
+        elif u < 0.75 and self.hof:
+            g = fit_seed(self.space, self.hof[int(self.rng.integers(len(self.hof)))])
+        return g if g is not None else sample_genome(self.space, self.rng, m_cap=self.m_cap)
