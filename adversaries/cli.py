@@ -213,6 +213,12 @@ def _search_text(res: Any, obj: dict[str, Any]) -> str:
             if ab is not None
             else "no theorem applies at this alpha / regime / policy"
         )
+        + (
+            f"; sharper bound at (P - 1)/M = {b['sharper_bound']} "
+            f"({float(Fraction(b['sharper_bound'])):.3f})"
+            if b.get("sharper_bound") is not None
+            else ""
+        )
     )
     t = b["trace"]
     lines.append(f"  M = {t['M']}; requests (arrival, prompt, output):")

@@ -149,7 +149,7 @@ def family_entry(name: str, policy: str, n: int, alpha: Fraction) -> dict[str, A
     checker-verified schedule among the hand-written one and the policies') and return its
     ``kvratio-hof/1`` line; ``opt_lower`` is :func:`offline_opt.bounds.lower_bound`."""
     from adversaries.families import FAMILIES, certify
-    from adversaries.objective import bound_at_alpha
+    from adversaries.objective import bound_at_alpha, sharper_bound
     from offline_opt.bounds import lower_bound
     from ratio.io import to_dict
 
@@ -159,6 +159,7 @@ def family_entry(name: str, policy: str, n: int, alpha: Fraction) -> dict[str, A
     lb = min(pt.opt_upper, max(pt.opt_lower, lower_bound(inst)))
     regime = FAMILIES[name].regime
     bound = bound_at_alpha(inst.alpha, pt.policy, regime)
+    sharper = sharper_bound(inst, pt.policy, regime)
     return {
         "format": HOF_FORMAT,
         "policy": pt.policy,
@@ -168,6 +169,7 @@ def family_entry(name: str, policy: str, n: int, alpha: Fraction) -> dict[str, A
         "ratio": _frac(pt.ratio),
         "ratio_float": float(pt.ratio),
         "bound_at_alpha": None if bound is None else _frac(bound),
+        "sharper_bound": None if sharper is None else _frac(sharper),
         "policy_cost": pt.policy_cost,
         "opt_upper": pt.opt_upper,
         "opt_lower": lb,

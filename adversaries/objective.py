@@ -35,6 +35,7 @@ from ratio.errors import InputError
 from ratio.model import Instance, Schedule
 from ratio.policies import get_policy
 from ratio.simulator import SimResult, simulate
+from ratio.theory import bound_at_alpha, sharper_bound, theorem_applies
 
 __all__ = [
     "UB_POLICIES",
@@ -45,6 +46,7 @@ __all__ = [
     "MilpUndecided",
     "WaitingCertificate",
     "bound_at_alpha",
+    "sharper_bound",
     "certify",
     "evaluate",
     "lower_bound",
@@ -90,31 +92,6 @@ class CertificateViolation(RuntimeError):
         super().__init__(message)
         self.instance = instance
         self.certificate = certificate
-
-
-def theorem_applies(policy: str, regime: str) -> bool:
-    """Does SVF's burst theorem (Kong, Qi, Ye, Zhou, Thm 3.2; spec 10) cover this search?
-
-    Only for blocking ``svf`` with full information on all-at-zero instances.
-    """
-    pol = get_policy(policy)
-    return pol.name == "svf" and pol.blocking and regime == "all_at_zero"
-
-
-def bound_at_alpha(
-    alpha: Fraction, policy: str = "svf", regime: str = "all_at_zero"
-) -> Fraction | None:
-    """The theorem's constant ``1 + 2/(1 - alpha)`` at ``alpha`` (spec section 10), or ``None``
-    where no theorem applies (``alpha = 1``, another policy, or the online regime).
-
-    >>> bound_at_alpha(Fraction(1, 2))
-    Fraction(5, 1)
-    >>> bound_at_alpha(Fraction(1)) is None
-    True
-    """
-    if alpha >= 1 or not theorem_applies(policy, regime):
-        return None
-    return 1 + 2 / (1 - Fraction(alpha))
 
 
 @dataclass(frozen=True)

@@ -331,6 +331,7 @@ def summary(res: SearchResult) -> dict[str, Any]:
         "best_trace": str(res.out / "best.json") if (b and res.out is not None) else None,
         "alpha": b["alpha"] if b else None,
         "bound_at_alpha": b["bound_at_alpha"] if b else None,
+        "sharper_bound": b.get("sharper_bound") if b else None,
         "evaluations": res.evaluations,
         "certified": res.certified,
         "optimal": res.optimal,

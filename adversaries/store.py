@@ -103,7 +103,7 @@ def hof_entry(
     search: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A ``kvratio-hof/1`` line (``interfaces.md``) with ``bound_at_alpha`` added."""
-    from adversaries.objective import bound_at_alpha
+    from adversaries.objective import bound_at_alpha, sharper_bound
     from adversaries.space import to_instance
     from ratio.io import to_dict
     from ratio.policies import parse_spec
@@ -112,6 +112,7 @@ def hof_entry(
     policy = evaluation["policy"]
     name, params = parse_spec(policy)
     bound = bound_at_alpha(inst.alpha, policy, regime)
+    sharper = sharper_bound(inst, policy, regime)
     ratio = Fraction(evaluation["ratio"])
     return {
         "format": HOF_FORMAT,
@@ -122,6 +123,7 @@ def hof_entry(
         "ratio": _frac(ratio),
         "ratio_float": float(ratio),
         "bound_at_alpha": None if bound is None else _frac(bound),
+        "sharper_bound": None if sharper is None else _frac(sharper),
         "policy_cost": evaluation["policy_cost"],
         "opt_upper": evaluation["opt_upper"],
         "opt_lower": evaluation["opt_lower"],
@@ -181,7 +183,7 @@ def verify_entry(obj: dict[str, Any]) -> Verified:
     """Re-verify a hall-of-fame line from scratch with the checker alone (``interfaces.md``):
     simulate the policy, check its schedule and ``opt_starts`` for feasibility, recompute both
     costs, the ratio, ``alpha`` and the bound at ``alpha``."""
-    from adversaries.objective import _prepare, bound_at_alpha
+    from adversaries.objective import _prepare, bound_at_alpha, sharper_bound
     from ratio.check import check
     from ratio.io import from_dict
     from ratio.model import Schedule
@@ -218,6 +220,11 @@ def verify_entry(obj: dict[str, Any]) -> Verified:
         rec = obj["bound_at_alpha"]
         if (b is None) != (rec is None) or (b is not None and b != Fraction(rec)):
             return Verified(False, f"bound at alpha {b} != recorded {rec}")
+    if "sharper_bound" in obj:
+        sb = sharper_bound(inst, policy, regime)
+        rec = obj["sharper_bound"]
+        if (sb is None) != (rec is None) or (sb is not None and sb != Fraction(rec)):
+            return Verified(False, f"sharper bound {sb} != recorded {rec}")
     if obj.get("opt_lower") is not None and obj["opt_lower"] > ub:
         return Verified(False, f"opt_lower {obj['opt_lower']} > opt_upper {ub}")
     return Verified(True, "verified", ratio)

@@ -138,6 +138,21 @@ def _cmd_ratio(args: argparse.Namespace) -> int:
         f"ratio         {span}",
         "claimable lower bound on the competitive ratio: L / UB = " + lo_s,
     ]
+    # SVF's burst theorem and the sharper bound, where they apply (model §10)
+    from ratio.theory import bound_at_alpha, sharper_bound
+
+    regime = "all_at_zero" if inst.all_at_zero else "online"
+    bound = bound_at_alpha(inst.alpha, cr.policy, regime)
+    sharper = sharper_bound(inst, cr.policy, regime)
+    obj["bound_at_alpha"] = None if bound is None else str(bound)
+    obj["sharper_bound"] = None if sharper is None else str(sharper)
+    if bound is not None or sharper is not None:
+        lines.append(
+            "bounds        "
+            + (f"theorem 1 + 2/(1 - alpha) = {float(bound):.4f}" if bound is not None else "")
+            + ("; " if bound is not None and sharper is not None else "")
+            + (f"sharper bound at (P - 1)/M = {float(sharper):.4f}" if sharper is not None else "")
+        )
     emit(args, obj, "\n".join(lines))
     return 0
 

@@ -25,8 +25,12 @@ from fractions import Fraction
 
 from ratio.errors import InputError
 from ratio.model import Instance
+from ratio.policies import get_policy
 
 __all__ = [
+    "theorem_applies",
+    "bound_at_alpha",
+    "sharper_bound",
     "svf_burst_bound",
     "svf_sharper_bound",
     "svf_flat_bound",
@@ -156,3 +160,45 @@ def sharper_certificate(instance: Instance) -> SharperCertificate:
         svf_upper=kappa * f + a,
         opt_lower=max(Fraction(a), mean_busy_time_bound(instance)),
     )
+
+
+def theorem_applies(policy: str, regime: str) -> bool:
+    """Does SVF's burst theorem (Kong, Qi, Ye, Zhou, Thm 3.2; model §10) cover this search?
+
+    Only for blocking ``svf`` with full information on all-at-zero instances.
+    """
+    pol = get_policy(policy)
+    return pol.name == "svf" and pol.blocking and regime == "all_at_zero"
+
+
+def bound_at_alpha(
+    alpha: Fraction, policy: str = "svf", regime: str = "all_at_zero"
+) -> Fraction | None:
+    """The theorem's constant ``1 + 2/(1 - alpha)`` at ``alpha`` (model §10), or ``None``
+    where no theorem applies (``alpha = 1``, another policy, or the online regime).
+
+    >>> bound_at_alpha(Fraction(1, 2))
+    Fraction(5, 1)
+    >>> bound_at_alpha(Fraction(1)) is None
+    True
+    """
+    if alpha >= 1 or not theorem_applies(policy, regime):
+        return None
+    return svf_burst_bound(alpha)
+
+
+def sharper_bound(
+    instance: Instance, policy: str = "svf", regime: str = "all_at_zero"
+) -> Fraction | None:
+    """The sharper burst bound ``max(2/(1 - a'), 1 + 4/(3 (1 - a')))`` at the instance's
+    ``a' = (P - 1)/M`` (:func:`svf_sharper_bound`, registered as ``sharper_closed_form`` in
+    ``kvratio prove``), or ``None`` where the burst theorem does not apply. It is below
+    :func:`bound_at_alpha` at every alpha < 1, and finite at alpha = 1 (``a' < 1``).
+
+    >>> from ratio.model import Instance
+    >>> sharper_bound(Instance.from_tuples(10, [(0, 4, 1), (0, 1, 2)]))  # a' = 4/10
+    Fraction(10, 3)
+    """
+    if not theorem_applies(policy, regime) or not instance.all_at_zero:
+        return None
+    return svf_sharper_bound(alpha_prime(instance))
