@@ -361,6 +361,16 @@ def run_stability(
             if r <= 0:
                 raise InputError(f"rates must be positive, got {r}")
             pairs.append((Fraction(str(r)), Fraction(str(r)) / b))
+    from ratio.validate import MAX_ARRIVALS
+
+    for rate, _ in pairs:
+        expected = float(rate) * float(horizon)
+        if not expected <= MAX_ARRIVALS:
+            raise InputError(
+                f"rate {float(rate):g} x horizon {float(horizon):g} = {expected:.3g} arrivals, "
+                f"above the limit {MAX_ARRIVALS:.0e} (ratio.validate.MAX_ARRIVALS); "
+                "shorten --horizon"
+            )
     # Each rate's arrivals depend on (seed, rate) only, not on the other rates of the sweep.
     child = [np.random.SeedSequence([seed, int(round(float(rate) * 1e9))]) for rate, _ in pairs]
     cfgs = [
@@ -480,6 +490,10 @@ def plot_report(report: StabilityReport, path: str, extra: Sequence[StabilityRep
     ax2.set_title("slope against load (error bars: 2 SE)")
     ax2.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    from ratio.plot import save_figure
+
+    try:
+        save_figure(fig, path)
+    finally:
+        plt.close(fig)
     return path
