@@ -174,7 +174,7 @@ def apply_rules(parser: argparse.ArgumentParser) -> None:
                 for opt in a.option_strings:
                     rule = _rule_for(command, opt)
                     if rule is not None and a.nargs not in (0,):
-                        a.type = _wrap(a.type, rule)  # type: ignore[arg-type]
+                        a.type = _wrap(a.type, rule)
                         break
 
 
