@@ -28,6 +28,7 @@ from ratio.errors import InputError
 
 __all__ = [
     "RULES",
+    "PATH_RULES",
     "Rule",
     "apply_rules",
     "parse_bool",
@@ -164,17 +165,57 @@ def _wrap(conv: Callable[[str], Any] | None, rule: Rule) -> Callable[[str], Any]
     return checked
 
 
+#: Options that name an output file, checked when parsed (before any work): ``"file"`` must be
+#: writable as a regular file (:func:`ratio.atomic.check_output_path`), ``"plot"`` also needs an
+#: image extension. ``kvratio search --out`` is a directory, locked by
+#: :class:`adversaries.store.RunLock` instead.
+PATH_RULES: dict[tuple[str, str], str] = {
+    ("*", "--plot"): "plot",
+    ("*", "--records"): "file",
+    ("*", "--write-docs"): "file",
+    ("gen", "--out"): "file",
+    ("import", "--out"): "file",
+    ("export", "--out"): "file",
+}
+
+
+def _wrap_path(conv: Callable[[str], Any] | None, kind: str, option: str) -> Callable[[str], Any]:
+    def checked(text: str) -> Any:
+        from ratio.atomic import check_output_path
+
+        try:
+            if kind == "plot":
+                check_plot_path(text, option)
+            else:
+                check_output_path(text, option)
+        except InputError as e:
+            # argparse already starts the line with "argument OPTION:".
+            msg = str(e).removeprefix(f"{option}: ")
+            raise argparse.ArgumentTypeError(msg) from None
+        return conv(text) if conv is not None else text
+
+    checked.__name__ = "path"
+    return checked
+
+
 def apply_rules(parser: argparse.ArgumentParser) -> None:
-    """Attach :data:`RULES` to every subcommand of ``parser`` (call after all plugins ran)."""
+    """Attach :data:`RULES` and :data:`PATH_RULES` to every subcommand of ``parser`` (call after
+    all plugins ran)."""
     for action in parser._actions:
         if not isinstance(action, argparse._SubParsersAction):
             continue
         for command, sub in action.choices.items():
             for a in sub._actions:
+                if a.nargs == 0:
+                    continue
                 for opt in a.option_strings:
                     rule = _rule_for(command, opt)
-                    if rule is not None and a.nargs not in (0,):
+                    if rule is not None:
                         a.type = _wrap(a.type, rule)
+                        break
+                    kind = PATH_RULES.get((command, opt)) or PATH_RULES.get(("*", opt))
+                    if kind is not None:
+                        a.type = _wrap_path(a.type, kind, "/".join(a.option_strings))
                         break
 
 

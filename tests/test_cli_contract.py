@@ -158,6 +158,21 @@ ARG_CASES: list[tuple[str, list[str], list[str]]] = [
     ("search-out-is-a-file", ["search", "--out", "{file}", "--budget", "8"], ["{file}"]),
     ("search-out-dev-null", ["search", "--out", "/dev/null", "--budget", "8"], ["/dev/null"]),
     ("simulate-plot-txt", ["simulate", "{trace}", "--plot", "{tmp}/p.txt"], ["--plot"]),
+    (
+        "family-plot-txt",
+        ["family", "svf_hol_block", "--n", "8", "--plot", "{tmp}/p.txt"],
+        ["--plot"],
+    ),
+    (
+        "stability-plot-dir",
+        _STAB + ["--policy", "svf", "--rates", "1", "--capacity", "40", "--plot", "{tmp}"],
+        ["--plot", "directory"],
+    ),
+    (
+        "export-to-a-device",
+        ["export", "{trace}", "--round-ms", "50", "-o", "/dev/null"],
+        ["/dev/null", "regular file"],
+    ),
     ("show-binary-file", ["show", "{binary}"], ["{binary}", "UTF-8"]),
     ("show-line-without-trace", ["show", "{hof_notrace}"], ["'trace'"]),
     ("show-ratio-nan", ["show", "{hof_nan}"], ["'ratio'", "nan"]),
