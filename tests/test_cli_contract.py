@@ -218,6 +218,23 @@ ARG_CASES: list[tuple[str, list[str], list[str]]] = [
         ],
         ["'c'", "twice"],
     ),
+    (
+        "info-key-twice",
+        [
+            "simulate",
+            "{trace}",
+            "--policy",
+            "mcsf:predicted=true",
+            "--info",
+            "predicted:sigma=1,sigma=2",
+        ],
+        ["sigma", "twice"],
+    ),
+    (
+        "policy-bool-yes",
+        ["simulate", "{trace}", "--policy", "mcsf:predicted=yes"],
+        ["predicted", "true or false"],
+    ),
     ("policy-int-nan", ["simulate", "{trace}", "--policy", "svf_1bit:theta=nan"], ["theta"]),
     ("opt-time-limit-nan", ["opt", "{trace}", "--time-limit", "nan"], ["--time-limit"]),
     ("search-time-limit-nan", ["search", "--time-limit", "nan"], ["--time-limit"]),
