@@ -615,3 +615,33 @@ def test_pytest_stops_on_ctrl_c_and_sigterm(
     assert rc == 2, out  # pytest's "interrupted" exit code, after its summary
     assert "KeyboardInterrupt" in out and "2 passed" not in out, out
     assert seconds < 20
+
+
+def test_ctrl_c_on_the_process_group_stops_workers_without_tracebacks(tmp_path: Path) -> None:
+    """A terminal's Ctrl-C reaches the parent and its worker processes: one line, exit 130, the
+    log kept, and no traceback from the workers."""
+    run = tmp_path / "run"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ratio.cli", "search", "--out", str(run), "--quiet"]
+        + ["--workers", "2", "--budget", "10000000"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env=_env(),
+        start_new_session=True,
+    )
+    try:
+        _wait_for_lines(run / "evals.jsonl", 16, proc)
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+    assert proc.returncode == 130, err[-2000:]
+    assert _stderr_lines(subprocess.CompletedProcess([], 130, "", err)) == [
+        "kvratio: interrupted"
+    ], err[-3000:]
+    done = [json.loads(ln) for ln in (run / "evals.jsonl").read_text().splitlines()]
+    assert [e["i"] for e in done] == list(range(len(done)))

@@ -434,8 +434,18 @@ def _map(cfgs: list[dict[str, Any]], workers: int, use_ray: bool) -> list[RateRe
         return [run_rate(c) for c in cfgs]
     from concurrent.futures import ProcessPoolExecutor
 
-    with ProcessPoolExecutor(max_workers=min(workers, len(cfgs), os.cpu_count() or 1)) as ex:
-        return list(ex.map(run_rate, cfgs))
+    from ratio.cli import ignore_sigint, stop_pool
+
+    ex = ProcessPoolExecutor(
+        max_workers=min(workers, len(cfgs), os.cpu_count() or 1), initializer=ignore_sigint
+    )
+    try:
+        out = list(ex.map(run_rate, cfgs))
+    except KeyboardInterrupt:
+        stop_pool(ex)  # Ctrl-C: do not wait for the running rates
+        raise
+    ex.shutdown()
+    return out
 
 
 def plot_report(report: StabilityReport, path: str, extra: Sequence[StabilityReport] = ()) -> str:
