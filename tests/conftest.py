@@ -30,7 +30,16 @@ DATA = Path(__file__).parent / "data"
 # SystemExit, which pytest records as one failed test and goes on. After every test the Python
 # handlers are put back: SIGINT raises KeyboardInterrupt and SIGTERM is turned into one, so
 # pytest stops, prints its summary and exits.
+_MAIN_PID = os.getpid()
+
+
 def _sigterm(signum: int, frame: object) -> None:
+    import signal
+
+    if os.getpid() != _MAIN_PID:  # a forked worker: die as SIGTERM asks, quietly
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+        return
     raise KeyboardInterrupt("SIGTERM")
 
 
