@@ -112,10 +112,16 @@ def _cmd_search(args: argparse.Namespace) -> int:
     from ratio.errors import InputError
     from ratio.policies import get_policy
 
+    # Every argument is checked before anything is written (issue 17): a refused run leaves no
+    # config.json behind to poison the next one. Numeric ranges come from ratio.validate.RULES.
     get_policy(args.policy)  # fails early, one line, on a bad policy
     if args.batch < 1:
         raise InputError(f"--batch must be >= 1, got {args.batch}")
     seconds, evals = parse_budget(args.budget)
+    if seconds is not None and not (0 < seconds <= 10**9):
+        raise InputError(f"--budget: a duration must be finite and positive, got {args.budget!r}")
+    if args.n[0] > args.n[1]:
+        raise InputError(f"--n: LO..HI needs LO <= HI, got {args.n[0]}..{args.n[1]}")
     alpha = parse_fraction(args.alpha_max)
     if not 0 < alpha <= 1:
         raise InputError(f"alpha_max must be in (0, 1], got {alpha}")
@@ -149,16 +155,24 @@ def _cmd_search(args: argparse.Namespace) -> int:
         milp_max_n=args.milp_max_n,
         time_limit=args.time_limit,
     )
-    _stdout_to_stderr()
-    res = run_search(
-        cfg,
-        budget_seconds=seconds,
-        budget_evals=evals,
-        out=args.out,
-        workers=args.workers,
-        ray=args.ray,
-        progress=not args.quiet,
-    )
+    from contextlib import nullcontext
+
+    from adversaries.store import RunLock
+
+    # One process per run directory: the lock is taken after every argument passed and held to
+    # the end; a second search on the same --out exits 2 at once.
+    lock = RunLock(args.out) if args.out is not None else nullcontext()
+    with lock:
+        _stdout_to_stderr()
+        res = run_search(
+            cfg,
+            budget_seconds=seconds,
+            budget_evals=evals,
+            out=args.out,
+            workers=args.workers,
+            ray=args.ray,
+            progress=not args.quiet,
+        )
     obj = summary(res)
     emit(args, obj, _search_text(res, obj))
     return 1 if res.violation else 0

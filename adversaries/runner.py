@@ -62,12 +62,26 @@ class LocalRunner:
             raise InputError(f"--workers must be >= 1, got {workers}")
         self.workers = workers
         self.name = f"local:{workers}"
-        self.pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 else None
+        from ratio.cli import ignore_sigint
+
+        self.pool = (
+            ProcessPoolExecutor(max_workers=workers, initializer=ignore_sigint)
+            if workers > 1
+            else None
+        )
 
     def map(self, tasks: Sequence[Task]) -> list[dict[str, Any]]:
         if self.pool is None:
             return [evaluate_task(t) for t in tasks]
-        return list(self.pool.map(evaluate_task, tasks))
+        try:
+            return list(self.pool.map(evaluate_task, tasks))
+        except KeyboardInterrupt:
+            # Ctrl-C: stop now; what finished is already in the run's log.
+            from ratio.cli import stop_pool
+
+            stop_pool(self.pool)
+            self.pool = None
+            raise
 
     def close(self) -> None:
         if self.pool is not None:

@@ -18,6 +18,7 @@ A run directory holds
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Iterable
@@ -37,6 +38,8 @@ __all__ = [
     "verify_entry",
     "write_atomic",
     "Verified",
+    "RunLock",
+    "check_consistency",
 ]
 
 HOF_FORMAT = "kvratio-hof/1"
@@ -47,10 +50,70 @@ def _frac(x: Fraction) -> str:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename (no torn files)."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    """Write ``text`` to ``path`` through a temporary file and a rename (no torn files); an OS
+    error (full disk, read-only directory) is one :class:`~ratio.errors.OutputError` line naming
+    the path (:mod:`ratio.atomic`)."""
+    from ratio.atomic import write_text_atomic
+
+    write_text_atomic(path, text)
+
+
+class RunLock:
+    """An exclusive lock on a run directory, held for the life of the search process.
+
+    ``flock`` on the directory itself: no lock file to leave behind, and the kernel releases it
+    when the process ends however it ends (a SIGKILL included), so a stale lock cannot poison the
+    next run. A second process on the same directory gets one clear :class:`InputError` line.
+    If the directory did not exist, it is created here and removed again by :meth:`release`
+    when the run left nothing in it (a refused run leaves no trace).
+    """
+
+    def __init__(self, out: Path) -> None:
+        import fcntl
+
+        from ratio.atomic import os_error
+
+        self.out = Path(out)
+        if str(out).strip() == "":
+            raise InputError("--out: the run directory path is empty")
+        if self.out.exists() and not self.out.is_dir():
+            raise InputError(f"{self.out}: exists and is not a directory; --out needs a directory")
+        for parent in self.out.parents:
+            if parent.exists():
+                if not parent.is_dir():
+                    raise InputError(f"{self.out}: {parent} is not a directory")
+                break
+        self.created = not self.out.exists()
+        try:
+            self.out.mkdir(parents=True, exist_ok=True)
+            self.fd: int | None = os.open(self.out, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError as e:
+            raise os_error(self.out, e, "cannot create the run directory") from None
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(self.fd)
+            self.fd = None
+            raise InputError(
+                f"{self.out}: another search is running on this run directory; wait for it to "
+                "finish or choose another --out"
+            ) from None
+
+    def release(self) -> None:
+        """Unlock; remove the directory if this lock created it and it is still empty."""
+        if self.fd is None:
+            return
+        if self.created:
+            with contextlib.suppress(OSError):  # not empty: the run wrote something, keep it
+                self.out.rmdir()
+        os.close(self.fd)
+        self.fd = None
+
+    def __enter__(self) -> RunLock:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
 
 
 def read_evals(path: Path) -> list[dict[str, Any]]:
@@ -83,12 +146,23 @@ class EvalLog:
         self.fh = path.open("a")
 
     def append(self, entry: dict[str, Any]) -> None:
-        self.fh.write(json.dumps(entry, separators=(",", ":")) + "\n")
-        self.fh.flush()
+        try:
+            self.fh.write(json.dumps(entry, separators=(",", ":")) + "\n")
+            self.fh.flush()
+        except OSError as e:
+            from ratio.atomic import os_error
+
+            # A torn last line is dropped by read_evals; every earlier line is kept.
+            raise os_error(self.path, e) from None
         self.entries.append(entry)
 
     def close(self) -> None:
-        self.fh.close()
+        try:
+            self.fh.close()
+        except OSError as e:
+            from ratio.atomic import os_error
+
+            raise os_error(self.path, e) from None
 
 
 def hof_entry(
@@ -156,18 +230,102 @@ def read_hof(path: Path) -> list[dict[str, Any]]:
         raise InputError(f"{path}: no hall of fame (hof.jsonl or *.jsonl) found")
     out = []
     for f in files:
-        for k, line in enumerate(f.read_text().splitlines(), 1):
+        try:
+            text = f.read_bytes().decode("utf-8")
+        except UnicodeDecodeError:
+            raise InputError(f"{f}: not a UTF-8 text file (a hall of fame is JSON lines)") from None
+        except OSError as e:
+            raise InputError(f"{f}: cannot read ({e.strerror})") from None
+        for k, line in enumerate(text.splitlines(), 1):
             if not line.strip():
                 continue
             try:
                 obj = json.loads(line)
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):
                 raise InputError(f"{f}:{k}: not a JSON line") from None
+            if not isinstance(obj, dict):
+                raise InputError(f"{f}:{k}: expected a JSON object, got {type(obj).__name__}")
             if obj.get("format") != HOF_FORMAT:
                 raise InputError(f"{f}:{k}: format is {obj.get('format')!r}, not {HOF_FORMAT}")
+            problem = _shape_problem(obj)
+            if problem:
+                raise InputError(f"{f}:{k}: {problem}")
             obj["_source"] = f"{f}:{k}"
             out.append(obj)
     return out
+
+
+#: Fields every ``kvratio-hof/1`` line has (``interfaces.md``) and their JSON types.
+_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "policy": str,
+    "regime": str,
+    "alpha": str,
+    "ratio": str,
+    "policy_cost": int,
+    "opt_upper": int,
+    "opt_lower": int,
+    "opt_status": str,
+    "opt_starts": list,
+    "trace": dict,
+}
+
+
+def _exact(text: Any) -> Fraction | None:
+    """``"p/q"`` (or an integer string) as a Fraction; ``None`` for anything else (nan, inf)."""
+    if not isinstance(text, str):
+        return None
+    try:
+        return Fraction(text)
+    except (ValueError, ZeroDivisionError):
+        return None
+
+
+def _shape_problem(obj: dict[str, Any]) -> str | None:
+    """Why a line is not a ``kvratio-hof/1`` object at all (missing field, wrong type, a ratio
+    that is not a fraction), or ``None``. Lines of the right shape go on to
+    :func:`verify_entry`."""
+    for key, typ in _FIELDS.items():
+        if key not in obj:
+            return f"missing field {key!r}"
+        v = obj[key]
+        if isinstance(v, bool) or not isinstance(v, typ):
+            name = typ.__name__ if isinstance(typ, type) else "/".join(t.__name__ for t in typ)
+            return f"field {key!r} must be a JSON {name}, got {v!r}"[:200]
+    for key in ("ratio", "alpha"):
+        if _exact(obj[key]) is None:
+            return f"field {key!r} must be an exact fraction 'p/q', got {obj[key]!r}"
+    return None
+
+
+def check_consistency(obj: dict[str, Any]) -> str | None:
+    """Internal consistency of a line's recorded figures, before any replay (issue 17): the
+    status against the bounds, the gap against the bounds, the float ratio against the exact
+    one, and the exact ratio against the recorded costs. ``None`` when consistent."""
+    lo, ub, st = obj["opt_lower"], obj["opt_upper"], obj["opt_status"]
+    if st not in ("optimal", "feasible"):
+        return f"opt_status {st!r} is neither 'optimal' nor 'feasible'"
+    if ub < 1:
+        return f"opt_upper {ub} < 1"
+    if lo > ub:
+        return f"opt_lower {lo} > opt_upper {ub}"
+    if st == "optimal" and lo != ub:
+        return f"opt_status optimal but opt_lower {lo} < opt_upper {ub}"
+    if "opt_gap" in obj:
+        gap = _exact(obj["opt_gap"])
+        if gap is None or gap != Fraction(ub - lo, ub):
+            return f"opt_gap {obj['opt_gap']!r} != (opt_upper - opt_lower) / opt_upper"
+    ratio = Fraction(obj["ratio"])
+    if ratio != Fraction(obj["policy_cost"], ub):
+        return f"ratio {obj['ratio']} != policy_cost / opt_upper"
+    if "ratio_float" in obj:
+        rf = obj["ratio_float"]
+        if (
+            isinstance(rf, bool)
+            or not isinstance(rf, int | float)
+            or not abs(float(rf) - float(ratio)) <= 1e-9 * max(1.0, float(ratio))
+        ):
+            return f"ratio_float {rf!r} disagrees with ratio {obj['ratio']}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -189,6 +347,12 @@ def verify_entry(obj: dict[str, Any]) -> Verified:
     from ratio.model import Schedule
     from ratio.simulator import simulate
 
+    try:
+        problem = _shape_problem(obj) or check_consistency(obj)
+    except Exception as exc:  # noqa: BLE001 - any malformed field is a failed verification
+        problem = f"malformed line: {exc}"
+    if problem:
+        return Verified(False, problem)
     try:
         inst = from_dict(obj["trace"])
         policy = obj["policy"]

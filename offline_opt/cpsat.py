@@ -77,6 +77,9 @@ def solve_cpsat(
             m.add_hint(starts[i], int(start))
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = workers
+    # CP-SAT would otherwise take SIGINT for itself (stop this solve, then leave SIG_DFL), so
+    # Ctrl-C could not stop a command or the test suite (issue 17).
+    solver.parameters.catch_sigint_signal = False
     if time_limit is not None:
         solver.parameters.max_time_in_seconds = float(time_limit)
     st = solver.solve(m)

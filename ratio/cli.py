@@ -17,11 +17,11 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from ratio.errors import InputError, StuckError
 
-__all__ = ["main", "emit", "add_json_flag", "PLUGINS"]
+__all__ = ["main", "emit", "add_json_flag", "PLUGINS", "ignore_sigint", "stop_pool"]
 
 #: Modules that may add subcommands; a missing module is skipped.
 PLUGINS = (
@@ -61,8 +61,14 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     from ratio.check import check
     from ratio.io import load
     from ratio.simulator import simulate
+    from ratio.validate import MAX_PLOT_ROUNDS, guard_work
 
+    if args.plot:
+        from ratio.validate import check_plot_path
+
+        check_plot_path(args.plot, "--plot")
     inst = load(args.trace)
+    guard_work(inst, str(args.trace))
     info = None
     if args.info:
         from ratio.interop.noise import attach_info
@@ -128,6 +134,11 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     if args.plot:
         from ratio.plot import plot_run
 
+        if c.makespan > MAX_PLOT_ROUNDS:
+            raise InputError(
+                f"--plot draws one point per round; this run has {c.makespan} rounds, above "
+                f"the limit {MAX_PLOT_ROUNDS} (ratio.validate.MAX_PLOT_ROUNDS)"
+            )
         out = plot_run(res, args.plot)
         obj["plot"] = str(out)
     rows = [
@@ -205,9 +216,11 @@ def _range(text: str) -> tuple[int, int]:
 
 
 def _cmd_gen(args: argparse.Namespace) -> int:
+    from ratio.atomic import check_output_path
     from ratio.gen import generate
     from ratio.io import dump
 
+    check_output_path(args.out, "-o/--out")
     inst = generate(
         args.n,
         capacity=args.M,
@@ -230,6 +243,26 @@ def _cmd_gen(args: argparse.Namespace) -> int:
     return 0
 
 
+def ignore_sigint() -> None:
+    """Initializer of worker processes: Ctrl-C reaches the whole process group, but only the
+    parent should react (stop the pool, keep what finished, print one line); a worker prints
+    no traceback of its own."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def stop_pool(pool: Any) -> None:
+    """Stop a :class:`~concurrent.futures.ProcessPoolExecutor` at once after an interrupt:
+    cancel the queued tasks and terminate the running workers instead of waiting for them."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        proc.join(timeout=5)
+
+
 class _Parser(argparse.ArgumentParser):
     """No prefix matching of options: ``gen --capacity 400`` must be refused as unknown, not
     read as ``--capacity-from 400`` (a file name)."""
@@ -237,6 +270,10 @@ class _Parser(argparse.ArgumentParser):
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("allow_abbrev", False)
         super().__init__(**kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        """One line on stderr and exit 2 (``interfaces.md``); the usage is in ``--help``."""
+        self.exit(2, f"{self.prog}: error: {message}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -294,6 +331,9 @@ def build_parser() -> argparse.ArgumentParser:
                 continue
             raise
         m.register(sub)
+    from ratio.validate import apply_rules
+
+    apply_rules(parser)
     return parser
 
 
@@ -313,6 +353,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as e:
+        # A file system refusal (read-only, full, a path under a file) is bad input: one line
+        # naming the path.
+        if "KVRATIO_DEBUG" in os.environ:
+            raise
+        where = e.filename if e.filename is not None else "output"
+        print(f"kvratio: error: {where}: {e.strerror or type(e).__name__}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print(
+            "kvratio: error: out of memory; the input is larger than this machine can hold",
+            file=sys.stderr,
+        )
+        return 2
     except Exception as e:  # noqa: BLE001 - one line for users, the traceback on request
         if "KVRATIO_DEBUG" in os.environ:
             raise

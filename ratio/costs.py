@@ -18,6 +18,7 @@ __all__ = [
     "Costs",
     "compute_costs",
     "memory_trace",
+    "memory_stats",
     "summarise",
     "total_latency",
     "volume_engine",
@@ -80,6 +81,69 @@ def memory_trace(
     return mem
 
 
+#: Above this many rounds, :func:`compute_costs` works from the runs' start and end events
+#: instead of a per-round array, so an idle stretch of 10^15 rounds costs nothing.
+DENSE_MAX_ROUNDS = 1 << 22
+
+
+def _ceil_sum(m: int, b: int) -> int:
+    """``sum_{x=1..m} ceil(x / b) * b`` (0 for ``m <= 0``)."""
+    if m <= 0:
+        return 0
+    q, r = divmod(m, b)
+    return b * (b * q * (q + 1) // 2 + r * (q + 1))
+
+
+def memory_stats(
+    instance: Instance, schedule: Schedule, *, convention: str = "model", block_size: int = 1
+) -> tuple[int, int]:
+    """``(peak, token_rounds)`` of :func:`memory_trace` without building it: the peak memory and
+    the sum of the memory over all rounds, from the runs alone (exact integers).
+
+    Memory only changes at a run's start or end and is nondecreasing in between (every running
+    request grows by one token a round), so the peak is attained in a round just before some
+    start or end; a sweep over those events costs ``O(R log R + R x active)`` for ``R`` runs,
+    whatever the number of idle rounds.
+    """
+    runs = _runs(instance, schedule)
+    if not runs:
+        return 0, 0
+    e = 1 if convention == "engine" else 0
+    b = block_size
+    total = 0
+    for s, _p, k in runs:
+        a = s - e
+        total += (a * k + k * (k + 1) // 2) if b == 1 else _ceil_sum(a + k, b) - _ceil_sum(a, b)
+    events: dict[int, list[tuple[int, int]]] = {}
+    for idx, (_s, p, k) in enumerate(runs):
+        events.setdefault(p, []).append((1, idx))
+        events.setdefault(p + k, []).append((-1, idx))
+    active: set[int] = set()
+    const = 0  # block_size 1: sum over active runs of s - p + 1 - e
+    peak = 0
+    for t in sorted(events):
+        if active:
+            r = t - 1
+            if b == 1:
+                mem = const + len(active) * r
+            else:
+                mem = 0
+                for idx in active:
+                    s, p, _k = runs[idx]
+                    tok = s + r - p + 1 - e
+                    mem += -(-tok // b) * b
+            peak = max(peak, mem)
+        for sign, idx in events[t]:
+            s, p, _k = runs[idx]
+            if sign > 0:
+                active.add(idx)
+                const += s - p + 1 - e
+            else:
+                active.discard(idx)
+                const -= s - p + 1 - e
+    return peak, total
+
+
 @dataclass(frozen=True)
 class Costs:
     """The figures of spec section 3. Latencies in rounds; memory in tokens."""
@@ -111,11 +175,15 @@ def summarise(
     evictions: int,
     wasted_tokens: int,
     arrivals: Sequence[int] | None = None,
+    peak_memory: int | None = None,
+    mean_memory: float | None = None,
 ) -> Costs:
     """The costs of spec section 3 from start and completion rounds and the memory held in
     the rounds to average over (shared by the base model and the extended engine, whose
     paused requests complete later than ``p_i + o_i`` and whose arrival rounds may come from
-    a batch-time model: ``arrivals`` overrides the instance's)."""
+    a batch-time model: ``arrivals`` overrides the instance's). ``peak_memory`` and
+    ``mean_memory``, when given, replace the figures taken from ``memory`` (which may then be
+    empty): a caller that skipped idle rounds computes them from events."""
     if instance.n == 0:
         return Costs(0, 0.0, 0.0, 0.0, 0.0, 0.0, 0, 0.0, 0, 0.0, 0, 0, 0)
     a = instance.arrivals if arrivals is None else np.asarray(arrivals, dtype=np.int64)
@@ -133,8 +201,14 @@ def summarise(
         mean_ttft=float((p - a + 1).mean()),
         makespan=makespan,
         throughput=float(instance.outputs.sum()) / span,
-        peak_memory=int(memory.max()) if memory.size else 0,
-        mean_utilisation=float(memory.mean()) / instance.capacity if memory.size else 0.0,
+        peak_memory=(
+            peak_memory if peak_memory is not None else (int(memory.max()) if memory.size else 0)
+        ),
+        mean_utilisation=(
+            mean_memory / instance.capacity
+            if mean_memory is not None
+            else (float(memory.mean()) / instance.capacity if memory.size else 0.0)
+        ),
         evictions=evictions,
         wasted_tokens=wasted_tokens,
         volume=sum(instance.volumes),
@@ -151,10 +225,26 @@ def compute_costs(
     """All costs of spec section 3 from the schedule alone."""
     if instance.n == 0:
         return summarise(instance, (), (), np.zeros(0), evictions=0, wasted_tokens=0)
-    mem = memory_trace(instance, schedule, convention=convention, block_size=block_size)
     completions = schedule.completions(instance)
     makespan = max(completions)
-    first = int(instance.arrivals.min())
+    first = min(r.arrival for r in instance.requests)
+    wasted = sum(instance.requests[r.request].prompt + r.rounds for r in schedule.evicted)
+    if makespan > DENSE_MAX_ROUNDS:
+        # Every run lies in [first arrival, makespan), so the busy rounds hold all the tokens.
+        peak, token_rounds = memory_stats(
+            instance, schedule, convention=convention, block_size=block_size
+        )
+        return summarise(
+            instance,
+            schedule.starts,
+            completions,
+            np.zeros(0, dtype=np.int64),
+            evictions=len(schedule.evicted),
+            wasted_tokens=wasted,
+            peak_memory=peak,
+            mean_memory=token_rounds / max(1, makespan - first),
+        )
+    mem = memory_trace(instance, schedule, convention=convention, block_size=block_size)
     busy = mem[first:makespan] if makespan > first else mem
     return summarise(
         instance,
@@ -162,5 +252,5 @@ def compute_costs(
         completions,
         busy,
         evictions=len(schedule.evicted),
-        wasted_tokens=sum(instance.requests[r.request].prompt + r.rounds for r in schedule.evicted),
+        wasted_tokens=wasted,
     )

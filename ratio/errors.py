@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-__all__ = ["InputError", "StuckError", "InfeasibleError"]
+__all__ = ["InputError", "OutputError", "StuckError", "InfeasibleError"]
 
 
 class InputError(ValueError):
     """Bad input: a malformed trace, an impossible request, an unknown policy or parameter."""
+
+
+class OutputError(InputError):
+    """An output that cannot be written (a directory, a read-only or full file system); the
+    message names the path."""
 
 
 class InfeasibleError(InputError):

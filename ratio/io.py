@@ -82,11 +82,25 @@ def from_dict(obj: Any, *, source: str = "trace") -> Instance:
         raise InputError(f"{source}: {e}") from None
 
 
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            raise InputError(f"key {k!r} appears twice in one object")
+        out[k] = v
+    return out
+
+
 def _parse_json(text: str, source: str) -> Any:
+    """Parse JSON; a key repeated in one object is an error (the parser would keep the last)."""
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=_no_duplicates)
     except json.JSONDecodeError as e:
         raise InputError(f"{source}: not valid JSON ({e.msg} at line {e.lineno})") from None
+    except InputError as e:
+        raise InputError(f"{source}: {e}") from None
+    except RecursionError:
+        raise InputError(f"{source}: JSON nested too deeply") from None
 
 
 def read_json(path: str | Path) -> Any:
@@ -124,11 +138,11 @@ def dumps(instance: Instance) -> str:
 
 
 def dump(instance: Instance, path: str | Path) -> Path:
-    p = Path(path)
-    if p.parent and not p.parent.exists():
-        p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(dumps(instance) + "\n", encoding="utf-8")
-    return p
+    """Write a ``kvratio-trace/1`` file atomically (:mod:`ratio.atomic`): the whole file or
+    none; an unwritable path raises :class:`~ratio.errors.OutputError` naming it."""
+    from ratio.atomic import write_text_atomic
+
+    return write_text_atomic(path, dumps(instance) + "\n")
 
 
 def import_azure_csv(

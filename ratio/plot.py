@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ratio.simulator import SimResult
 
-__all__ = ["plot_memory", "plot_gantt", "plot_run"]
+__all__ = ["plot_memory", "plot_gantt", "plot_run", "save_figure"]
 
 
 def _plt() -> Any:
@@ -79,8 +79,17 @@ def plot_run(res: SimResult, path: str | Path) -> Path:
         f"M = {res.instance.capacity}, alpha = {res.instance.alpha}"
     )
     fig.tight_layout()
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    try:
+        return save_figure(fig, path)
+    finally:
+        plt.close(fig)
+
+
+def save_figure(fig: Any, path: str | Path, dpi: int = 110) -> Path:
+    """Save a matplotlib figure atomically (:mod:`ratio.atomic`): the whole file or none, and
+    an unwritable path is one line naming it. The format follows the extension."""
+    from ratio.atomic import write_with
+    from ratio.validate import check_plot_path
+
+    fmt = check_plot_path(path, str(path))
+    return write_with(path, lambda tmp: fig.savefig(tmp, dpi=dpi, format=fmt))

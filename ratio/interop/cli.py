@@ -29,9 +29,11 @@ def _capacity(args: argparse.Namespace) -> int:
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
+    from ratio.atomic import check_output_path
     from ratio.interop.importers import import_trace
     from ratio.io import dump
 
+    check_output_path(args.out, "-o/--out")
     if (
         args.round_ms is None
         and args.tau is None
@@ -69,10 +71,12 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
+    from ratio.atomic import check_output_path
     from ratio.errors import InputError
     from ratio.interop.exporters import default_round_ms, export_mooncake
     from ratio.io import load
 
+    check_output_path(args.out, "-o/--out")
     inst = load(args.trace)
     rms = args.round_ms if args.round_ms is not None else default_round_ms(inst)
     if rms is None:

@@ -84,9 +84,7 @@ def export_mooncake(
     instance: Instance, path: str | Path, *, round_ms: float, hash_block: int = 16
 ) -> Path:
     """Write :func:`mooncake_lines` to ``path`` (JSONL)."""
-    p = Path(path)
-    if p.parent and not p.parent.exists():
-        p.parent.mkdir(parents=True, exist_ok=True)
+    from ratio.atomic import write_text_atomic
+
     lines = mooncake_lines(instance, round_ms=round_ms, hash_block=hash_block)
-    p.write_text("".join(json.dumps(o) + "\n" for o in lines), encoding="utf-8")
-    return p
+    return write_text_atomic(path, "".join(json.dumps(o) + "\n" for o in lines))

@@ -145,6 +145,10 @@ def _csv_records(path: Path, need: Sequence[str]) -> Iterator[tuple[int, dict[st
         except UnicodeDecodeError:
             raise InputError(f"{path}: not a UTF-8 text file") from None
         names = [h.strip().lstrip("\ufeff") for h in header]
+        twice = sorted({c for c in need if names.count(c) > 1})
+        if twice:
+            # A record would silently keep the last copy; which one is meant is not ours to guess.
+            raise InputError(f"{path}: column(s) {', '.join(twice)} appear more than once")
         missing = [c for c in need if c not in names]
         if missing:
             raise InputError(
@@ -358,6 +362,8 @@ def parse_columns(text: str) -> dict[str, str]:
             raise InputError(
                 f"--columns: bad item {part!r} (expected arrival=COL,prompt=COL,output=COL)"
             )
+        if k in out:
+            raise InputError(f"--columns: {k} is given twice")
         out[k] = v.strip()
     missing = [k for k in ("arrival", "prompt", "output") if k not in out]
     if missing:

@@ -173,6 +173,8 @@ def parse_info(text: str, *, theta: int | None = None) -> NoiseModel | None:
         if not eq or k not in _KEYS[kind]:
             valid = ", ".join(_KEYS[kind]) or "none"
             raise InputError(f"--info {kind}: bad parameter {part!r} (keys: {valid})")
+        if k in kv:
+            raise InputError(f"--info {kind}: {k} is given twice")
         kv[k] = v.strip()
     seed = _int(kind, "seed", kv["seed"], 0) if "seed" in kv else 0
     if kind == "full":

@@ -61,6 +61,8 @@ def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
             k, eq, v = item.partition("=")
             if not eq or not k.strip():
                 raise InputError(f"policy {spec!r}: parameters must be key=value, got {item!r}")
+            if k.strip() in params:
+                raise InputError(f"policy {spec!r}: parameter {k.strip()!r} is given twice")
             params[k.strip()] = parse_value(v.strip())
     return name.strip(), params
 

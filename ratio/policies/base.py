@@ -21,6 +21,7 @@ Three admission modes (``Policy.admission``):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -72,11 +73,13 @@ class SystemView:
 
 
 def parse_value(text: str) -> Any:
-    """Parse a ``key=value`` parameter value: bool, int, Fraction ``p/q``, float, else string."""
+    """Parse a ``key=value`` parameter value: bool (``true``/``false`` only), int, Fraction
+    ``p/q``, finite float, else string. ``nan`` and ``inf`` stay strings, so that a numeric
+    parameter refuses them (:func:`ratio.validate.check_param`)."""
     low = text.strip().lower()
-    if low in ("true", "yes", "on"):
+    if low == "true":
         return True
-    if low in ("false", "no", "off"):
+    if low == "false":
         return False
     try:
         return int(text)
@@ -88,9 +91,10 @@ def parse_value(text: str) -> Any:
         except (ValueError, ZeroDivisionError):
             pass
     try:
-        return float(text)
+        v = float(text)
     except ValueError:
         return text
+    return v if math.isfinite(v) else text
 
 
 class Policy:
@@ -117,6 +121,11 @@ class Policy:
             raise InputError(
                 f"policy {self.name!r}: unknown parameter(s) {', '.join(unknown)} (valid: {valid})"
             )
+        from ratio.validate import check_param
+
+        params = {
+            k: check_param(f"policy {self.name!r}", k, v, self.PARAMS[k]) for k, v in params.items()
+        }
         self.params: dict[str, Any] = {**self.PARAMS, **params}
         self.blocking = bool(self.params.get("blocking", type(self).blocking))
         self.test = str(self.params.get("test", type(self).test))

@@ -361,6 +361,16 @@ def run_stability(
             if r <= 0:
                 raise InputError(f"rates must be positive, got {r}")
             pairs.append((Fraction(str(r)), Fraction(str(r)) / b))
+    from ratio.validate import MAX_ARRIVALS
+
+    for rate, _ in pairs:
+        expected = float(rate) * float(horizon)
+        if not expected <= MAX_ARRIVALS:
+            raise InputError(
+                f"rate {float(rate):g} x horizon {float(horizon):g} = {expected:.3g} arrivals, "
+                f"above the limit {MAX_ARRIVALS:.0e} (ratio.validate.MAX_ARRIVALS); "
+                "shorten --horizon"
+            )
     # Each rate's arrivals depend on (seed, rate) only, not on the other rates of the sweep.
     child = [np.random.SeedSequence([seed, int(round(float(rate) * 1e9))]) for rate, _ in pairs]
     cfgs = [
@@ -424,8 +434,18 @@ def _map(cfgs: list[dict[str, Any]], workers: int, use_ray: bool) -> list[RateRe
         return [run_rate(c) for c in cfgs]
     from concurrent.futures import ProcessPoolExecutor
 
-    with ProcessPoolExecutor(max_workers=min(workers, len(cfgs), os.cpu_count() or 1)) as ex:
-        return list(ex.map(run_rate, cfgs))
+    from ratio.cli import ignore_sigint, stop_pool
+
+    ex = ProcessPoolExecutor(
+        max_workers=min(workers, len(cfgs), os.cpu_count() or 1), initializer=ignore_sigint
+    )
+    try:
+        out = list(ex.map(run_rate, cfgs))
+    except KeyboardInterrupt:
+        stop_pool(ex)  # Ctrl-C: do not wait for the running rates
+        raise
+    ex.shutdown()
+    return out
 
 
 def plot_report(report: StabilityReport, path: str, extra: Sequence[StabilityReport] = ()) -> str:
@@ -480,6 +500,10 @@ def plot_report(report: StabilityReport, path: str, extra: Sequence[StabilityRep
     ax2.set_title("slope against load (error bars: 2 SE)")
     ax2.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    from ratio.plot import save_figure
+
+    try:
+        save_figure(fig, path)
+    finally:
+        plt.close(fig)
     return path

@@ -183,6 +183,8 @@ def parse_tau(spec: str | TauModel | None) -> TauModel:
                 raise InputError(
                     f"batch-time model {name!r}: unknown parameter {k!r} (valid: {valid})"
                 )
+            if k in params:
+                raise InputError(f"batch-time model {spec!r}: parameter {k!r} is given twice")
             params[k] = _num(name, k, v.strip())
     missing = [k for k in keys if k not in params]
     if missing:
