@@ -1,7 +1,7 @@
 """Certified search for the traces where a policy is furthest from the optimum (issue 6).
 
 The fitness of a trace is ``L_policy / UB(OPT)`` with ``UB`` the cost of a checker-verified
-feasible schedule (spec ``model.md`` section 10), so every number this package reports is a
+feasible schedule (``docs/model.md`` section 10), so every number this package reports is a
 lower bound on the policy's competitive ratio. Modules:
 
 ``space``       search spaces (trace families with constraints) and constraint-keeping mutations

@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,
         "search",
         help="certified search for traces where a policy is far from the optimum",
         description="Search traces maximising the certified ratio L_policy / UB(OPT), UB the "
-        "cost of a checker-verified schedule (spec model.md 10). Traces are ranked by the cheap "
+        "cost of a checker-verified schedule (docs/model.md §10). Traces are ranked by the cheap "
         "screen L / LB and certified only when the screen beats the best certified ratio. "
         "Resumes when --out exists.",
     )
@@ -196,7 +196,7 @@ def _search_text(res: Any, obj: dict[str, Any]) -> str:
     lines = []
     if obj["violation"]:
         v = obj["violation"]
-        lines.append("SVF WAITING-TIME CERTIFICATE VIOLATED (spec 12): a bug or news.")
+        lines.append("SVF WAITING-TIME CERTIFICATE VIOLATED (model §12): a bug or news.")
         lines.append(f"  {v['message']}")
         lines.append(f"  trace: {v['trace']}")
     b = obj["best"]

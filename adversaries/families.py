@@ -2,7 +2,7 @@
 
 Each family is a parametrised generator ``build(n, alpha) -> (instance, schedule)``: the
 schedule is written out by hand, verified by :func:`ratio.check.check`, and its cost is an
-upper bound on OPT at any ``n`` (spec section 10). So :func:`certify` gives a certified lower
+upper bound on OPT at any ``n`` (model §10). So :func:`certify` gives a certified lower
 bound ``L_policy / UB`` on the policy's competitive ratio far beyond the MILP's reach: ``UB`` is
 the cheapest of the hand-written schedule and the registered policies' own schedules, every one
 re-verified by the checker.
@@ -124,7 +124,7 @@ def build_svf_hol_block(n: int, alpha: Fraction) -> tuple[Instance, Schedule]:
     ``w = k - 1`` wide requests ``(s=P-1, o=1)`` (volume ``P``) fit per round, leaving a slack
     ``D = P - 1`` that is too small for another wide one; ``m`` tall requests
     ``(s=(a-1)q, o=q)`` of peak ``aq = D/m`` (volume above ``P``) would fit into that slack, but
-    SVF (blocking, spec 6) starts all ``b`` wide requests first (smaller volume) and the tall ones
+    SVF (blocking, model §6) starts all ``b`` wide requests first (smaller volume) and the tall ones
     wait ``b/w`` rounds. Hand-written schedule: the tall ones at round 0 in the slack, the wide
     ones ``w`` per round from round 0. ``alpha = P / (wP + D)``, just above ``1/k``. Ratio
     ``1 + m(b/w) / (mq + b^2/(2w))``, about ``1 + 1/sqrt(2w)`` at the best ``b``.
@@ -163,7 +163,7 @@ def build_svf_thin_blocks_wide(n: int, alpha: Fraction) -> tuple[Instance, Sched
     all ``k`` wait ``L`` rounds, then run one per round. ``L_SVF = L + kL + k(k+1)/2``.
     Hand-written schedule: the wide ones at rounds ``0..k-1``, ``T`` at round ``k``:
     ``OPT <= k(k+1)/2 + k + L``. With ``L = k^2`` the ratio is about ``2k/3``: unbounded,
-    linear in ``n`` (spec 10: no constant bound at ``alpha = 1``).
+    linear in ``n`` (model §10: no constant bound at ``alpha = 1``).
     """
     if Fraction(alpha) != 1:
         raise InputError(f"svf_thin_blocks_wide exists only at alpha = 1, got {alpha}")

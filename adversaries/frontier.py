@@ -4,7 +4,7 @@ For one policy and regime (default blocking ``svf``, all arrivals at 0), one poi
 of :data:`adversaries.halloffame.CAPS`: the hall of fame's best certified ratio ``L / UB`` (exact,
 re-verified with the checker alone), beside
 
-- the theorem's bound ``1 + 2/(1 - alpha)`` at the line's own ``alpha`` (spec section 10);
+- the theorem's bound ``1 + 2/(1 - alpha)`` at the line's own ``alpha`` (model §10);
 - the sharper bound ``max(2/(1 - a), 1 + 4/(3(1 - a)))`` (derived for this project from the
   waiting lemma and the mean-busy-time bound; stated in ``docs/adversaries.md``, not yet proved
   in ``proofs/``), evaluated at ``a = alpha' = (P - 1)/M`` on the instance (``P`` its largest

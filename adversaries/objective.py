@@ -1,11 +1,11 @@
-"""The screened, certified objective ``L_policy / UB(OPT)`` (issues 6 and 15; spec 10-12).
+"""The screened, certified objective ``L_policy / UB(OPT)`` (issues 6 and 15; model §10-12).
 
 One evaluation is one straight pass over the trace:
 
 1. simulate the policy under test once (``ratio.simulate``);
-2. blocking ``svf`` on an all-at-zero trace: SVF's waiting-time certificate (spec section 12)
+2. blocking ``svf`` on an all-at-zero trace: SVF's waiting-time certificate (model §12)
    on that same run;
-3. ``LB = offline_opt.bounds.lower_bound`` (volume, mean-busy-time and serial bounds, spec 11);
+3. ``LB = offline_opt.bounds.lower_bound`` (volume, mean-busy-time and serial bounds, model §11);
 4. **screen**: ``L / LB`` is an upper limit on the trace's ratio (``OPT >= LB``). If it is not
    above ``threshold`` (the best certified ratio so far) the trace cannot beat the best, and the
    evaluation stops here: no upper bound is computed and nothing is certified;
@@ -85,7 +85,7 @@ def ub_policies(n: int, horizon: int = 0) -> tuple[str, ...]:
 
 
 class CertificateViolation(RuntimeError):
-    """SVF's waiting-time inequality failed on a simulated run (spec section 12): a bug in the
+    """SVF's waiting-time inequality failed on a simulated run (model §12): a bug in the
     simulator or in the theorem. Carries the instance and the certificate."""
 
     def __init__(self, message: str, instance: Instance, certificate: WaitingCertificate):
@@ -96,7 +96,7 @@ class CertificateViolation(RuntimeError):
 
 @dataclass(frozen=True)
 class WaitingCertificate:
-    """Both inequalities of spec section 12 on one SVF run (all integers).
+    """Both inequalities of model §12 on one SVF run (all integers).
 
     ``per_request``: the first ``j`` with ``(M - P + 1) * W_j > sum_{i before j} P_i o_i``, or
     ``None``; ``total_lhs <= total_rhs`` is ``(M - P) * sum_j W_j <= 2 * (sum_k prefix_k(V) -
@@ -118,7 +118,7 @@ class WaitingCertificate:
 
 
 def waiting_certificate(instance: Instance, sim: SimResult) -> WaitingCertificate:
-    """Evaluate SVF's waiting-time certificate (spec section 12; SVF paper, Lemma A.2).
+    """Evaluate SVF's waiting-time certificate (model §12; SVF paper, Lemma A.2).
 
     For SVF with blocking admission on an all-at-zero instance, with ``P = max_i P_i`` and
     ``W_j = p_j``: ``(M - P + 1) * W_j <= sum_{i admitted before j} P_i * o_i``, and summed,
@@ -243,7 +243,7 @@ def _solve_quietly(instance: Instance, time_limit: float) -> Any:
 # --- the objective -------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Evaluation:
-    """One evaluation of one trace (spec section 10).
+    """One evaluation of one trace (model §10).
 
     ``screen = L / LB`` is always there. ``certified`` says whether the trace passed the
     screen and got an upper bound: then ``ratio = policy_cost / opt_upper`` is certified
@@ -343,7 +343,7 @@ def screen(instance: Instance, policy: str) -> tuple[SimResult, int, dict[str, A
     Raises
     ------
     CertificateViolation
-        SVF's waiting-time certificate (spec section 12) failed on a burst run of blocking SVF.
+        SVF's waiting-time certificate (model §12) failed on a burst run of blocking SVF.
     """
     sim = simulate(instance, policy)
     cert: dict[str, Any] | None = None
@@ -352,7 +352,7 @@ def screen(instance: Instance, policy: str) -> tuple[SimResult, int, dict[str, A
         cert = wc.to_dict()
         if not wc.holds:
             raise CertificateViolation(
-                f"SVF waiting-time certificate violated (spec 12): {wc}", instance, wc
+                f"SVF waiting-time certificate violated (model §12): {wc}", instance, wc
             )
     return sim, lower_bound(instance), cert
 
@@ -445,7 +445,7 @@ def evaluate(
     Raises
     ------
     CertificateViolation
-        SVF's waiting-time certificate (spec section 12) failed on a burst run of blocking SVF.
+        SVF's waiting-time certificate (model §12) failed on a burst run of blocking SVF.
     """
     t0 = time.perf_counter()
     instance = _prepare(instance, policy)

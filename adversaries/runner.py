@@ -24,7 +24,7 @@ Task = tuple[list[Any], str, str, dict[str, Any]]
 
 def evaluate_task(task: Task) -> dict[str, Any]:
     """Evaluate one point: ``(point, policy, threshold "p/q", options)`` -> evaluation dict,
-    or ``{"violation": ...}`` when SVF's waiting-time certificate fails (spec section 12)."""
+    or ``{"violation": ...}`` when SVF's waiting-time certificate fails (model §12)."""
     from adversaries.objective import CertificateViolation, evaluate
     from adversaries.space import expand, to_instance
 

@@ -2,7 +2,7 @@
 
 :func:`run_search` drives a registered strategy over a :class:`~adversaries.space.SearchSpace`
 until its budget (seconds or evaluations) is spent, keeps the hall of fame of certified ratios,
-and stops at once with the trace if SVF's waiting-time certificate fails (spec section 12).
+and stops at once with the trace if SVF's waiting-time certificate fails (model §12).
 
 Strategies rank traces by the screen ``log(L / LB)`` (:mod:`adversaries.objective`); a trace is
 certified (``L / UB`` with a checker-verified ``UB``) only when its screen beats the best

@@ -1,6 +1,6 @@
 """Search spaces and constraint-keeping mutations (issue 6, deliverable 1).
 
-A *search space* is a trace family: a generator plus constraints (spec ``model.md`` sections 1,
+A *search space* is a trace family: a generator plus constraints (``docs/model.md`` sections 1,
 10): the number of requests ``n`` in ``[n_min, n_max]``, prompt lengths ``s`` and output lengths
 ``o`` in closed ranges, the regime (``all_at_zero``: every ``a_i = 0``; ``online``: arrivals in
 ``0..arrival_max``), and a cap ``alpha_max`` on ``alpha = max_i P_i / M``: the capacity is kept in
@@ -9,7 +9,7 @@ satisfies :meth:`SearchSpace.contains`; :func:`repair` is the single place that 
 
 Mutation operators (each keeps the constraints; one that cannot apply returns ``None``):
 change one length, move one arrival (online only), duplicate a request, delete a request, split
-a request into two of the same total volume (spec section 4), scale all lengths, scale ``M``.
+a request into two of the same total volume (model §4), scale all lengths, scale ``M``.
 When ``n`` is fixed (``n_min == n_max``), *duplicate* overwrites another request and *split*
 drops another request, so ``n`` stays put.
 """
@@ -70,7 +70,7 @@ def parse_fraction(text: str | Fraction | int | float) -> Fraction:
 
 @dataclass(frozen=True)
 class SearchSpace:
-    """Constraints of a trace family (issue 6, deliverable 1; spec sections 1, 10).
+    """Constraints of a trace family (issue 6, deliverable 1; model §1, 10).
 
     Parameters
     ----------
@@ -316,7 +316,7 @@ def delete(space: SearchSpace, p: Point, rng: np.random.Generator) -> Point | No
 def split_volume(
     space: SearchSpace, s: int, o: int, rng: np.random.Generator, tries: int = 12
 ) -> tuple[tuple[int, int], tuple[int, int]] | None:
-    """Two shapes ``(s1, o1), (s2, o2)`` in range with ``V1 + V2 = V(s, o)`` (spec section 4)."""
+    """Two shapes ``(s1, o1), (s2, o2)`` in range with ``V1 + V2 = V(s, o)`` (model §4)."""
     (slo, shi), (olo, ohi) = space.prompt_range, space.output_range
     V = volume(s, o)
     for _ in range(tries):

@@ -25,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Replay TRACE through vLLM 0.32 (its scheduler alone with a fake model output, or "
             "the full engine on CPU/CUDA with dummy weights), record blocks per request per "
-            "step, and compare with ratio.simulate (spec model.md sections 2, 7, 9)."
+            "step, and compare with ratio.simulate (docs/model.md sections 2, 7, 9)."
         ),
     )
     p.add_argument("trace", help="kvratio-trace/1 JSON file")

@@ -1,10 +1,10 @@
-"""Compare a vLLM replay with the model (issue 4, deliverable 2; spec ``model.md`` 2, 4, 7, 9).
+"""Compare a vLLM replay with the model (issue 4, deliverable 2; ``docs/model.md`` §2, 4, 7, 9).
 
 Three layers, from strictest to loosest:
 
 1. **Accounting** (every policy).  In every step each scheduled request holds exactly
    ``ceil((s + j) / B)`` blocks, where ``j`` is the number of its outputs produced before the
-   step (spec 9: engine convention ``s + k - 1`` in its k-th round, block-rounded), it computes
+   step (model §9: engine convention ``s + k - 1`` in its k-th round, block-rounded), it computes
    its whole ``s + j`` tokens in a run's first step and one token otherwise, it is scheduled in
    exactly ``o`` steps, and it completes the step after its last one.  Volume sums follow.
 2. **Schedule vs the toolkit** (policies with a reactive twin: ``vllm_priority``, ``vllm_fcfs``,
@@ -36,7 +36,7 @@ from ratio.simulator import SimResult, simulate
 __all__ = ["Mismatch", "Comparison", "compare", "plot_comparison"]
 
 RESUME_NOTE = (
-    "vLLM keeps a preempted request's outputs and resumes it with s + j tokens (spec 7 "
+    "vLLM keeps a preempted request's outputs and resumes it with s + j tokens (model §7 "
     "restarts from k = 1)"
 )
 STALL_NOTE = (
@@ -274,7 +274,7 @@ def compare(plan: ReplayPlan, run: EngineRun) -> Comparison:
     B = plan.block_size
     n = inst.n
     accounting = _accounting(plan, run)
-    # The policy under test as the papers state it: model convention, tokens (spec 2).
+    # The policy under test as the papers state it: model convention, tokens (model §2).
     policy_sim = simulate(inst, plan.policy)
     ref = (
         simulate(inst, plan.reference, convention="engine", block_size=B)

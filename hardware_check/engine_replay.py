@@ -8,7 +8,7 @@ Llama-3.1-8B) on a GPU.  Each request gets ``max_tokens = min_tokens = o`` with 
 so it produces exactly ``o`` tokens whatever the weights.
 
 Each ``LLMEngine.step()`` is one round; its wall time is recorded with the batch's token count,
-which is what the GPU check fits to ``c0 + c1 * tokens`` (spec ``model.md`` section 2).
+which is what the GPU check fits to ``c0 + c1 * tokens`` (``docs/model.md`` section 2).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Run by ``hardware_check/gpu_check.sh`` on a machine with a GPU and a CUDA build 
 It replays a seeded Poisson trace through the full engine with ``--device cuda`` (same code as
 the CPU path), compares with the model (accounting, ``ratio.simulate`` twin, mirror), and fits
 each step's wall time to ``c0 + c1 * tokens`` (tokens computed in the step), the batch-time
-model of spec ``model.md`` section 2, to test the unit-time assumption.  Writes one JSON file.
+model of ``docs/model.md`` section 2, to test the unit-time assumption.  Writes one JSON file.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""How a kvratio trace becomes vLLM requests (spec ``model.md`` sections 1, 2, 9).
+"""How a kvratio trace becomes vLLM requests (``docs/model.md`` sections 1, 2, 9).
 
 Nothing here imports vLLM: the mapping is plain data, so it can be tested and shown without the
 engine installed.
@@ -6,10 +6,10 @@ engine installed.
 * **Rounds are engine steps.** Request ``i`` is added to the engine just before step ``a_i``;
   the replay runs one engine step per round (a round with nothing to schedule is an empty step).
 * **Capacity.** ``M`` tokens become ``M // B`` usable KV blocks of ``B`` tokens; vLLM reserves
-  one more (the null block, spec 9), so the pool is ``num_gpu_blocks = M // B + 1``.  The toolkit
+  one more (the null block, model §9), so the pool is ``num_gpu_blocks = M // B + 1``.  The toolkit
   counts memory in whole blocks with ``block_size=B`` against ``M`` tokens, which is the same
   test (``ceil(x / B) * B <= M`` iff ``ceil(x / B) <= M // B``).
-* **Priorities.** The policy under test gives each request a key (spec 8); vLLM's priority is an
+* **Priorities.** The policy under test gives each request a key (model §8); vLLM's priority is an
   ``int``, so the key is replaced by its dense rank (order preserved, ties kept).  Ties then
   break by ``arrival_time``, which is ``a_i + i / (n + 1)``: distinct, and ordered by
   ``(a_i, i)``, the toolkit's tie order.  ``fcfs``-like policies run vLLM's ``fcfs`` policy.
@@ -117,7 +117,7 @@ def plan_replay(
     Parameters
     ----------
     instance
-        The trace (spec section 1).
+        The trace (model §1).
     policy
         The policy under test; its key becomes vLLM's priority.
     block_size

@@ -1,6 +1,6 @@
 """A small, independent re-statement of vLLM 0.32's scheduling rules, with two switches.
 
-Why it exists: the toolkit's reactive policies (spec ``model.md`` section 7) and vLLM differ in
+Why it exists: the toolkit's reactive policies (``docs/model.md`` section 7) and vLLM differ in
 two places that the replay measured (docs/hardware_check.md, "Findings"):
 
 ``resume``
@@ -26,7 +26,7 @@ order), a request that cannot get a block preempts the victim (priority: largest
 ``(priority, arrival_time)``; FCFS: the last of the running list) and retries, nothing is
 admitted in a step that preempted, waiting requests are admitted head-of-line while their
 blocks fit, and a request holds ``ceil((s + j) / B)`` blocks in the step that samples token
-``j + 1`` (spec 9).
+``j + 1`` (model §9).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 The same :class:`Recorder` watches vLLM's scheduler in both replay paths (scheduler alone with a
 fake model output, and the full engine in-process): it wraps ``Scheduler.schedule`` and, right
 after each call, reads which requests were scheduled, how many KV blocks each holds *during*
-that step (spec ``model.md`` section 9: blocks are freed only in the step that samples the last
+that step (``docs/model.md`` section 9: blocks are freed only in the step that samples the last
 token), which were preempted, and who waits.  Nothing here imports vLLM at module level.
 """
 

@@ -6,7 +6,7 @@ a ``Scheduler`` built from a ``VllmConfig`` and a ``KVCacheConfig`` holding exac
 ``ModelRunnerOutput`` that samples one token for each request whose prompt is fully computed.
 No model runs and no GPU is needed; the scheduling code is vLLM's, unchanged.
 
-Rounds map to steps as in :mod:`hardware_check.mapping` (spec ``model.md`` sections 2, 9).
+Rounds map to steps as in :mod:`hardware_check.mapping` (``docs/model.md`` sections 2, 9).
 """
 
 from __future__ import annotations

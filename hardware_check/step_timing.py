@@ -1,6 +1,6 @@
 """Step timing on a real model shape without vLLM: is a round really one unit of time?
 
-The model of spec ``model.md`` section 2 charges one unit per round whatever the batch; the
+The model of ``docs/model.md`` section 2 charges one unit per round whatever the batch; the
 batch-time extension charges ``tau = c0 + c1 * tokens``. This script measures forward-pass
 ("engine step") time of a Llama model built from a ``config.json`` with random weights (no
 download) through PyTorch + Hugging Face ``transformers``, on a grid of batches:

@@ -1,6 +1,6 @@
 """Exact offline optimum with a certificate, lower bounds and certified ratios (issue 3).
 
-The denominator of every competitive ratio (spec ``model.md`` sections 2, 3, 10, 11):
+The denominator of every competitive ratio (``docs/model.md`` sections 2, 3, 10, 11):
 
 * :func:`solve` -> :class:`OptResult` (best schedule, checker-verified; proven lower bound; status
   ``optimal`` only when they meet);
@@ -93,7 +93,7 @@ def solve(
     formulation: str = "tight",
     incumbent: tuple[int, Schedule] | None = None,
 ) -> OptResult:
-    """Offline optimum of ``instance`` with a certificate (spec 10; issue 3).
+    """Offline optimum of ``instance`` with a certificate (model §10; issue 3).
 
     Parameters
     ----------
@@ -275,7 +275,7 @@ def ratio_of(
     solver: str = "auto",
     progress: Callable[[str], None] | None = None,
 ) -> CertifiedRatio:
-    """Certified ratio ``L_policy / OPT`` as the interval ``[L/UB, L/LB]`` (spec 10).
+    """Certified ratio ``L_policy / OPT`` as the interval ``[L/UB, L/LB]`` (model §10).
 
     Parameters
     ----------

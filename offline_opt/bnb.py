@@ -2,8 +2,8 @@
 
 State at the start of a round: the set ``U`` of requests not yet started and the running requests
 with the number of rounds each has run. With all arrivals at 0 the total latency is
-``L = sum_t #{unfinished requests in round t}`` (spec ``model.md`` 3), so the cost-to-go of a
-state does not depend on the round (``exact-opt.md``) and a transposition table can key on the
+``L = sum_t #{unfinished requests in round t}`` (``docs/model.md`` §3), so the cost-to-go of a
+state does not depend on the round and a transposition table can key on the
 state alone. A decision starts a subset ``S`` of ``U``; the round costs ``|U| + |running|``.
 
 The search is a depth-first branch and bound with budgets: ``search(state, B)`` returns the exact
@@ -178,7 +178,7 @@ class _Search:
             return base
         jobs = [j for j in self.by_volume if unstarted >> j & 1]
         e = self.earliest(running, cap, horizon)
-        # area bound (spec 11 on the residual capacity) with C_j >= e_j + o_j
+        # area bound (model §11 on the residual capacity) with C_j >= e_j + o_j
         fl = self._fluid(jobs, cap, horizon)
         ends = sorted(e[j] + o[j] for j in jobs)
         area = 0
@@ -533,7 +533,7 @@ def state_lower_bound(instance: Instance, unstarted: int, running: Running) -> i
     beside them, so ``p_j >= e_j`` and ``C_j >= e_j + o_j`` (other requests only take more
     memory). ``A``: the first ``k`` unstarted requests to complete use at least
     ``prefix_k(V)`` token-rounds inside capacity ``cap`` by their completion (the area argument
-    of spec 11), and the ``k``-th smallest completion is at least the ``k``-th smallest
+    of model §11), and the ``k``-th smallest completion is at least the ``k``-th smallest
     ``e_j + o_j``. ``B``: as in :func:`offline_opt.bounds.mean_busy_time_lower_bound`, each
     unstarted ``j`` has ``C_j = MBT_j + d_j`` and ``MBT_j >= e_j + c_j``, so for
     ``lambda_j in [0, 1]``: ``C_j >= lambda_j (MBT_j + d_j) + (1 - lambda_j)(e_j + o_j)``. The
@@ -575,7 +575,7 @@ def lagrangian_lower_bound(
     beside the running requests alone, :func:`state_lower_bound`) and completes at
     ``p_j + o_j``, and the memory of the unstarted requests in round ``d``,
     ``mem(d) = sum_j [p_j < d + 1 <= p_j + o_j] (s_j + d - p_j + 1)``, is at most ``cap(d)``
-    (spec ``model.md`` 2). With ``lam >= 0``:
+    (``docs/model.md`` §2). With ``lam >= 0``:
     ``sum_j C_j >= sum_j C_j + sum_d lam_d (mem(d) - cap(d)) = sum_j (p_j + o_j +
     sum_k lam_{p_j+k-1} (s_j + k)) - sum_d lam_d cap(d) >= L(lam) - base``, each request's
     term being at least its minimum over ``p >= e_j``. Latencies are integers, so the

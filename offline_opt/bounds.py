@@ -1,15 +1,15 @@
-"""Cheap lower bounds on the offline optimum ``OPT`` (spec ``model.md`` sections 3, 10, 11).
+"""Cheap lower bounds on the offline optimum ``OPT`` (``docs/model.md`` sections 3, 10, 11).
 
 Every function here returns an integer ``LB`` with ``LB <= OPT(instance)`` for every instance,
 where ``OPT`` is the least total latency ``L = sum_i (C_i - a_i)`` of a feasible schedule
-(spec section 3). Each bound's proof is in its docstring; ``tests/offline_opt/test_bounds.py``
+(model §3). Each bound's proof is in its docstring; ``tests/offline_opt/test_bounds.py``
 checks every one against exact optima. :func:`lower_bound` (the maximum of all of them) is the
 filter the adversary search calls millions of times, so everything is ``O(n log n)`` on
 all-at-zero instances (``O(n^2)`` for the arrival-aware area bound).
 
-Notation: ``V_j = s_j o_j + o_j (o_j + 1)/2`` (volume, spec 4); round ``r`` is the time
+Notation: ``V_j = s_j o_j + o_j (o_j + 1)/2`` (volume, model §4); round ``r`` is the time
 interval ``[r, r + 1)``; request ``j`` started at ``p_j`` holds ``s_j + k`` tokens in round
-``p_j + k - 1`` and completes at ``C_j = p_j + o_j`` (spec 2).
+``p_j + k - 1`` and completes at ``C_j = p_j + o_j`` (model §2).
 """
 
 from __future__ import annotations
@@ -44,9 +44,9 @@ def serial_lower_bound(instance: Instance) -> int:
 
 
 def volume_lower_bound(instance: Instance) -> int:
-    """Volume bound of spec section 11, extended to arrivals.
+    """Volume bound of model §11, extended to arrivals.
 
-    All arrivals at 0 (spec 11 verbatim)::
+    All arrivals at 0 (model §11 verbatim)::
 
         OPT >= sum_k max(ceil(prefix_k(V) / M), o_(k))
 
@@ -168,7 +168,7 @@ def mean_busy_time_lower_bound(instance: Instance) -> int:
     Proof. Fix a feasible schedule. For request ``j`` put ``rate_j(tau) = s_j + k`` on
     ``tau in [p_j + k - 1, p_j + k)``: its ``k``-th round's tokens spread evenly over that
     round. Then ``int rate_j = V_j``, ``rate_j = 0`` before ``a_j``, and
-    ``sum_j rate_j(tau) <= M`` at every instant (the memory constraint of spec 2), so the rates
+    ``sum_j rate_j(tau) <= M`` at every instant (the memory constraint of model §2), so the rates
     form a fluid schedule of works ``V_j`` with release dates on a machine of speed ``M``. Its
     mean busy time ``MBT_j = (1/V_j) int tau rate_j(tau) dtau`` equals
     ``sum_k (p_j + k - 1/2)(s_j + k) / V_j = p_j + c_j``, hence ``C_j = p_j + o_j =
@@ -426,7 +426,7 @@ def lagrangian_lower_bound(
     Proof. Fix a feasible schedule with starts ``p_j`` and memory ``mem_t <= M``. As
     ``lam_t >= 0``, ``L = sum_j (C_j - a_j) >= L + sum_t lam_t (mem_t - M)``, and
     ``sum_t lam_t mem_t = sum_j sum_k lam_{p_j+k-1} (s_j + k)`` (request ``j`` holds
-    ``s_j + k`` tokens in round ``p_j + k - 1``, spec 2). So ``L`` is at least ``sum_j
+    ``s_j + k`` tokens in round ``p_j + k - 1``, model §2). So ``L`` is at least ``sum_j
     f_j(p_j) - M sum_t lam_t`` with ``f_j(p) = p + o_j - a_j + sum_k lam_{p+k-1} (s_j +
     k)``, which is at least ``sum_j min_{p >= a_j} f_j(p) - M sum_t lam_t``. This holds for
     every feasible schedule, so for the optimum. Past round ``T - 1`` the multipliers are 0,
@@ -509,7 +509,7 @@ def arrival_lower_bound(instance: Instance) -> int:
 def lower_bound(instance: Instance) -> int:
     """Maximum of all cheap valid bounds (each is ``<= OPT``, so the maximum is).
 
-    Bounds: :func:`serial_lower_bound`, :func:`volume_lower_bound` (spec 11 and its arrival
+    Bounds: :func:`serial_lower_bound`, :func:`volume_lower_bound` (model §11 and its arrival
     extension) and :func:`mean_busy_time_lower_bound`. ``O(n log n)`` for all-at-zero
     instances.
 

@@ -1,9 +1,9 @@
-"""Certificates: the optimum's result type and certified competitive ratios (spec ``model.md`` 10).
+"""Certificates: the optimum's result type and certified competitive ratios (``docs/model.md`` §10).
 
 An :class:`OptResult` is a claim ``lower_bound <= OPT <= cost`` backed by a schedule that the
 independent checker accepted (never by a solver's word alone). A :class:`CertifiedRatio` turns
 it into the interval ``[L_ALG / UB, L_ALG / LB]``; only its lower end ``L_ALG / UB`` may be
-claimed as a lower bound on a policy's competitive ratio (spec 10).
+claimed as a lower bound on a policy's competitive ratio (model §10).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def fraction_str(x: Fraction | None) -> str | None:
 
 @dataclass(frozen=True)
 class OptResult:
-    """Certificate of the offline optimum (spec 10; issue 3 item 2).
+    """Certificate of the offline optimum (model §10; issue 3 item 2).
 
     Attributes
     ----------
@@ -102,7 +102,7 @@ class OptResult:
 
 @dataclass(frozen=True)
 class CertifiedRatio:
-    """``L_ALG / OPT`` certified as the interval ``[ratio_lower, ratio_upper]`` (spec 10).
+    """``L_ALG / OPT`` certified as the interval ``[ratio_lower, ratio_upper]`` (model §10).
 
     ``ratio_lower = policy_cost / opt_upper`` (claimable), ``ratio_upper = policy_cost /
     opt_lower``; ``exact`` when ``opt_upper == opt_lower``.

@@ -1,10 +1,10 @@
 """CP-SAT model of the hindsight optimum with one cumulative constraint (issue 3, item 7).
 
-Optional backend (``pip install ortools``). Encoding from ``exact-opt.md``: request ``i``
+Optional backend (``pip install ortools``). Encoding from ``docs/offline_opt.md``: request ``i``
 started at ``p_i`` holds ``s_i + k`` tokens in its ``k``-th round, which equals a base interval
 ``[p_i, p_i + o_i)`` of height ``s_i + 1`` plus ``o_i - 1`` unit intervals
 ``[p_i + k, p_i + o_i)`` (``k = 1..o_i - 1``), all tied to the one start variable. The memory
-limit of spec ``model.md`` section 2 is then exactly one cumulative constraint of capacity ``M``
+limit of ``docs/model.md`` section 2 is then exactly one cumulative constraint of capacity ``M``
 (in round ``r`` the pieces cover ``(s_i + 1) + #{k >= 1 : p_i + k <= r}`` = ``s_i + k``).
 
 Starts are bounded by the same proved horizons as the MILP (:mod:`offline_opt.milp`); identical

@@ -1,4 +1,4 @@
-"""Exact optimum of small instances by dynamic programming over rounds (spec ``model.md`` 2, 3).
+"""Exact optimum of small instances by dynamic programming over rounds (``docs/model.md`` §2, 3).
 
 Independent of the MILP (it shares no code with :mod:`offline_opt.milp`): it is the referee the
 tests use to validate the MILP on thousands of random instances.
@@ -8,7 +8,7 @@ started and the running requests with the number of rounds each has already run.
 starts a subset ``S`` of the arrived members of ``U``; the round then costs the number of
 arrived unfinished requests (``L = sum_i (C_i - a_i) = sum_t #{i : a_i <= t < C_i}``) and every
 running request advances one round. Once every request has arrived the cost-to-go no longer
-depends on ``t`` (the notes in ``exact-opt.md``), so the memo drops ``t`` then.
+depends on ``t`` (``docs/offline_opt.md``), so the memo drops ``t`` then.
 
 Pruning, each exact:
 

@@ -1,11 +1,11 @@
-"""Time-indexed MILP of the hindsight optimum, built with PuLP (spec ``model.md`` 2, 3; issue 3).
+"""Time-indexed MILP of the hindsight optimum, built with PuLP (``docs/model.md`` §2, 3; issue 3).
 
 Variables ``x[i, t] = 1`` iff request ``i`` starts in round ``t`` (``a_i <= t <= T_i``).
 
 * one start per request: ``sum_t x[i, t] = 1``;
-* memory in every round ``r`` (spec 2, model convention):
+* memory in every round ``r`` (model §2, model convention):
   ``sum_i sum_{t <= r < t + o_i} (s_i + r - t + 1) x[i, t] <= M``;
-* objective ``L = sum_i sum_t (t + o_i - a_i) x[i, t]`` (spec 3);
+* objective ``L = sum_i sum_t (t + o_i - a_i) x[i, t]`` (model §3);
 * symmetry breaking: for identical requests ``i < j`` (same ``a, s, o``),
   ``sum_t t x[i, t] <= sum_t t x[j, t]`` (swapping two identical requests maps a feasible
   schedule to a feasible one of the same cost, so some optimal schedule satisfies it).

@@ -5,7 +5,7 @@ Each function returns :class:`Inequality` objects holding both sides as exact ``
 :func:`ratio.check.check` accepts). ``tests/proofs/test_inequalities.py`` drives them with
 hypothesis; ``kvratio prove`` runs them on thousands of instances.
 
-References: spec ``model.md`` sections 4, 9, 11, 12; Kong, Qi, Ye, Zhou, arXiv 2606.22327,
+References: ``docs/model.md`` sections 4, 9, 11, 12; Kong, Qi, Ye, Zhou, arXiv 2606.22327,
 Prop 3.1, Lemma A.2, Thm 3.2.
 """
 
@@ -59,7 +59,7 @@ class Inequality:
 
 
 def svf_bound(alpha: Fraction) -> Fraction | None:
-    """``1 + 2/(1 - alpha)`` of Thm 3.2 (spec 10); None at ``alpha = 1`` (no claim)."""
+    """``1 + 2/(1 - alpha)`` of Thm 3.2 (model §10); None at ``alpha = 1`` (no claim)."""
     if alpha >= 1:
         return None
     return 1 + Fraction(2) / (1 - alpha)
@@ -72,7 +72,7 @@ def _max_peak(instance: Instance) -> int:
 # --- section 4 and 9: volume ----------------------------------------------------------------
 def volume_identities(instance: Instance, schedule: Schedule) -> list[Inequality]:
     """The memory x time area of a schedule without evictions is ``sum_i V_i`` in the model
-    convention and ``sum_i (V_i - o_i)`` in the engine convention (spec 4)."""
+    convention and ``sum_i (V_i - o_i)`` in the engine convention (model §4)."""
     if schedule.evicted:
         raise ValueError("volume identities need a schedule without evictions")
     v = sum(instance.volumes)
@@ -88,7 +88,7 @@ def volume_identities(instance: Instance, schedule: Schedule) -> list[Inequality
 def block_rounding_bounds(
     instance: Instance, schedule: Schedule, block_size: int
 ) -> list[Inequality]:
-    """Block rounding of spec 9 (engine convention, blocks of ``B`` tokens):
+    """Block rounding of model §9 (engine convention, blocks of ``B`` tokens):
     ``sum (V - o) <= area_B <= sum (V - o) + (B - 1) sum o``; per round
     ``x <= B ceil(x / B) <= x + B - 1``."""
     if schedule.evicted:
@@ -123,7 +123,7 @@ def section11(instance: Instance, cost: int) -> Inequality:
 
 def largest_prefix_bound(instance: Instance, cost: int) -> Inequality:
     """The *false* variant: ``sum_k (k largest volumes) <= M * L``. Fails for
-    ``s = 0, o = 1, 2, M = 2`` (spec 11); a failure with a checked schedule is a certificate."""
+    ``s = 0, o = 1, 2, M = 2`` (model §11); a failure with a checked schedule is a certificate."""
     desc = sorted(instance.volumes, reverse=True)
     acc = 0
     tot = 0
@@ -152,7 +152,7 @@ def _check_svf_run(run: SimResult) -> None:
 
 
 def lemma_a2_per_request(run: SimResult) -> list[Inequality]:
-    """Lemma A.2, per request (spec 12): ``(M - P + 1) W_j <= sum_{i admitted before j} P_i o_i``
+    """Lemma A.2, per request (model §12): ``(M - P + 1) W_j <= sum_{i admitted before j} P_i o_i``
     with ``W_j = p_j`` and ``P = max_i P_i``; for SVF (blocking) on all-at-zero instances."""
     _check_svf_run(run)
     inst = run.instance
@@ -167,7 +167,7 @@ def lemma_a2_per_request(run: SimResult) -> list[Inequality]:
 
 
 def lemma_a2_summed(run: SimResult) -> Inequality:
-    """Lemma A.2 summed (spec 12): ``(M - P) sum_j W_j <= 2 (sum_k prefix_k(V) - sum_i V_i)``."""
+    """Lemma A.2 summed (model §12): ``(M - P) sum_j W_j <= 2 (sum_k prefix_k(V) - sum_i V_i)``."""
     _check_svf_run(run)
     inst = run.instance
     m, p = inst.capacity, _max_peak(inst)
@@ -177,7 +177,7 @@ def lemma_a2_summed(run: SimResult) -> Inequality:
 
 # --- Thm 3.2 -------------------------------------------------------------------------------
 def thm32_certificate(run: SimResult) -> list[Inequality]:
-    """Thm 3.2's composition, evaluated without OPT (spec 12 then Prop 3.1):
+    """Thm 3.2's composition, evaluated without OPT (model §12 then Prop 3.1):
 
     ``(M-P) L_SVF <= 2 (sum prefix - sum V) + (M-P) sum o`` and, with
     ``X = max(sum prefix / M, sum o) <= OPT``, ``L_SVF <= (1 + 2/(1-alpha)) X``.

@@ -1,4 +1,4 @@
-"""Bounds on OPT used by the empirical checks (spec ``model.md`` sections 10-11).
+"""Bounds on OPT used by the empirical checks (``docs/model.md`` sections 10-11).
 
 One implementation of each bound: :mod:`offline_opt.bounds` once it exists; until then (or for a
 cross-check) the section-11 volume bound written here from the spec. The upper bound is the
@@ -46,7 +46,7 @@ def dependency(module: str, needs: tuple[str, ...] = ()) -> Any | None:
 
 
 def prefix_sums(values: Sequence[int]) -> list[int]:
-    """Prefix sums of ``values`` sorted ascending: ``V_(1), V_(1)+V_(2), ...`` (spec 11)."""
+    """Prefix sums of ``values`` sorted ascending: ``V_(1), V_(1)+V_(2), ...`` (model §11)."""
     out: list[int] = []
     acc = 0
     for v in sorted(values):
@@ -61,7 +61,7 @@ def prop31_sum(instance: Instance) -> int:
 
 
 def section11_bound(instance: Instance) -> int:
-    """``sum_k max(ceil(prefix_k(V) / M), o_(k))`` for all-at-zero instances (spec 11).
+    """``sum_k max(ceil(prefix_k(V) / M), o_(k))`` for all-at-zero instances (model §11).
 
     Written from the spec alone, as a cross-check of :mod:`offline_opt.bounds`.
     """
@@ -103,12 +103,12 @@ class OptBounds:
     source: str
 
     def ratio_interval(self, cost: int) -> tuple[Fraction, Fraction]:
-        """``[cost / UB, cost / LB]`` (spec 10): the certified interval of ``cost / OPT``."""
+        """``[cost / UB, cost / LB]`` (model §10): the certified interval of ``cost / OPT``."""
         return Fraction(cost, self.upper), Fraction(cost, max(self.lower, 1))
 
 
 def opt_bounds(instance: Instance, *, exact_max_n: int = 6) -> OptBounds:
-    """Certified bounds on OPT (spec 10).
+    """Certified bounds on OPT (model §10).
 
     The cheapest checked schedule among :data:`UB_POLICIES` and :func:`lower_bound` first; if
     they differ, ``n <= exact_max_n`` and :mod:`offline_opt.exact_small` is installed, the exact

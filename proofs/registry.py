@@ -1,4 +1,4 @@
-"""Theorem registry, check results and verdicts (issue 7; spec ``model.md`` sections 10-12).
+"""Theorem registry, check results and verdicts (issue 7; ``docs/model.md`` sections 10-12).
 
 A :class:`Theorem` bundles a statement with two kinds of checks:
 
@@ -198,7 +198,7 @@ class Theorem:
     name
         Registry key (``kvratio prove NAME``).
     title, statement, source, regime, constant
-        What is claimed, by whom, in which regime of spec section 10, with which constant.
+        What is claimed, by whom, in which regime of model §10, with which constant.
     symbolic, empirical
         The checks (see module docstring); ``empirical(quick, seed)``.
     study_reason

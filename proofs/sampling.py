@@ -3,7 +3,7 @@
 Families (all arrivals at 0 unless named): ``uniform`` lengths, ``spread`` (a few long outputs
 among many short ones, the shape that separates volume from output order), ``prompt_heavy``
 (long prompts, short outputs). Each instance's peak is at most ``alpha_max * M`` so the
-concurrency parameter of spec 10 is controlled.
+concurrency parameter of model §10 is controlled.
 """
 
 from __future__ import annotations

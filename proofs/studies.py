@@ -1,5 +1,5 @@
 """Shared empirical-study loops: certified ratios ``L_policy / UB(OPT)`` over random and
-structured instances (spec ``model.md`` section 10: only ``L/UB`` may be claimed as a lower
+structured instances (``docs/model.md`` section 10: only ``L/UB`` may be claimed as a lower
 bound on a competitive ratio; ``L/LB`` bounds it from above)."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """kvratio's foundation: the scheduling model, an independent checker, costs, the
-simulator and the policy registry (spec ``model.md``)."""
+simulator and the policy registry (``docs/model.md``)."""
 
 from ratio.check import CheckResult, check
 from ratio.costs import Costs, compute_costs, memory_trace

@@ -1,4 +1,4 @@
-"""Independent feasibility checker (spec ``model.md`` section 2).
+"""Independent feasibility checker (``docs/model.md`` section 2).
 
 Written from the spec alone, sharing no code with the simulator or :mod:`ratio.costs`: it
 walks every run token by token and adds memory round by round in a plain dict. Slow and

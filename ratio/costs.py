@@ -1,4 +1,4 @@
-"""Costs of a schedule (spec ``model.md`` section 3) and its per-round memory.
+"""Costs of a schedule (``docs/model.md`` section 3) and its per-round memory.
 
 Computed from the instance and the schedule alone, never from simulator state, so any
 schedule (a solver's, a hand-written one) gets the same figures.
@@ -26,12 +26,12 @@ __all__ = [
 
 
 def total_latency(instance: Instance, starts: tuple[int, ...] | list[int]) -> int:
-    """``L = sum_i (C_i - a_i)`` with ``C_i = p_i + o_i`` (spec section 3)."""
+    """``L = sum_i (C_i - a_i)`` with ``C_i = p_i + o_i`` (model §3)."""
     return sum(p + r.output - r.arrival for p, r in zip(starts, instance.requests, strict=True))
 
 
 def volume_engine(prompt: int, output: int) -> int:
-    """Engine-convention volume ``V - o`` (spec section 4)."""
+    """Engine-convention volume ``V - o`` (model §4)."""
     return prompt * output + output * (output + 1) // 2 - output
 
 
@@ -51,7 +51,7 @@ def memory_trace(
     convention: str = "model",
     block_size: int = 1,
 ) -> np.ndarray:
-    """Tokens held in each round ``0 .. makespan-1`` (spec section 2).
+    """Tokens held in each round ``0 .. makespan-1`` (model §2).
 
     A run of prompt ``s`` from round ``p`` holds ``s + k - e`` tokens in its k-th round
     (``e = 1`` in the engine convention), rounded up to whole blocks when ``block_size > 1``.
@@ -146,7 +146,7 @@ def memory_stats(
 
 @dataclass(frozen=True)
 class Costs:
-    """The figures of spec section 3. Latencies in rounds; memory in tokens."""
+    """The figures of model §3. Latencies in rounds; memory in tokens."""
 
     total_latency: int
     mean_latency: float
@@ -178,7 +178,7 @@ def summarise(
     peak_memory: int | None = None,
     mean_memory: float | None = None,
 ) -> Costs:
-    """The costs of spec section 3 from start and completion rounds and the memory held in
+    """The costs of model §3 from start and completion rounds and the memory held in
     the rounds to average over (shared by the base model and the extended engine, whose
     paused requests complete later than ``p_i + o_i`` and whose arrival rounds may come from
     a batch-time model: ``arrivals`` overrides the instance's). ``peak_memory`` and
@@ -222,7 +222,7 @@ def compute_costs(
     convention: str = "model",
     block_size: int = 1,
 ) -> Costs:
-    """All costs of spec section 3 from the schedule alone."""
+    """All costs of model §3 from the schedule alone."""
     if instance.n == 0:
         return summarise(instance, (), (), np.zeros(0), evictions=0, wasted_tokens=0)
     completions = schedule.completions(instance)

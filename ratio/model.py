@@ -1,4 +1,4 @@
-"""Core data types of the scheduling model (spec ``model.md`` sections 1, 2, 4).
+"""Core data types of the scheduling model (``docs/model.md`` sections 1, 2, 4).
 
 Every type here is a small frozen dataclass validated on construction; token counts, rounds and
 capacities are exact Python ``int``s. ``numpy`` views for hot loops are derived on demand.
@@ -38,7 +38,7 @@ def _check_int(name: str, value: Any, minimum: int) -> int:
 
 
 def volume(prompt: int, output: int) -> int:
-    """Volume ``V = s*o + o*(o+1)/2`` in token-rounds (spec section 4).
+    """Volume ``V = s*o + o*(o+1)/2`` in token-rounds (model §4).
 
     >>> volume(3, 2)
     9
@@ -47,13 +47,13 @@ def volume(prompt: int, output: int) -> int:
 
 
 def peak(prompt: int, output: int) -> int:
-    """Peak memory ``P = s + o`` of a request in the model convention (spec section 4)."""
+    """Peak memory ``P = s + o`` of a request in the model convention (model §4)."""
     return prompt + output
 
 
 @dataclass(frozen=True, slots=True)
 class Request:
-    """One request ``(a_i, s_i, o_i)`` (spec section 1).
+    """One request ``(a_i, s_i, o_i)`` (model §1).
 
     Parameters
     ----------
@@ -82,22 +82,22 @@ class Request:
 
     @property
     def volume(self) -> int:
-        """``V_i = s_i*o_i + o_i*(o_i+1)/2`` (spec section 4)."""
+        """``V_i = s_i*o_i + o_i*(o_i+1)/2`` (model §4)."""
         return volume(self.prompt, self.output)
 
     @property
     def peak(self) -> int:
-        """``P_i = s_i + o_i`` (spec section 4)."""
+        """``P_i = s_i + o_i`` (model §4)."""
         return self.prompt + self.output
 
     def memory(self, k: int, convention: str = "model") -> int:
-        """KV tokens held in the request's ``k``-th round, ``k = 1..o`` (spec section 2)."""
+        """KV tokens held in the request's ``k``-th round, ``k = 1..o`` (model §2)."""
         return self.prompt + k - (1 if convention == "engine" else 0)
 
 
 @dataclass(frozen=True)
 class Instance:
-    """A capacity ``M`` and requests ``0..n-1`` (spec section 1).
+    """A capacity ``M`` and requests ``0..n-1`` (model §1).
 
     Rejects, with a clear :class:`~ratio.errors.InputError`, any request whose peak exceeds ``M``
     (it could never run), duplicate ids and non-integers.
@@ -112,7 +112,7 @@ class Instance:
         Free-form metadata (seed, generator, notes); not part of equality.
     predictions
         Optional predicted output lengths ``o_hat_i`` for policies at the ``predicted``
-        information level (spec section 5).
+        information level (model §5).
     intervals
         Optional interval predictions ``[l_i, u_i]`` (``1 <= l_i <= u_i``), shown to
         ``predicted``-level policies with ``predictions`` (noise models, ``ratio.interop.noise``).
@@ -222,12 +222,12 @@ class Instance:
 
     @property
     def all_at_zero(self) -> bool:
-        """True in the ``all_at_zero`` ("burst") regime of spec section 10."""
+        """True in the ``all_at_zero`` ("burst") regime of model §10."""
         return all(r.arrival == 0 for r in self.requests)
 
     @property
     def alpha(self) -> Fraction:
-        """Concurrency parameter ``alpha = max_i P_i / M`` (spec section 10)."""
+        """Concurrency parameter ``alpha = max_i P_i / M`` (model §10)."""
         if not self.requests:
             return Fraction(0)
         return Fraction(max(self.peaks), self.capacity)
@@ -249,7 +249,7 @@ class Instance:
 
 @dataclass(frozen=True, slots=True)
 class Run:
-    """An interrupted run of a request (spec section 7): it started at ``start`` and was evicted
+    """An interrupted run of a request (model §7): it started at ``start`` and was evicted
     after producing ``rounds`` tokens (it held memory in rounds ``start .. start+rounds-1``)."""
 
     request: int
@@ -264,7 +264,7 @@ class Run:
 
 @dataclass(frozen=True)
 class Schedule:
-    """Start rounds ``p_i`` of the final (completing) runs, plus evicted runs (spec 2, 7).
+    """Start rounds ``p_i`` of the final (completing) runs, plus evicted runs (model §2, 7).
 
     Request ``i`` runs in rounds ``p_i .. p_i + o_i - 1`` and completes at ``C_i = p_i + o_i``.
     """
@@ -282,7 +282,7 @@ class Schedule:
         return tuple(p + r.output for p, r in zip(self.starts, instance.requests, strict=True))
 
     def total_latency(self, instance: Instance) -> int:
-        """``L = sum_i (C_i - a_i)`` (spec section 3)."""
+        """``L = sum_i (C_i - a_i)`` (model §3)."""
         return sum(
             p + r.output - r.arrival for p, r in zip(self.starts, instance.requests, strict=True)
         )

@@ -1,4 +1,4 @@
-"""The discrete-time simulator of the base model (spec ``model.md`` sections 2, 5-7).
+"""The discrete-time simulator of the base model (``docs/model.md`` sections 2, 5-7).
 
 One round = one decision, then one state update, as in vLLM's scheduler: at round ``t`` the
 simulator (1) moves requests with ``a_i <= t`` to the waiting queue as :class:`RequestView`s
@@ -76,7 +76,7 @@ class SimResult:
 
 
 def make_view(instance: Instance, i: int, info: str, theta: int | None = None) -> RequestView:
-    """The view of request ``i`` at information level ``info`` (spec section 5)."""
+    """The view of request ``i`` at information level ``info`` (model §5)."""
     r = instance.requests[i]
     if info == "full":
         return RequestView(i, r.arrival, r.prompt, output=r.output)
@@ -116,7 +116,7 @@ def simulate(
     block_size: int = 1,
     max_rounds: int | None = None,
 ) -> SimResult:
-    """Simulate ``policy`` on ``instance`` (spec sections 2, 5-7).
+    """Simulate ``policy`` on ``instance`` (model §2, 5-7).
 
     Parameters
     ----------
@@ -126,9 +126,9 @@ def simulate(
         A registered name such as ``"svf"`` or ``"svf:blocking=false"``, or a policy object.
     convention
         ``"model"``: a request holds ``s + k`` tokens in its k-th round; ``"engine"``:
-        ``s + k - 1`` (vLLM, spec section 9).
+        ``s + k - 1`` (vLLM, model §9).
     block_size
-        Memory is counted in whole blocks of this many tokens (vLLM's paging, spec 9);
+        Memory is counted in whole blocks of this many tokens (vLLM's paging, model §9);
         ``M`` stays in tokens.
     max_rounds
         Safety limit; exceeding it raises :class:`StuckError`.
@@ -301,8 +301,8 @@ class _Simulator:
 
     def try_admit(self, t: int, i: int, final_start: list[int], admitted_order: list[int]) -> bool:
         """Admit waiting request ``i`` at round ``t`` if the policy's admission test passes:
-        look-ahead or reservation (spec 6) with the policy's planned output, or the current
-        round's memory (reactive, spec 7)."""
+        look-ahead or reservation (model §6) with the policy's planned output, or the current
+        round's memory (reactive, model §7)."""
         pol, M = self.pol, self.M
         cand = self.views[i]
         assert cand is not None
@@ -480,7 +480,7 @@ class _Simulator:
                 t += 1
                 continue
             if waiting and (lookahead or preempted):
-                # A blocked head can become admissible by waiting alone (spec 6); after a
+                # A blocked head can become admissible by waiting alone (model §6); after a
                 # preemption round, admission resumes in the next round.
                 t += 1
                 continue

@@ -58,7 +58,7 @@ def instances(
     output: int | tuple[int, int] = (1, 16),
     max_arrival: int = 12,
 ) -> Instance:
-    """Random instances of the model (spec ``model.md`` section 1) by regime.
+    """Random instances of the model (``docs/model.md`` section 1) by regime.
 
     Parameters
     ----------

@@ -8,7 +8,7 @@ the witness on failure:
 - :func:`check_deterministic` - two runs give the same schedule;
 - :func:`check_costs` - costs recomputed from start rounds agree with the run;
 - :func:`check_non_anticipating` - changing requests that arrive after round t leaves every
-  decision made at or before t unchanged (spec ``model.md`` section 5);
+  decision made at or before t unchanged (``docs/model.md`` section 5);
 - :func:`check_relabelling` - permuting the request list permutes the schedule, provided the
   policy breaks ties by arrival and key only.
 

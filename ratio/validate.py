@@ -130,9 +130,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("gen", "--output-mean"): Rule(float, 1, 10**12),
     ("gen", "--prompt"): _POS_INT,
     ("gen", "--output"): _POS_INT,
-    ("search", "--n"): Rule(
-        int, 1, MAX_SEARCH_N, note="ratio.validate.MAX_SEARCH_N"
-    ),
+    ("search", "--n"): Rule(int, 1, MAX_SEARCH_N, note="ratio.validate.MAX_SEARCH_N"),
     ("search", "--prompt"): _POS_INT,
     ("search", "--output"): _POS_INT,
     ("search", "--capacity-max"): _NONNEG_INT,

@@ -13,7 +13,7 @@
 #
 # Certified ratios `L / UB(OPT)` on the same all-at-zero instances (random families of
 # `proofs.sampling`) and on the structured families of `adversaries`. MC-SF (Jaillet et al.)
-# coincides with SJF under full information (spec 8); Sorted-F is the spec's reconstruction of
+# coincides with SJF under full information (model §8); Sorted-F is the spec's reconstruction of
 # Wang, Ye, Zhou (claimed bound 48 for their rule).
 
 # %%

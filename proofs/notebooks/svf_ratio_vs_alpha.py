@@ -12,7 +12,7 @@
 # # SVF's certified worst ratio against alpha, with Thm 3.2's bound
 #
 # Kong, Qi, Ye, Zhou (arXiv 2606.22327), Thm 3.2: `L_SVF <= (1 + 2/(1-alpha)) OPT` for
-# all-at-zero instances with known lengths (spec `model.md` 10). For each alpha bucket we
+# all-at-zero instances with known lengths (`docs/model.md` §10). For each alpha bucket we
 # plot the worst *certified* ratio `L_SVF / UB(OPT)` (UB: exact optimum for small n, else the
 # best checked schedule) over random instances and the `svf_hol_block` family of
 # `adversaries`, against the bound curve. Quick mode (`KVRATIO_QUICK=1`) uses few instances.

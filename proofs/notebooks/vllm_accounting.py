@@ -9,7 +9,7 @@
 # ---
 
 # %% [markdown]
-# # vLLM accounting check (spec `model.md` 9)
+# # vLLM accounting check (`docs/model.md` §9)
 #
 # In the step producing output token j+1 a request holds `ceil((s + j) / B)` blocks, i.e. the
 # engine convention `s + k - 1` in its k-th round, block-rounded. We check, on random traces:

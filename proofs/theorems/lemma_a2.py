@@ -1,4 +1,4 @@
-"""Lemma A.2 (SVF's waiting-time certificate, all arrivals at 0; spec ``model.md`` section 12).
+"""Lemma A.2 (SVF's waiting-time certificate, all arrivals at 0; ``docs/model.md`` section 12).
 
 For SVF with blocking admission, ``P = max_i P_i`` and ``W_j = p_j``::
 
@@ -7,7 +7,7 @@ For SVF with blocking admission, ``P = max_i P_i`` and ``W_j = p_j``::
 
 using ``P_i o_i + o_i <= 2 V_i``. Why per request: in every round before ``p_j`` some head of
 the queue did not fit, so the running requests (all admitted before ``j``) hold peaks summing to
-more than ``M - P`` (spec 6), i.e. at least ``M - P + 1``; each ``i`` contributes ``P_i`` for at
+more than ``M - P`` (model §6), i.e. at least ``M - P + 1``; each ``i`` contributes ``P_i`` for at
 most ``o_i`` rounds.
 
 References: Kong, Qi, Ye, Zhou, arXiv 2606.22327, Lemma A.2.
@@ -84,7 +84,7 @@ def empirical(quick: bool, seed: int) -> list[EmpiricalCheck]:
     for k, inst in enumerate(
         burst_instances(count, seed=seed, n_range=(1, 24), capacity_range=(6, 80))
     ):
-        # spec 6: both admission tests give the fact the lemma needs; alternate them
+        # model §6: both admission tests give the fact the lemma needs; alternate them
         run = simulate(inst, "svf" if k % 2 == 0 else "svf:test=reservation")
         assert check(inst, run.schedule)
         ineqs = lemma_a2_per_request(run) + [lemma_a2_summed(run)] + po_plus_o_le_2v(inst)
@@ -181,7 +181,7 @@ THEOREM = Theorem(
         "(M-P+1) W_j <= sum_{i admitted before j} P_i o_i; P_i o_i + o_i <= 2 V_i; "
         "(M-P) sum_j W_j <= 2 (sum_k prefix_k(V) - sum_i V_i)"
     ),
-    source="Kong, Qi, Ye, Zhou, arXiv 2606.22327, Lemma A.2; spec model.md section 12",
+    source="Kong, Qi, Ye, Zhou, arXiv 2606.22327, Lemma A.2; docs/model.md section 12",
     regime="all_at_zero",
     constant="inequality (lhs / rhs <= 1)",
     symbolic=symbolic,

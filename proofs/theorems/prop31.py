@@ -1,11 +1,11 @@
-"""Prop 3.1 (OPT lower bound, all arrivals at 0) and the stronger bound of spec section 11.
+"""Prop 3.1 (OPT lower bound, all arrivals at 0) and the stronger bound of model §11.
 
 ``M * OPT >= sum_k (V_(1) + ... + V_(k))`` with volumes ascending: the first ``k`` completions
 have used at least the ``k`` smallest volumes of area inside ``[0, C_(k)]``, whose area is at most
 ``M * C_(k)``. Spec 11 sharpens each term to ``max(ceil(prefix_k / M), o_(k))``. The identity
 ``sum_k prefix_k = sum_i V_i + sum_{i<j} min(V_i, V_j)`` rewrites the bound pairwise.
 
-References: Kong, Qi, Ye, Zhou, arXiv 2606.22327, Prop 3.1; spec ``model.md`` section 11.
+References: Kong, Qi, Ye, Zhou, arXiv 2606.22327, Prop 3.1; ``docs/model.md`` section 11.
 """
 
 from __future__ import annotations
@@ -205,7 +205,7 @@ THEOREM = Theorem(
         "= sum_i V_i + sum_{i<j} min(V_i, V_j); "
         "stronger: OPT >= sum_k max(ceil(prefix_k/M), o_(k))"
     ),
-    source="Kong, Qi, Ye, Zhou, arXiv 2606.22327, Prop 3.1; spec model.md section 11",
+    source="Kong, Qi, Ye, Zhou, arXiv 2606.22327, Prop 3.1; docs/model.md section 11",
     regime="all_at_zero",
     constant="lower bound (ratio bound / OPT <= 1)",
     symbolic=symbolic,

@@ -1,4 +1,4 @@
-"""The *false* variant of Prop 3.1: summing the k largest volumes (spec ``model.md`` section 11).
+"""The *false* variant of Prop 3.1: summing the k largest volumes (``docs/model.md`` section 11).
 
 ``M * OPT >= sum_k (V_[1] + ... + V_[k])`` with volumes *descending* is false: with ``s = 0``,
 ``o = 1, 2`` and ``M = 2`` both requests start at round 0, ``OPT = 3`` and ``M * OPT = 6 < 3 + 4``.
@@ -127,8 +127,8 @@ def empirical(quick: bool, seed: int) -> list[EmpiricalCheck]:
 THEOREM = Theorem(
     name="prop31_largest",
     title="False variant of Prop 3.1 (k largest volumes)",
-    statement="M * OPT >= sum_k (k largest volumes)  [claimed false by spec 11]",
-    source="spec model.md section 11 (variant of Kong, Qi, Ye, Zhou, Prop 3.1)",
+    statement="M * OPT >= sum_k (k largest volumes)  [claimed false by model §11]",
+    source="docs/model.md section 11 (variant of Kong, Qi, Ye, Zhou, Prop 3.1)",
     regime="all_at_zero",
     constant="lower bound (ratio <= 1)",
     symbolic=symbolic,

@@ -1,6 +1,6 @@
 """Sorted-F is within 48 of OPT for all-at-zero instances (Wang, Ye, Zhou): an empirical study.
 
-Our ``sorted_f`` is the spec's reconstruction from the paper's metric (spec ``model.md`` 8), so
+Our ``sorted_f`` is the spec's reconstruction from the paper's metric (``docs/model.md`` §8), so
 the paper's proof does not transfer: the study searches for a certified ``L/UB > 48`` on random
 instances, the ``adversaries`` hall of fame and structured families.
 

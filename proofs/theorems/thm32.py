@@ -1,6 +1,6 @@
 """Thm 3.2 (SVF, all arrivals at 0, known lengths): ``L_SVF <= (1 + 2/(1 - alpha)) OPT``.
 
-Composition (spec 10-12): ``L_SVF = sum_j W_j + sum_j o_j``; Lemma A.2 gives
+Composition (model §10-12): ``L_SVF = sum_j W_j + sum_j o_j``; Lemma A.2 gives
 ``(M-P) sum W <= 2 (sum prefix - sum V)``; Prop 3.1 gives ``sum prefix <= M OPT`` and trivially
 ``sum o <= OPT``; so ``(M - P) L_SVF <= (3M - P) OPT``, and ``(3M - P)/(M - P) = 1 + 2/(1-alpha)``
 with ``alpha = P/M``: 5 at alpha = 1/2, 4 at 1/3, 11/3 at 1/4, tending to 3 as alpha -> 0.

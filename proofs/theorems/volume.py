@@ -1,4 +1,4 @@
-"""Volume closed form, engine convention and block rounding (spec ``model.md`` sections 4, 9).
+"""Volume closed form, engine convention and block rounding (``docs/model.md`` sections 4, 9).
 
 ``V = sum_{k=1..o} (s + k) = s*o + o(o+1)/2``; the engine convention holds one token less per
 round, ``V - o``; vLLM's paging rounds each round's ``s + k - 1`` tokens up to whole blocks of
@@ -176,7 +176,7 @@ THEOREM = Theorem(
         "V = sum_{k=1..o}(s+k) = s*o + o(o+1)/2; engine convention V - o; with blocks of B tokens "
         "V - o <= V_B <= V - o + (B-1) o"
     ),
-    source="spec model.md sections 4 and 9 (Kong, Qi, Ye, Zhou, arXiv 2606.22327, section 2)",
+    source="docs/model.md sections 4 and 9 (Kong, Qi, Ye, Zhou, arXiv 2606.22327, section 2)",
     regime="any",
     constant="identity",
     symbolic=symbolic,

@@ -1,4 +1,4 @@
-"""Length-information levels as noise models attached to an instance (spec ``model.md`` 5).
+"""Length-information levels as noise models attached to an instance (``docs/model.md`` §5).
 
 A noise model turns the true output lengths ``o_i`` into what a policy at a weaker
 information level is shown; the simulator builds each request's view from the attached data
@@ -22,7 +22,7 @@ only (:func:`ratio.simulator.make_view`), so a policy never reads ``o_i`` itself
 
 Every draw for request ``i`` comes from ``numpy.random.default_rng([seed, i])`` and depends
 only on ``o_i``: changing or adding later requests never changes an earlier request's view
-(non-anticipation, spec section 5; tested).
+(non-anticipation, model §5; tested).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Arrival times (milliseconds) to rounds (spec ``queueing.md`` Q2, ``model.md`` section 2).
+"""Arrival times (milliseconds) to rounds (``docs/queueing.md`` Q2, ``model.md`` section 2).
 
 Two clocks:
 

@@ -1,9 +1,9 @@
-"""SVF's order in a live vLLM server (issue 10 item 4; spec ``model.md`` sections 8, 9).
+"""SVF's order in a live vLLM server (issue 10 item 4; ``docs/model.md`` sections 8, 9).
 
 vLLM's priority scheduling (``--scheduling-policy priority``) serves waiting requests in
 ascending ``(priority, arrival_time, request_id)``, head-of-line, and preempts the running
 request with the largest ``(priority, arrival_time)``; the toolkit's ``vllm_priority`` policy is
-that rule. Giving each request ``priority = V = s*o + o*(o+1)/2`` (its volume, spec 4) makes
+that rule. Giving each request ``priority = V = s*o + o*(o+1)/2`` (its volume, model §4) makes
 vLLM admit in SVF's order; this module computes such priorities from the toolkit's own policy
 keys, so the server and ``ratio.simulate`` can never disagree on a key:
 

@@ -1,20 +1,20 @@
-"""The policy protocol shared by every scheduler (spec ``model.md`` sections 5-8).
+"""The policy protocol shared by every scheduler (``docs/model.md`` sections 5-8).
 
 A policy never sees the :class:`~ratio.model.Instance`. The simulator hands it
 :class:`RequestView` objects, built when a request arrives and holding only what the policy's
-information level allows (spec section 5), and, for batch-forming policies, a
+information level allows (model §5), and, for batch-forming policies, a
 :class:`SystemView` of the current round.
 
 Three admission modes (``Policy.admission``):
 
 ``"lookahead"``
     Admit in key order a candidate only if, assuming nothing else is ever admitted, memory stays
-    ``<= M`` in every future round (spec section 6); ``blocking`` stops at the first misfit.
+    ``<= M`` in every future round (model §6); ``blocking`` stops at the first misfit.
     ``test="reservation"`` admits only if the peaks of the running requests and the candidate sum
     to ``<= M``.
 ``"reactive"``
     Admit in key order while the current round's memory fits; evict on overflow by the
-    policy's victim rule (spec section 7).
+    policy's victim rule (model §7).
 ``"batch"``
     The policy's :meth:`Policy.decide` returns the requests to start this round.
 """
@@ -36,7 +36,7 @@ INFO_LEVELS = ("full", "one_bit", "predicted", "none")
 
 @dataclass(frozen=True, slots=True)
 class RequestView:
-    """What a policy may know of one arrived request (spec section 5).
+    """What a policy may know of one arrived request (model §5).
 
     ``output`` is set only at the ``full`` level, ``long`` (``o > theta``) only at ``one_bit``,
     ``predicted`` (and ``interval``, when the instance has interval predictions ``[l, u]``)
@@ -167,7 +167,7 @@ class Policy:
     def victim_key(self, running: RunningView) -> tuple[Any, ...]:
         """Eviction order: the running request with the largest victim key goes first.
 
-        Default: the most recently admitted (vLLM FCFS, spec section 7).
+        Default: the most recently admitted (vLLM FCFS, model §7).
         """
         return (running.admitted_seq,)
 

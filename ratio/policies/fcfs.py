@@ -9,7 +9,7 @@ from ratio.policies.base import Policy, RequestView
 
 class FCFS(Policy):
     """First Come First Served: admit waiting requests in arrival order with look-ahead
-    admission, blocking (spec ``model.md`` sections 6, 8).
+    admission, blocking (``docs/model.md`` sections 6, 8).
 
     Information: none needed for the order; the look-ahead test uses the exact output
     (``full``), as in the papers' known-length setting.

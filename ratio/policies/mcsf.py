@@ -11,12 +11,12 @@ from ratio.policies.base import Policy, RequestView
 class MCSF(Policy):
     """Memory-Constrained Shortest First: admit in ascending output length (or its
     prediction), each candidate only if the batch stays within memory at every future
-    completion point (look-ahead, spec ``model.md`` 6), blocking as in the published code.
+    completion point (look-ahead, ``docs/model.md`` §6), blocking as in the published code.
 
     Information: ``full`` by default; ``mcsf:predicted=true`` orders and plans with the
     instance's predictions ``o_hat`` (level ``predicted``), and if a request outlives its
     prediction and memory overflows, the most recently admitted request is evicted
-    (spec section 7). Under full information it coincides with ``sjf``.
+    (model §7). Under full information it coincides with ``sjf``.
 
     References: Jaillet, Jiang, Mellou, Molinaro, Podimata, Zhou, arXiv 2502.07115,
     Algorithm 1 (MC-SF) and Thm 4.1 (constant ratio for all-at-zero arrivals).

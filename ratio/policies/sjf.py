@@ -9,7 +9,7 @@ from ratio.policies.base import Policy, RequestView
 
 class SJF(Policy):
     """Shortest Job First: admit in ascending output length ``o_i`` with look-ahead
-    admission, blocking (spec ``model.md`` sections 6, 8).
+    admission, blocking (``docs/model.md`` sections 6, 8).
 
     Information: full. Under full information it coincides with ``mcsf`` (a test says so).
 

@@ -14,7 +14,7 @@ class SortedF(Policy):
     waiting requests minimising ``F(X) = (sum_{i in X} o_i) / |X|^2`` among those feasible when
     all members start together on an empty cache. For each size k the candidate is the k
     requests of smallest ``o_i`` that fit, taken greedily; the k with the least F wins, ties
-    to the larger batch (spec ``model.md`` section 8). The next batch starts in the first
+    to the larger batch (``docs/model.md`` section 8). The next batch starts in the first
     round after the previous batch's last member has completed.
 
     Information: full. Guarantee claimed by the paper for its exact rule (all arrivals at 0):
@@ -55,7 +55,7 @@ class SortedF(Policy):
 
 def _fits_together(batch: list[tuple[int, int, int]], capacity: int) -> bool:
     """All members start in the same round on an empty cache: memory peaks in the round just
-    before each member completes (spec section 6)."""
+    before each member completes (model §6)."""
     for _, o_end, _ in batch:
         total = 0
         for s, o, _ in batch:

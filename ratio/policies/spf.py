@@ -9,7 +9,7 @@ from ratio.policies.base import Policy, RequestView
 
 class SPF(Policy):
     """Shortest Prompt First: admit in ascending prompt length ``s_i`` with look-ahead
-    admission, blocking (spec ``model.md`` sections 6, 8).
+    admission, blocking (``docs/model.md`` sections 6, 8).
 
     Information: the order needs only ``s_i``; the look-ahead test uses the exact output
     (``full``).

@@ -10,7 +10,7 @@ from ratio.policies.base import Policy, RequestView
 
 class SVF(Policy):
     """Smallest Volume First: admit waiting requests in ascending volume
-    ``V = s*o + o*(o+1)/2`` with look-ahead admission, blocking (spec ``model.md`` 6).
+    ``V = s*o + o*(o+1)/2`` with look-ahead admission, blocking (``docs/model.md`` §6).
 
     Information: full. Guarantee (all arrivals at 0, every peak ``<= alpha*M``)::
 

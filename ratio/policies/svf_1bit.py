@@ -12,12 +12,12 @@ from ratio.policies.base import Policy, RequestView
 class SVF1Bit(Policy):
     """1-bit SVF: each request is known only as *short* (``o <= theta``) or *long*; it is
     ranked by the volume of its class proxy, ``s*O + O*(O+1)/2`` with ``O = short`` or
-    ``O = long`` (spec ``model.md`` 8), look-ahead admission, blocking.
+    ``O = long`` (``docs/model.md`` §8), look-ahead admission, blocking.
 
     Information: ``one_bit``. The look-ahead test plans a short request with ``theta`` (a true
     upper bound, so short requests never cause overflow) and a long one with its proxy
     ``long`` (capped at ``M - s``); should a long request outlive its plan and memory overflow,
-    the most recently admitted request is evicted and recomputed (spec section 7).
+    the most recently admitted request is evicted and recomputed (model §7).
 
     Parameters: ``theta`` (default 64), ``short`` (default ``ceil(theta/2)``), ``long``
     (default ``2*theta``). For geometric outputs the paper's proxies are the conditional means

@@ -10,7 +10,7 @@ from ratio.policies.base import Policy, RequestView
 class VLLMFCFS(Policy):
     """vLLM FCFS: admit in arrival order while the current round's memory fits, head-of-line;
     when a running request cannot grow, preempt (recompute) the most recently admitted; admit
-    nothing in a round that preempted (spec ``model.md`` sections 7, 9).
+    nothing in a round that preempted (``docs/model.md`` sections 7, 9).
 
     Information: none (reactive: admission looks at current memory only).
 

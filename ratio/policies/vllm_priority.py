@@ -15,7 +15,7 @@ class VLLMPriority(Policy):
     """vLLM priority scheduling: waiting requests ordered by (priority, arrival, index),
     admitted head-of-line while the current round's memory fits; when a running request cannot
     grow, the running request with the largest (priority, arrival) is preempted (recompute);
-    nothing is admitted in a round that preempted (spec ``model.md`` sections 7, 9).
+    nothing is admitted in a round that preempted (``docs/model.md`` sections 7, 9).
 
     ``priority=volume`` (default) is vLLM's own approximation of SVF; ``output``, ``prompt``,
     ``peak`` and ``arrival`` are the other keys. Information: ``full`` for keys that use the

@@ -1,4 +1,4 @@
-"""Queueing extensions of the model (spec ``queueing.md``): the extended engine (Q1-Q5), the
+"""Queueing extensions of the model (``docs/queueing.md``): the extended engine (Q1-Q5), the
 token-budget policies of Dai et al. (arXiv 2504.07347), agent jobs, and the stability harness
 (Q6). The base simulator :func:`ratio.simulate` stays the fast path; with default parameters
 :func:`simulate_extended` reproduces it exactly."""

@@ -1,4 +1,4 @@
-"""``kvratio stability`` (spec ``queueing.md`` Q6; JSON fields in ``interfaces.md``).
+"""``kvratio stability`` (``docs/queueing.md`` Q6; JSON fields in ``interfaces.md``).
 
 Imports only argparse at load time; the engine, NumPy, matplotlib and Ray load in the handler.
 """

@@ -1,4 +1,4 @@
-"""The extended round engine (spec ``queueing.md`` Q1-Q5).
+"""The extended round engine (``docs/queueing.md`` Q1-Q5).
 
 A second, independent implementation of the round loop of ``model.md``, generalised to token
 budgets and request caps per round, whole or chunked prefill, the two first-token conventions,
@@ -404,7 +404,7 @@ def run_engine(
     instance: Instance | None = None,
     initial: dict[int, tuple[int, int, int]] | None = None,
 ) -> ExtResult:
-    """Run ``policy`` on ``requests`` (spec ``queueing.md`` Q1-Q5).
+    """Run ``policy`` on ``requests`` (``docs/queueing.md`` Q1-Q5).
 
     Parameters
     ----------

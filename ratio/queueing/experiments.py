@@ -1,5 +1,5 @@
 """The reproductions of issue 8 as plain functions (Dai, Deng, Li, Peng, arXiv 2504.07347, on the
-extended engine; spec ``queueing.md`` Q1-Q6), shared by ``tests/queueing/test_reproductions.py``,
+extended engine; ``docs/queueing.md`` Q1-Q6), shared by ``tests/queueing/test_reproductions.py``,
 the notebooks ``proofs/notebooks/stability_*.py`` and ``docs/stability.md``. Every function that
 draws anything takes ``seed``.
 """

@@ -1,4 +1,4 @@
-"""Fluid models of LLM serving as linear programs (spec ``queueing.md``, sources Ao et al. and
+"""Fluid models of LLM serving as linear programs (``docs/queueing.md``, sources Ao et al. and
 Zhang et al.), and the small fluid maps the fluid-guided policies are built from.
 
 Two LPs, each built with PuLP (the solver choice of ``offline_opt``) and returning one

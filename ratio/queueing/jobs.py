@@ -1,4 +1,4 @@
-"""Agent jobs: requests grouped into DAGs (spec ``queueing.md`` Q4).
+"""Agent jobs: requests grouped into DAGs (``docs/queueing.md`` Q4).
 
 A trace (``kvratio-trace/1``) may give each request an optional ``job`` (string) and ``after``
 (ids of requests of the same job that must complete first); ``interfaces.md``: extend, do not

@@ -1,4 +1,4 @@
-"""The stability harness (spec ``queueing.md`` Q6).
+"""The stability harness (``docs/queueing.md`` Q6).
 
 A stability experiment runs a policy on stationary arrivals (Poisson or deterministic, rate
 ``lambda``) for a horizon, records the backlog (requests and tokens of work in the system)

@@ -1,4 +1,4 @@
-"""Batch-time models (spec ``queueing.md`` Q2), named like policies (``interfaces.md``).
+"""Batch-time models (``docs/queueing.md`` Q2), named like policies (``interfaces.md``).
 
 A model maps a batch (prefill tokens, decode tokens) to the duration of the round that
 processes it. Parameters written as decimals are parsed as exact :class:`~fractions.Fraction`

@@ -1,5 +1,5 @@
 """The screened, certified objective and SVF's waiting-time certificate (issues 6 and 15;
-spec 10-12)."""
+model §10-12)."""
 
 from __future__ import annotations
 

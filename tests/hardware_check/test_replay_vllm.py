@@ -95,7 +95,7 @@ def test_scheduler_trace_with_preemptions_is_explained() -> None:
     assert run.total_preemptions == 3
     assert cmp.first_mismatch is not None and cmp.first_mismatch.step == 14
     # Volume accounting survives preemption: vLLM keeps the outputs, so each request holds
-    # s + j tokens in the step that samples token j + 1, exactly once per j (spec 4, 9).
+    # s + j tokens in the step that samples token j + 1, exactly once per j (model §4, 9).
     figures = {name: (m, e) for name, m, e in cmp.figures}
     m, e = figures["volume, engine convention sum (V_i - o_i)"]
     assert m == e == sum(inst.volumes) - sum(r.output for r in inst.requests)

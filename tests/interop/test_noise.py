@@ -1,4 +1,4 @@
-"""Length-information noise models (issue 10 item 5, spec model.md section 5): what each level
+"""Length-information noise models (issue 10 item 5, docs/model.md section 5): what each level
 shows, the error distributions, and non-anticipation with noise attached."""
 
 from __future__ import annotations
@@ -131,7 +131,7 @@ NOISY = [
 )
 def test_non_anticipation_with_noise(info: str, policy: str, inst: Instance, data: Any) -> None:
     """Changing requests that arrive after t changes neither the earlier requests' noisy
-    information nor any decision made by round t (spec model.md section 5)."""
+    information nor any decision made by round t (docs/model.md section 5)."""
     t = data.draw(st.integers(0, 10))
     late = [i for i, r in enumerate(inst.requests) if r.arrival > t]
     changed = list(inst.requests)

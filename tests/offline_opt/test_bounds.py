@@ -1,4 +1,4 @@
-"""Lower bounds never exceed OPT (spec model.md 11; issue 3 item 4)."""
+"""Lower bounds never exceed OPT (docs/model.md §11; issue 3 item 4)."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def test_spec_examples(inst: Instance, case: dict) -> None:
 
 
 def test_spec_counterexample_largest_volumes_is_false() -> None:
-    """Spec 11's example has s = 0, which spec 1 forbids; M = 3, s = 1, o = 1 and 2 works:
+    """Spec 11's example has s = 0, which model §1 forbids; M = 3, s = 1, o = 1 and 2 works:
     summing the k largest volumes gives 5 > OPT = 4, the spec's bound gives <= 4."""
     inst = Instance.from_tuples(3, [(0, 1, 1), (0, 1, 2)])
     opt = solve_exact(inst)[0]

@@ -1,4 +1,4 @@
-"""Property tests of every instance-level inequality of issue 7 (spec model.md 4, 9, 11, 12)."""
+"""Property tests of every instance-level inequality of issue 7 (docs/model.md §4, 9, 11, 12)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The extended engine with default parameters reproduces the base simulator bit for bit
-(spec ``queueing.md``: "a property test checks that the defaults give identical schedules and
+(``docs/queueing.md``: "a property test checks that the defaults give identical schedules and
 costs on random instances"). Two independent implementations checking each other."""
 
 from __future__ import annotations

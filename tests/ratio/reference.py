@@ -1,4 +1,4 @@
-"""A deliberately naive reference simulator for the tests (spec ``model.md`` 2, 6, 7).
+"""A deliberately naive reference simulator for the tests (``docs/model.md`` §2, 6, 7).
 
 Round by round, it recomputes every future round's memory from scratch for each admission
 test. It shares no code with ``ratio.simulator`` and exists only to cross-check it.

@@ -92,7 +92,7 @@ def test_reactive_matches_reference(policy: str, victim: str, inst: Instance) ->
     prompt=st.integers(1, 6),
 )
 def test_equal_prompts_svf_equals_sjf(inst: Instance, prompt: int) -> None:
-    """With all prompts equal the volume grows with o, so SVF's order is SJF's (spec 8)."""
+    """With all prompts equal the volume grows with o, so SVF's order is SJF's (model §8)."""
     reqs = [Request(r.arrival, prompt, r.output, r.id) for r in inst.requests]
     m = max(inst.capacity, max(prompt + r.output for r in reqs))
     same = Instance(m, tuple(reqs))
@@ -106,7 +106,7 @@ def test_sjf_and_mcsf_coincide_under_full_information(inst: Instance) -> None:
 
 @given(inst=instances(n=(1, 8), regime="all_at_zero"))
 def test_svf_waiting_time_certificate(inst: Instance) -> None:
-    """SVF paper Lemma A.2 (spec 12): (M-P+1) W_j <= sum_{i admitted before j} P_i o_i,
+    """SVF paper Lemma A.2 (model §12): (M-P+1) W_j <= sum_{i admitted before j} P_i o_i,
     summed: (M-P) sum W <= 2 (sum_k prefix_k(V) - sum V)."""
     res = simulate(inst, "svf")
     reqs = inst.requests
