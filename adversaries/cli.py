@@ -251,7 +251,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from adversaries.store import read_hof, verify_entry
-    from ratio.cli import _table, emit
+    from ratio.cli import emit, table
 
     entries = read_hof(Path(args.dir))
     rows, objs = [], []
@@ -287,7 +287,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
                 e["_source"],
             )
         )
-    text = _table(
+    text = table(
         rows,
         ("policy", "regime", "alpha", "ratio", "bound", "opt", "n", "strategy", "check", "line"),
     )
@@ -309,7 +309,7 @@ def _cmd_family(args: argparse.Namespace) -> int:
         plot_family,
     )
     from adversaries.space import parse_fraction
-    from ratio.cli import _table, emit
+    from ratio.cli import emit, table
     from ratio.errors import InputError
 
     if args.list or not args.name:
@@ -322,7 +322,7 @@ def _cmd_family(args: argparse.Namespace) -> int:
                     for r in rows
                 ]
             },
-            _table(rows, ("family", "regime", "policies", "summary")),
+            table(rows, ("family", "regime", "policies", "summary")),
         )
         return 0
     fam = FAMILIES.get(args.name)
@@ -377,7 +377,7 @@ def _cmd_family(args: argparse.Namespace) -> int:
         )
         for q in points
     ]
-    text = _table(table, ("policy", "n", "alpha", "M", "L_policy", "UB(OPT)", "UB from", "ratio"))
+    text = table(table, ("policy", "n", "alpha", "M", "L_policy", "UB(OPT)", "UB from", "ratio"))
     text += "\nfitted exponents (ratio ~ n^e): " + ", ".join(
         f"{k}: {v:.3f}" for k, v in fits.items()
     )

@@ -209,7 +209,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,
 
 
 def _cmd_frontier(args: argparse.Namespace) -> int:
-    from ratio.cli import _table, emit
+    from ratio.cli import emit, table
     from ratio.errors import InputError
 
     try:
@@ -248,7 +248,7 @@ def _cmd_frontier(args: argparse.Namespace) -> int:
         )
         for p in points
     ]
-    text = _table(
+    text = table(
         rows,
         ("cap", "alpha", "n", "L/UB", "L/LB", "1+2/(1-a)", "sharper(a')", "reproduce"),
     )

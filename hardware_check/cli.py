@@ -48,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
-    from ratio.cli import _table, emit
+    from ratio.cli import emit, table
     from ratio.io import load
 
     if importlib.util.find_spec("vllm") is None:
@@ -99,7 +99,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
         f"{run.engine} ({run.device}), B = {B}, {plan.usable_blocks} usable blocks, "
         f"{len(run.steps)} steps, {run.seconds:.1f} s\n"
     )
-    text += _table(rows, ("figure", "model", "engine")) + "\n"
+    text += table(rows, ("figure", "model", "engine")) + "\n"
     fm = cmp.first_mismatch
     if fm is not None:
         text += f"first mismatch: {json.dumps(fm.to_dict(), default=str)}\n"

@@ -52,7 +52,7 @@ def register(subparsers: Any) -> None:
 
 def _cmd_prove(args: argparse.Namespace) -> int:
     from proofs.registry import get_theorem, registry, run_theorem
-    from ratio.cli import _table, emit
+    from ratio.cli import emit, table
 
     if args.list:
         if args.theorem:
@@ -64,7 +64,7 @@ def _cmd_prove(args: argparse.Namespace) -> int:
         emit(
             args,
             {"theorems": [t.describe() for t in thms]},
-            _table(rows, ("theorem", "paper", "statement", "regime", "constant")),
+            table(rows, ("theorem", "paper", "statement", "regime", "constant")),
         )
         return 0
     thms = [get_theorem(args.theorem)] if args.theorem else list(registry().values())
@@ -95,7 +95,7 @@ def _cmd_prove(args: argparse.Namespace) -> int:
                 r.reason,
             )
         )
-    text = _table(
+    text = table(
         rows, ("theorem", "paper", "verdict", "control", "worst vs constant", "time", "reason")
     )
     if args.write_docs:

@@ -48,7 +48,7 @@ def emit(args: argparse.Namespace, obj: dict[str, Any], text: str) -> None:
         print(text)
 
 
-def _table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:
+def table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:
     cells = [[str(c) for c in header]] + [[str(c) for c in r] for r in rows]
     widths = [max(len(r[k]) for r in cells) for k in range(len(header))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
@@ -161,7 +161,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     ]
     how = "extended engine" if extended else "checker: feasible"
     text = f"policy {res.policy} on {args.trace} (rounds, tokens; {how})\n"
-    text += _table(rows, ("cost", "value"))
+    text += table(rows, ("cost", "value"))
     if args.plot:
         text += f"\nplot written to {args.plot}"
     emit(args, obj, text)
@@ -202,7 +202,7 @@ def _cmd_policies(args: argparse.Namespace) -> int:
             }
         )
     header = ("name", "engine", "info", "admission", "params", "summary")
-    emit(args, {"policies": objs}, _table(rows, header))
+    emit(args, {"policies": objs}, table(rows, header))
     return 0
 
 
@@ -281,6 +281,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="kvratio",
         description="Competitive ratios of LLM-inference scheduling under KV-cache limits.",
     )
+    from ratio import __version__
+
+    parser.add_argument("--version", action="version", version=f"kvratio {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 

@@ -120,3 +120,17 @@ def test_import_azure(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Non
     )
     obj = json.loads(out)
     assert rc == 0 and obj["n"] == 3 and obj["merged"] == 1
+
+
+def test_version_is_the_package_version() -> None:
+    """``kvratio --version`` prints the single version source, ``ratio.__version__``."""
+    import subprocess
+    import sys
+
+    import ratio
+
+    out = subprocess.run(
+        [sys.executable, "-m", "ratio.cli", "--version"], capture_output=True, text=True
+    )
+    assert out.returncode == 0
+    assert out.stdout.strip() == f"kvratio {ratio.__version__}"
