@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 from adversaries.space import Point, SearchSpace, mutate, sample
-from adversaries.strategies.base import Strategy
+from adversaries.strategies.base import Strategy, metropolis
 
 __all__ = ["Anneal"]
 
@@ -50,11 +49,7 @@ class Anneal(Strategy):
     def _tell(self, points: Sequence[Point], fitness: Sequence[float]) -> None:
         for p, f in zip(points, fitness, strict=True):
             u = float(self.rng.random())
-            if (
-                self.current is None
-                or f >= self.current[0]
-                or u < math.exp((f - self.current[0]) / self.T)
-            ):
+            if metropolis(None if self.current is None else self.current[0], f, self.T, u):
                 self.current = (f, p)
             self.T *= self.decay
             if self.t_min > self.T:

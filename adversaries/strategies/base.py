@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -9,7 +10,7 @@ import numpy as np
 
 from adversaries.space import Point, SearchSpace
 
-__all__ = ["Strategy"]
+__all__ = ["Strategy", "metropolis"]
 
 
 class Strategy:
@@ -38,3 +39,10 @@ class Strategy:
 
     def _tell(self, points: Sequence[Point], fitness: Sequence[float]) -> None:
         """Strategy-specific update (after the best-so-far bookkeeping)."""
+
+
+def metropolis(current: float | None, f: float, temperature: float, u: float) -> bool:
+    """Simulated annealing's acceptance rule: take a candidate of fitness ``f`` when there is
+    no current point, when it is no worse, or with probability ``exp((f - current) / T)``
+    (``u`` uniform in [0, 1), drawn by the caller so its random stream stays fixed)."""
+    return current is None or f >= current or u < math.exp((f - current) / temperature)

@@ -10,12 +10,11 @@ best certified ratio are certified.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
 from adversaries.space import Genome, SearchSpace, mutate_genome, sample_genome
-from adversaries.strategies.base import Strategy
+from adversaries.strategies.base import Strategy, metropolis
 
 __all__ = ["ScaleAnneal"]
 
@@ -64,11 +63,7 @@ class ScaleAnneal(Strategy):
     def _tell(self, points: Sequence[Any], fitness: Sequence[float]) -> None:
         for p, f in zip(points, fitness, strict=True):
             u = float(self.rng.random())
-            if (
-                self.current is None
-                or f >= self.current[0]
-                or u < math.exp((f - self.current[0]) / self.T)
-            ):
+            if metropolis(None if self.current is None else self.current[0], f, self.T, u):
                 self.current = (f, p)
             self.T *= self.decay
             if self.t_min > self.T:
