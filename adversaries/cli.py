@@ -364,7 +364,7 @@ def _cmd_family(args: argparse.Namespace) -> int:
     }
     if args.plot:
         obj["plot"] = plot_family(points, args.plot, title=f"{fam.name} ({fam.regime})")
-    table: list[tuple[Any, ...]] = [
+    point_rows: list[tuple[Any, ...]] = [
         (
             q.policy,
             q.n,
@@ -377,7 +377,9 @@ def _cmd_family(args: argparse.Namespace) -> int:
         )
         for q in points
     ]
-    text = table(table, ("policy", "n", "alpha", "M", "L_policy", "UB(OPT)", "UB from", "ratio"))
+    text = table(
+        point_rows, ("policy", "n", "alpha", "M", "L_policy", "UB(OPT)", "UB from", "ratio")
+    )
     text += "\nfitted exponents (ratio ~ n^e): " + ", ".join(
         f"{k}: {v:.3f}" for k, v in fits.items()
     )
