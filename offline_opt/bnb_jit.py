@@ -25,8 +25,11 @@ false and :func:`offline_opt.bnb.solve_bnb` runs the Python engine.
 
 from __future__ import annotations
 
+import hashlib
 import math
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -38,7 +41,7 @@ try:  # pragma: no cover - exercised by whichever environment runs the tests
 except ImportError:  # pragma: no cover
     _HAVE_NUMBA = False
 
-__all__ = ["available", "supports", "buffer_bytes", "run_search"]
+__all__ = ["available", "supports", "buffer_bytes", "run_search", "warm"]
 
 # integer parameters, array P
 _N, _M, _BITS, _PERW, _NODES, _TIMEOUT, _LAGON, _LAGIT, _LAGGAP, _TMASK, _CHECK = range(11)
@@ -902,6 +905,55 @@ class _Engine:
         return bool(self.P[_TIMEOUT])
 
 
+_WARM = False
+
+
+def _compiled_marker() -> Path:
+    """A file beside numba's cache that says this source, under this numba, was compiled."""
+    import numba
+
+    digest = hashlib.sha1(Path(__file__).read_bytes() + numba.__version__.encode()).hexdigest()
+    base = numba.config.CACHE_DIR or str(Path(__file__).parent / "__pycache__")
+    return Path(base) / f"kvratio-bnb_jit-{digest[:16]}.compiled"
+
+
+def warm() -> None:
+    """Compile every jitted function (or load it from numba's on-disk cache) on a tiny
+    instance, before any deadline is set, so a time limit is not spent compiling.
+
+    The first time (no marker beside the cache for this source and numba version) it says so
+    on stderr, since compiling takes about a minute on 2 cores (issue 17: no silent first
+    call); later processes load the cache in well under a second."""
+    global _WARM
+    if _WARM:
+        return
+    _WARM = True
+    marker = _compiled_marker()
+    first = not marker.exists()
+    if first:
+        print(
+            "kvratio: compiling the exact solver (one time, about 60 s; cached afterwards)",
+            file=sys.stderr,
+            flush=True,
+        )
+    t0 = time.perf_counter()
+    eng = _Engine(
+        [1, 2], [2, 1], 4, None, lagrangian=True, lag_iters=2, lag_gap=15, theta=1.0, table_bits=8
+    )
+    root = np.zeros(2, dtype=np.int64)
+    eng.search(root, 1 << 40)
+    eng.h(root)
+    eng.lag(root, 1 << 40, 2)
+    _lookup_choice(root, eng.P, eng.TK, eng.TV, eng.TF, eng.TC)
+    if first:
+        print(f"kvratio: solver compiled in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+        try:
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.touch()
+        except OSError:  # a read-only install: the notice shows again, nothing else changes
+            pass
+
+
 def run_search(
     s: list[int],
     o: list[int],
@@ -921,6 +973,7 @@ def run_search(
     ``None``: ``ub`` is optimal, or time ran out); ``bound`` is the proven lower bound (the
     optimum when not timed out). Requires :func:`available` and :func:`supports`.
     """
+    warm()  # compile before the clock starts
     deadline = None if time_limit is None else time.perf_counter() + time_limit
     eng = _Engine(
         s,
