@@ -212,6 +212,10 @@ class _Simulator:
         self.sumB = 0  # sum over running of b_j = s_j - p_j + 1 - e
         self.sumP = 0  # sum over running of believed peaks (reservation test)
         self.next_seq = 0
+        # The earliest round at which the last failed look-ahead test could pass if the
+        # running set stays as it is (exact lengths, B = 1), else None; lets the loop skip the
+        # rounds in which a blocked head cannot become admissible.
+        self.retry_at: int | None = None
 
     # --- memory ---------------------------------------------------------------------------
     def _b(self, i: int) -> int:
@@ -240,18 +244,26 @@ class _Simulator:
             # Walk completions from the latest down; checking at tau = C - 1 after adding
             # each member (not only whole groups of equal C) only adds checks that count a
             # subset of the true memory, so it never rejects a feasible candidate.
+            # On a failure, retry_at is a round before which the same check fails for sure
+            # while the running set is unchanged: a check at a member's completion C < Cc
+            # loses one token a round of waiting (the candidate starts later), so it passes
+            # after ``excess`` rounds; the candidate's own peak check only grows until the
+            # earliest completion among the members it counts (k + 1 below) leaves it.
             for k in range(len(Cs) - 1, -1, -1):
                 C = Cs[k]
                 if Cc > C:
                     if not own:
                         tau = Cc - 1
                         if sufB + sufN * tau + b_c + tau > M:
+                            self.retry_at = Cs[k + 1] - ob + 1
                             return False
                         own = True
                     sufB += bs[k]
                     sufN += 1
                     tau = C - 1
-                    if sufB + sufN * tau + b_c + tau > M:
+                    excess = sufB + sufN * tau + b_c + tau - M
+                    if excess > 0:
+                        self.retry_at = t + excess
                         return False
                 else:
                     sufB += bs[k]
@@ -259,6 +271,7 @@ class _Simulator:
             if not own:
                 tau = Cc - 1
                 if sufB + sufN * tau + b_c + tau > M:
+                    self.retry_at = Cs[0] - ob + 1
                     return False
             return True
         la_C, la_i, start, S = self.la_C, self.la_i, self.start, self.S
@@ -306,6 +319,7 @@ class _Simulator:
         pol, M = self.pol, self.M
         cand = self.views[i]
         assert cand is not None
+        self.retry_at = None
         if pol.admission == "lookahead":
             ob = pol.believed_output(cand, M)
             ok = (
@@ -481,8 +495,15 @@ class _Simulator:
                 continue
             if waiting and (lookahead or preempted):
                 # A blocked head can become admissible by waiting alone (model §6); after a
-                # preemption round, admission resumes in the next round.
-                t += 1
+                # preemption round, admission resumes in the next round. With blocking
+                # admission the head's failed test says how long it fails for sure while the
+                # running set stays (retry_at); arrivals and completions end that early.
+                nxt = t + 1
+                if blocking and lookahead and not preempted and self.retry_at is not None:
+                    nxt = min(self.retry_at, comp[0][0])
+                    if next_arrival is not None:
+                        nxt = min(nxt, next_arrival)
+                t = max(t + 1, nxt)
                 continue
             # Otherwise nothing changes before the next arrival, completion or overflow.
             nxt = comp[0][0]
