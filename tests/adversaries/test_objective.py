@@ -124,7 +124,7 @@ def test_violation_is_raised(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 # --- issue 15: one pass, the screen, certified ratios ------------------------------------------
-@settings(max_examples=60, deadline=None)
+@settings(deadline=None)
 @given(
     inst=burst_instances(),
     policy=st.sampled_from(["svf", "sjf", "fcfs"]),
@@ -175,7 +175,7 @@ def test_skip_policies_join_the_upper_bound_only_on_small_traces() -> None:
     assert {"svf", "sjf", "spf", "fcfs"} <= set(ub_policies(10**4, 10**5))
 
 
-@settings(max_examples=20, deadline=None)
+@settings(deadline=None)
 @given(inst=burst_instances(max_n=6), policy=st.sampled_from(["svf", "sjf"]))
 def test_every_reported_ratio_reverifies_with_the_checker_alone(
     inst: Instance, policy: str

@@ -102,7 +102,7 @@ genome_spaces = st.builds(
 )
 
 
-@settings(max_examples=40, deadline=None)
+@settings(deadline=None)
 @given(space=genome_spaces, seed=st.integers(0, 2**32 - 1))
 def test_genomes_and_their_operators_stay_in_space(space: SearchSpace, seed: int) -> None:
     rng = np.random.default_rng(seed)
@@ -132,7 +132,7 @@ def test_tie_shape_has_exactly_the_volume(V: int, seed: int) -> None:
         assert 1 <= s <= 100_000 and 1 <= o <= 100_000
 
 
-@settings(max_examples=100, deadline=None)
+@settings(deadline=None)
 @given(
     s=st.integers(1, 5000),
     o=st.integers(2, 400),

@@ -47,7 +47,7 @@ def test_mirror_with_spec_switches_is_ratio_simulate(inst: Instance, policy: str
     assert evicted == sorted((i, p) for i, rs in m.runs.items() for p, _ in rs[:-1])
 
 
-@settings(max_examples=100, deadline=None)
+@settings(deadline=None)
 @given(inst=traces(), B=st.sampled_from([1, 4]))
 def test_mirror_keep_never_overflows_and_finishes(inst: Instance, B: int) -> None:
     plan = plan_replay(inst, "vllm_priority", block_size=B)

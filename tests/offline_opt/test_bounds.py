@@ -109,7 +109,7 @@ def test_subset_mbt_below_opt_with_arrivals(inst: Instance) -> None:
     assert serial_lower_bound(inst) <= b <= opt
 
 
-@settings(max_examples=100, deadline=None)
+@settings(deadline=None)
 @given(small_instances(max_n=5, arrivals=True))
 def test_subset_value_every_subset_below_opt(inst: Instance) -> None:
     """The bound holds for *every* subset, not only the one the heuristic picks."""
@@ -167,7 +167,7 @@ def test_lagrangian_any_multipliers_below_opt(inst: Instance, seed: int) -> None
     assert _lagrangian_exact(inst, lam.astype(np.int64), scale) <= opt
 
 
-@settings(max_examples=100, deadline=None)
+@settings(deadline=None)
 @given(small_instances(max_n=5, arrivals=True))
 def test_lagrangian_ascent_below_opt(inst: Instance) -> None:
     from offline_opt.bounds import lagrangian_lower_bound

@@ -67,7 +67,7 @@ def test_list_schedule_is_the_earliest_start_greedy(inst: Instance) -> None:
         assert check(inst, sched)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(deadline=None)
 @given(small_instances(max_n=5, arrivals=True))
 def test_bracket_contains_opt(inst: Instance) -> None:
     opt = solve_exact(inst)[0]
@@ -205,7 +205,7 @@ def test_a_slow_policy_stops_at_the_deadline() -> None:
     assert time.perf_counter() - t0 < 0.5
 
 
-@settings(max_examples=40, deadline=None)
+@settings(deadline=None)
 @given(small_instances(max_n=7, arrivals=True))
 def test_local_search_checkpoints_agree_with_a_full_replay(inst: Instance) -> None:
     from offline_opt.upper import local_search

@@ -152,7 +152,7 @@ def test_jobs_loader_and_cycles(tmp_path: Path) -> None:
     assert load(p).n == 3
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     reqs=st.lists(
         st.tuples(st.integers(0, 6), st.integers(1, 9), st.integers(1, 6)), min_size=1, max_size=7
