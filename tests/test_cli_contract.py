@@ -84,6 +84,39 @@ def _hof_line() -> dict:
     return json.loads(HOF.read_text().splitlines()[0])
 
 
+def _optimal_line() -> dict:
+    """A proven-optimal ``kvratio-hof/1`` line worked by hand: M = 10, requests (s, o) = (3, 4)
+    and (2, 1) at round 0. SVF starts the smaller volume (3 < 22) and then the other at round 0
+    (3 + 4 tokens in round 0, 7 <= 10 at the peak), so L = 4 + 1 = 5, which is also the sum of
+    the outputs, a lower bound on OPT: OPT = 5, ratio 1, alpha = 7/10."""
+    return {
+        "format": "kvratio-hof/1",
+        "policy": "svf",
+        "params": {},
+        "regime": "all_at_zero",
+        "alpha": "7/10",
+        "ratio": "1/1",
+        "ratio_float": 1.0,
+        "policy_cost": 5,
+        "opt_upper": 5,
+        "opt_lower": 5,
+        "opt_status": "optimal",
+        "opt_gap": "0/1",
+        "opt_starts": [0, 0],
+        "trace": {
+            "format": "kvratio-trace/1",
+            "M": 10,
+            "requests": [
+                {"id": "r0", "arrival": 0, "prompt": 3, "output": 4},
+                {"id": "r1", "arrival": 0, "prompt": 2, "output": 1},
+            ],
+        },
+        "strategy": "hand",
+        "seed": 0,
+        "found_at": {"evaluations": 1, "seconds": 0.0},
+    }
+
+
 @pytest.fixture
 def files(tmp_path: Path) -> dict[str, str]:
     """Inputs of the argument cases, in a directory of their own; ``tmp`` is where the cases
@@ -273,7 +306,7 @@ ARG_CASES: list[tuple[str, list[str], list[str]]] = [
     (
         "search-n-1e8",
         ["search", "--budget", "3s", "--n", "100000000", "--out", "{tmp}/run"],
-        ["--n", "64"],
+        ["--n", "10000"],
     ),
     ("search-workers-0", ["search", "--workers", "0", "--out", "{tmp}/run"], ["--workers"]),
     (
@@ -341,7 +374,7 @@ def test_stability_arrivals_are_bounded(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "edit,why",
     [
-        ({"opt_lower": 71}, "opt_status optimal but opt_lower 71 < opt_upper 72"),
+        ({"opt_lower": 4}, "opt_status optimal but opt_lower 4 < opt_upper 5"),
         ({"opt_gap": "1/2"}, "opt_gap"),
         ({"ratio_float": 1.5}, "ratio_float"),
         ({"opt_status": "bogus"}, "opt_status"),
@@ -349,7 +382,7 @@ def test_stability_arrivals_are_bounded(tmp_path: Path) -> None:
     ids=["optimal-with-gap", "gap-mismatch", "float-disagrees", "unknown-status"],
 )
 def test_show_fails_inconsistent_lines(tmp_path: Path, edit: dict, why: str) -> None:
-    line = {**_hof_line(), **edit}
+    line = {**_optimal_line(), **edit}
     f = tmp_path / "h.jsonl"
     f.write_text(json.dumps(line) + "\n")
     res = kv("show", str(f), "--json")
@@ -357,7 +390,7 @@ def test_show_fails_inconsistent_lines(tmp_path: Path, edit: dict, why: str) -> 
     entry = json.loads(res.stdout)["entries"][0]
     assert entry["status"].startswith("FAILED") and why in entry["status"], entry["status"]
     # the unedited line passes: the check is about the edit
-    f.write_text(json.dumps(_hof_line()) + "\n")
+    f.write_text(json.dumps(_optimal_line()) + "\n")
     assert kv("show", str(f), "--json").returncode == 0
 
 
