@@ -11,7 +11,7 @@ from offline_opt.exact_small import solve_exact
 from offline_opt.milp import serial_horizons, tight_horizons
 from offline_opt.upper import best_upper_bound
 from ratio.check import check
-from ratio.model import Instance
+from ratio.model import Instance, Request
 
 from .conftest import random_instance, spec_cases
 
@@ -65,3 +65,33 @@ def test_horizons_contain_an_optimal_schedule() -> None:
         # the proofs say every optimal schedule satisfies the horizons
         for i, p in enumerate(sched.starts):
             assert p <= th[i] <= sh[i]
+
+
+def test_highs_solves_again_after_an_unproved_early_stop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A HiGHS run that stops early without a proof or its time limit (seen once in CI's long
+    slow-test process) is solved again in a fresh HiGHS object, and the optimum is proved."""
+    import offline_opt.milp as milp
+
+    inst = Instance(17, tuple(Request(0, s, o, f"r{i}") for i, (s, o) in enumerate(_CI_CASE)))
+    runs: list[int] = []
+    plain = milp._highs_class
+
+    def stopping_first() -> type:
+        class Stopping(plain()):  # type: ignore[misc]
+            def callSolver(self, lp: object) -> None:  # noqa: N802 - PuLP's name
+                if not runs:  # stop at the first incumbent under 1000: a non-proof status
+                    lp.solverModel.setOptionValue("objective_target", 1000.0)  # type: ignore[attr-defined]
+                runs.append(1)
+                super().callSolver(lp)
+
+        return Stopping
+
+    monkeypatch.setattr(milp, "_highs_class", stopping_first)
+    with pytest.warns(RuntimeWarning, match="kObjectiveTarget"):
+        res = solve(inst, solver="highs", warm_start=False)
+    assert len(runs) == 2
+    assert res.status == "optimal" and res.cost == res.lower_bound == solve_exact(inst)[0]
+
+
+#: The 7-request burst (M = 17) of CI's failed run.
+_CI_CASE = ((6, 5), (2, 5), (7, 8), (7, 5), (3, 5), (5, 3), (7, 5))
