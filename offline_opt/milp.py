@@ -186,11 +186,9 @@ def _solve_highs(prob: Any, time_limit: float | None, start: list[float] | None)
     status, so that a recurrence can be traced."""
     import highspy
 
-    done = {
-        highspy.HighsModelStatus.kOptimal,
-        highspy.HighsModelStatus.kInfeasible,
-        highspy.HighsModelStatus.kTimeLimit,
-    }
+    done = {highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kInfeasible}
+    if time_limit is not None:
+        done.add(highspy.HighsModelStatus.kTimeLimit)
     for attempt in range(2):
         cmd = _highs_class()(msg=False, timeLimit=time_limit, threads=1, gapRel=0, gapAbs=_ABS_GAP)
         cmd.start = start
