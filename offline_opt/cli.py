@@ -105,9 +105,9 @@ def _cmd_opt(args: argparse.Namespace) -> int:
 
 def _cmd_ratio(args: argparse.Namespace) -> int:
     from offline_opt import ratio_of
-    from ratio.cli import emit
+    from ratio.cli import _sliced_trace, emit
 
-    inst = _load(args.trace)
+    inst = _sliced_trace(args, _load(args.trace))
     prog = _progress(args)
     try:
         with _quiet_stdout():
@@ -138,6 +138,7 @@ def _cmd_ratio(args: argparse.Namespace) -> int:
         f"ratio         {span}",
         "claimable lower bound on the competitive ratio: L / UB = " + lo_s,
     ]
+    lines += _ratio_seconds(args, inst, obj)
     # SVF's burst theorem and the sharper bound, where they apply (model §10)
     from ratio.theory import bound_at_alpha, sharper_bound
 
@@ -157,6 +158,20 @@ def _cmd_ratio(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ratio_seconds(args: argparse.Namespace, inst: Any, obj: dict[str, Any]) -> list[str]:
+    """Seconds beside rounds (issue 19) for the policy's run, with a time base."""
+    from ratio.cli import _wallclock
+    from ratio.simulator import simulate
+    from ratio.traceops import time_base_ms
+
+    if time_base_ms(inst, args.round_ms) is None:
+        _wallclock(args, inst, None, obj)  # the slice report only
+        return []
+    run = simulate(inst, args.policy)
+    rows = _wallclock(args, inst, run.costs, obj)
+    return [f"{k:<30}{v}" for k, v in rows]
+
+
 def register(subparsers: Any) -> None:
     """Add ``opt`` and ``ratio`` to the ``kvratio`` command line."""
     from ratio.cli import add_json_flag
@@ -173,5 +188,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--policy", default="svf", help="NAME[:key=value,...]")
     p.add_argument("--solver", choices=_SOLVERS, default="auto")
     p.add_argument("--time-limit", type=_time_limit, default=60.0, metavar="S")
+    from ratio.traceops import add_slice_args
+
+    add_slice_args(p)
     add_json_flag(p)
     p.set_defaults(func=_cmd_ratio)
