@@ -395,9 +395,11 @@ def scale_to_capacity(instance: Instance, target: int) -> Instance:
     arrivals scale too because a request's duration in rounds is ``o``: the gaps between
     arrivals grow with the work, so the offered load against the memory boundary
     (``docs/queueing.md`` Q6, ``M / E[V]`` with ``V`` quadratic in the lengths) is kept.
-    Rounding down keeps ``s' + o' <= (s + o) M' / M <= M'`` whenever both floors are >= 1;
-    the ``max(1, .)`` can only break it when ``M'`` is tiny, which is refused. The ratio is
-    **not** scale-invariant (rounding and the ``-1`` terms of the volume), so the scaled trace
+    Rounding down keeps ``s' + o' <= (s + o) M' / M <= M'`` when both floors are >= 1, and
+    the ``max(1, .)`` cannot break it for ``M' >= 2``: if ``o' = 1`` by the max, then
+    ``s' <= floor((M - 1) M' / M) <= M' - 1`` (``s <= M - 1`` as ``o >= 1``), and the other
+    cases are alike, so every scaled request fits. The ratio is **not** scale-invariant
+    (rounding and the ``-1`` terms of the volume), so the scaled trace
     must be certified again. Per-request side data that no longer fits (exact times, hash ids,
     predictions) is dropped; ``meta["scaled_from"]`` records ``M`` and the rule.
 
