@@ -31,17 +31,26 @@ def _time_limit(text: str) -> float:
 
 @contextlib.contextmanager
 def _quiet_stdout() -> Iterator[None]:
-    """Send anything a solver prints on stdout (HiGHS prints a banner) to stderr, so that
-    ``--json`` output stays exactly one JSON object."""
+    """Keep anything a solver prints on stdout (HiGHS prints a banner) out of stdout, so that
+    ``--json`` output stays exactly one JSON object. It goes to ``/dev/null``: on stderr it
+    landed inside the one-line progress display (issue 19). ``KVRATIO_SOLVER_LOG=1`` sends it
+    to stderr instead, for debugging a solver."""
     sys.stdout.flush()
     saved = os.dup(1)
+    sink = -1
     try:
-        os.dup2(2, 1)
+        if os.environ.get("KVRATIO_SOLVER_LOG") == "1":
+            os.dup2(2, 1)
+        else:
+            sink = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(sink, 1)
         yield
     finally:
         sys.stdout.flush()
         os.dup2(saved, 1)
         os.close(saved)
+        if sink >= 0:
+            os.close(sink)
 
 
 def _load(path: str) -> Any:

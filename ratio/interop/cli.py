@@ -265,7 +265,7 @@ def _cmd_capacity(args: argparse.Namespace) -> int:
     shape = load_config(cfg)
     res = compute_capacity(
         shape,
-        gpu_memory=parse_size(args.gpu_memory),
+        gpu_memory=parse_size(args.gpu_memory, require_unit=True, what="--gpu-memory"),
         utilization=args.utilization,
         dtype=args.dtype,
         kv_cache_dtype=args.kv_cache_dtype,
@@ -410,7 +410,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         required=True,
         help="config.json, or shipped:llama-2-7b|llama-3.1-8b|llama-3.1-70b",
     )
-    p.add_argument("--gpu-memory", required=True, help="e.g. 80GiB, 80GB, 8x80GiB")
+    p.add_argument(
+        "--gpu-memory",
+        required=True,
+        help="with a unit: 80GiB, 80GB, 8x80GiB (a bare number is refused)",
+    )
     p.add_argument("--utilization", default="0.9", help="vLLM --gpu-memory-utilization")
     p.add_argument("--dtype", default="auto", help="weights dtype (auto: the config's)")
     p.add_argument("--kv-cache-dtype", default="auto", help="KV cache dtype (auto: --dtype)")

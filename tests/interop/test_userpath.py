@@ -218,7 +218,8 @@ def test_export_scale_to_capacity(tmp_path: Path, capsys: pytest.CaptureFixture[
     scaled = load(big)
     assert scaled.capacity == 240 and sc["M"] == 240 and sc["M_from"] == 24
     assert [(r.arrival, r.prompt, r.output) for r in scaled.requests] == [
-        (10 * a, 10 * s, 10 * o) for a, s, o in ((0, 5, 7), (0, 12, 8), (1, 3, 3), (2, 6, 6), (4, 2, 9))
+        (10 * a, 10 * s, 10 * o)
+        for a, s, o in ((0, 5, 7), (0, 12, 8), (1, 3, 3), (2, 6, 6), (4, 2, 9))
     ]
     assert sc["alpha"] == str(scaled.alpha) == "5/6"
     cost = simulate(scaled, "svf").total_latency
@@ -255,3 +256,56 @@ def test_stability_seconds(capsys: pytest.CaptureFixture[str]) -> None:
     assert r["throughput_rps"] == pytest.approx(r["completed"] / 20.0)
     assert r["mean_latency_s"] == pytest.approx(r["mean_latency"] * 0.05)
     assert r["mean_latency"] >= 8  # at least o rounds each
+
+
+# --- the smaller things of issue 19 ----------------------------------------------------------
+def test_gpu_memory_needs_a_unit(capsys: pytest.CaptureFixture[str]) -> None:
+    """``--gpu-memory 80`` meant 80 bytes; now it is refused with the fix in the message."""
+    base = ["capacity", "--model-config", "shipped:llama-3.1-8b", "--json"]
+    assert main([*base, "--gpu-memory", "80"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "80GiB" in err[0] and "no unit" in err[0]
+    assert main([*base, "--gpu-memory", "80GiB"]) == 0
+    assert _json(capsys)["capacity_tokens"] == 467264
+
+
+def test_family_says_why_alpha_differs(capsys: pytest.CaptureFixture[str]) -> None:
+    """``family --alpha 1/2`` printed alpha 181/361 with no word on why."""
+    assert main(["family", "svf_hol_block", "--n", "8", "--alpha", "1/2"]) == 0
+    out = capsys.readouterr().out
+    assert "--alpha" in out.splitlines()[0]
+    assert "note: --alpha is the family's parameter 1/k" in out
+    assert "181/361 for 1/2" in out
+
+
+def test_solver_banner_stays_out_of_the_progress_line(capfd: pytest.CaptureFixture[str]) -> None:
+    """HiGHS prints its banner on file descriptor 1; it used to be sent to stderr, inside the
+    one-line progress display."""
+    import os
+
+    from offline_opt.cli import _quiet_stdout
+
+    with _quiet_stdout():
+        os.write(1, b"Running HiGHS 1.16.0\n")
+    out, err = capfd.readouterr()
+    assert "HiGHS" not in out and "HiGHS" not in err
+
+
+def test_search_says_it_resumed(tmp_path: Path) -> None:
+    """Re-running the demo silently resumed and reprinted the old result."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    cmd = [sys.executable, "-m", "ratio.cli", "search", "--policy", "svf", "--regime"]
+    cmd += ["all_at_zero", "--budget", "20", "--seed", "1", "--out", str(tmp_path / "run")]
+    cmd += ["--quiet", "--json"]
+    first = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout)["resumed_evaluations"] == 0
+    assert "resumed" not in first.stderr
+    again = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["resumed_evaluations"] == 20
+    assert "resumed" in again.stderr and "nothing new was evaluated" in again.stderr
