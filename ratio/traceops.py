@@ -336,6 +336,7 @@ def trace_stats(
     bound, formula = boundary_of(wl, tau="unit", capacity=m)
     a = [r.arrival for r in instance.requests]
     span = max(a) - min(a) + 1
+    free_peak = _free_peak(instance)
     rate = Fraction(instance.n, span)
     out: dict[str, Any] = {
         "n": instance.n,
@@ -350,6 +351,8 @@ def trace_stats(
         "boundary_per_round": float(bound),
         "boundary_formula": formula,
         "load": float(rate / bound),
+        "free_peak": free_peak,
+        "memory_binds": m < free_peak,
     }
     rms = time_base_ms(instance, round_ms)
     if rms is not None:
@@ -358,6 +361,18 @@ def trace_stats(
         out["boundary_rps"] = float(bound) * 1000.0 / rms
         out["arrival_span_s"] = span * rms / 1000.0
     return out
+
+
+def _free_peak(instance: Instance) -> int:
+    """Peak memory (tokens, model convention) when every request starts on arrival: with
+    ``M >= free_peak`` that schedule is feasible, every latency is its minimum ``o_i`` and
+    every policy that starts a request as soon as it fits (SVF, FCFS, SJF, vLLM's) runs it, so
+    their ratios are exactly 1; memory can bind only below it."""
+    from ratio.costs import memory_stats
+    from ratio.model import Schedule
+
+    big = Instance(max(instance.capacity, max(instance.peaks)), instance.requests)
+    return memory_stats(big, Schedule(tuple(r.arrival for r in instance.requests)))[0]
 
 
 def stats_text(st: Mapping[str, Any]) -> str:
@@ -379,7 +394,16 @@ def stats_text(st: Mapping[str, Any]) -> str:
         + (f" = {st['boundary_rps']:.4g} requests/s" if "boundary_rps" in st else "")
         + f" ({st['boundary_formula']})",
         f"offered load {st['load']:.3f} of the memory boundary (at 1 and above the backlog "
-        "grows without bound; far below 1 memory seldom binds and every policy is near OPT)",
+        "grows without bound)",
+        f"peak memory if every request starts on arrival: {st['free_peak']} tokens = "
+        f"{st['free_peak'] / st['M']:.0%} of M: "
+        + (
+            "memory binds (M is below it)"
+            if st["memory_binds"]
+            else "memory never binds at this M: policies that start what fits are optimal "
+            "(ratio 1); choose "
+            f"--capacity below {st['free_peak']}"
+        ),
     ]
     return "\n".join(lines)
 

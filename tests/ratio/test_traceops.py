@@ -177,5 +177,24 @@ def test_trace_stats_hand_worked() -> None:
     assert st_["rate_rps"] == pytest.approx(5.0)
     assert st_["peak"]["max"] == 5
     assert trace_stats(inst, capacity=24)["load"] == pytest.approx(0.125)
+    # no overlap on arrival: the peak is the larger request's s + o = 5
+    assert st_["free_peak"] == 5 and st_["memory_binds"] is False
+    # both at round 0: round 0 holds (2 + 1) + (4 + 1) = 8 tokens
+    both = Instance(12, (Request(0, 2, 2), Request(0, 4, 1)))
+    assert trace_stats(both)["free_peak"] == 8
+    assert trace_stats(both, capacity=7)["memory_binds"] is True
+    assert trace_stats(both, capacity=8)["memory_binds"] is False
     with pytest.raises(InputError, match="never run"):
         trace_stats(inst, capacity=4)
+
+
+@given(inst=instances(n=(1, 8), regime="online", max_arrival=20))
+def test_no_binding_means_ratio_one(inst: Instance) -> None:
+    """At M >= free_peak every request starts on arrival under SVF and FCFS: ratio 1."""
+    from ratio.simulator import simulate
+
+    st_ = trace_stats(inst)
+    roomy = inst.with_capacity(max(st_["free_peak"], inst.capacity))
+    for pol in ("svf", "fcfs"):
+        run = simulate(roomy, pol)
+        assert run.starts == tuple(r.arrival for r in inst.requests)
