@@ -94,7 +94,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,
     p.add_argument(
         "--alpha",
         default="1/2",
-        help="alphas, comma-separated, e.g. 1,1/2,3/4 (older families: 1/k only)",
+        help="the family parameter(s), comma-separated, e.g. 1,1/2,3/4 (older families: 1/k "
+        "only); a family may realise an alpha = max P / M just above it: both are shown",
     )
     p.add_argument("--plot", default=None, help="write ratio against n to this PNG")
     add_json_flag(p)
@@ -174,8 +175,31 @@ def _cmd_search(args: argparse.Namespace) -> int:
             progress=not args.quiet,
         )
     obj = summary(res)
+    _resumed(args, obj)
     emit(args, obj, _search_text(res, obj))
     return 1 if res.violation else 0
+
+
+def _resumed(args: argparse.Namespace, obj: dict[str, Any]) -> None:
+    """Say when the run directory already held evaluations (issue 19: re-running the demo
+    silently reprinted the old result). Adds ``resumed_evaluations`` to the JSON and a line on
+    stderr."""
+    old = int(obj["evaluations"]) - int(obj["new_evaluations"])
+    obj["resumed_evaluations"] = old
+    if old <= 0:
+        return
+    if obj["new_evaluations"] == 0:
+        msg = (
+            f"resumed {args.out}: its {old} evaluations already meet the budget, so nothing "
+            "new was evaluated and this is the stored result (use another --out for a fresh "
+            "run, or a larger --budget to continue)"
+        )
+    else:
+        msg = (
+            f"resumed {args.out}: {old} evaluations replayed from its log, "
+            f"{obj['new_evaluations']} new"
+        )
+    print(f"kvratio search: {msg}", file=sys.stderr)
 
 
 def _stdout_to_stderr() -> None:
@@ -368,6 +392,7 @@ def _cmd_family(args: argparse.Namespace) -> int:
         (
             q.policy,
             q.n,
+            q.alpha_param,
             q.alpha,
             q.capacity,
             q.policy_cost,
@@ -378,8 +403,20 @@ def _cmd_family(args: argparse.Namespace) -> int:
         for q in points
     ]
     text = table(
-        point_rows, ("policy", "n", "alpha", "M", "L_policy", "UB(OPT)", "UB from", "ratio")
+        point_rows,
+        ("policy", "n", "--alpha", "alpha", "M", "L_policy", "UB(OPT)", "UB from", "ratio"),
     )
+    off = sorted({(str(q.alpha_param), str(q.alpha)) for q in points if q.alpha != q.alpha_param})
+    if off:
+        # issue 19: `family --alpha 1/2` printed alpha 181/361 with no word on why
+        text += (
+            f"\nnote: --alpha is the family's parameter 1/k; {fam.name} realises alpha = "
+            "max P / M "
+            + ", ".join(f"{b} for {a}" for a, b in off[:4])
+            + (" ..." if len(off) > 4 else "")
+            + " (its construction, adversaries/families.py); the column alpha is the "
+            "trace's own"
+        )
     text += "\nfitted exponents (ratio ~ n^e): " + ", ".join(
         f"{k}: {v:.3f}" for k, v in fits.items()
     )

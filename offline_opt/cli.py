@@ -31,17 +31,26 @@ def _time_limit(text: str) -> float:
 
 @contextlib.contextmanager
 def _quiet_stdout() -> Iterator[None]:
-    """Send anything a solver prints on stdout (HiGHS prints a banner) to stderr, so that
-    ``--json`` output stays exactly one JSON object."""
+    """Keep anything a solver prints on stdout (HiGHS prints a banner) out of stdout, so that
+    ``--json`` output stays exactly one JSON object. It goes to ``/dev/null``: on stderr it
+    landed inside the one-line progress display (issue 19). ``KVRATIO_SOLVER_LOG=1`` sends it
+    to stderr instead, for debugging a solver."""
     sys.stdout.flush()
     saved = os.dup(1)
+    sink = -1
     try:
-        os.dup2(2, 1)
+        if os.environ.get("KVRATIO_SOLVER_LOG") == "1":
+            os.dup2(2, 1)
+        else:
+            sink = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(sink, 1)
         yield
     finally:
         sys.stdout.flush()
         os.dup2(saved, 1)
         os.close(saved)
+        if sink >= 0:
+            os.close(sink)
 
 
 def _load(path: str) -> Any:
@@ -105,9 +114,9 @@ def _cmd_opt(args: argparse.Namespace) -> int:
 
 def _cmd_ratio(args: argparse.Namespace) -> int:
     from offline_opt import ratio_of
-    from ratio.cli import emit
+    from ratio.cli import _sliced_trace, emit
 
-    inst = _load(args.trace)
+    inst = _sliced_trace(args, _load(args.trace))
     prog = _progress(args)
     try:
         with _quiet_stdout():
@@ -138,6 +147,7 @@ def _cmd_ratio(args: argparse.Namespace) -> int:
         f"ratio         {span}",
         "claimable lower bound on the competitive ratio: L / UB = " + lo_s,
     ]
+    lines += _ratio_seconds(args, inst, obj)
     # SVF's burst theorem and the sharper bound, where they apply (model §10)
     from ratio.theory import bound_at_alpha, sharper_bound
 
@@ -157,6 +167,20 @@ def _cmd_ratio(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ratio_seconds(args: argparse.Namespace, inst: Any, obj: dict[str, Any]) -> list[str]:
+    """Seconds beside rounds (issue 19) for the policy's run, with a time base."""
+    from ratio.cli import _wallclock
+    from ratio.simulator import simulate
+    from ratio.traceops import time_base_ms
+
+    if time_base_ms(inst, args.round_ms) is None:
+        _wallclock(args, inst, None, obj)  # the slice report only
+        return []
+    run = simulate(inst, args.policy)
+    rows = _wallclock(args, inst, run.costs, obj)
+    return [f"{k:<30}{v}" for k, v in rows]
+
+
 def register(subparsers: Any) -> None:
     """Add ``opt`` and ``ratio`` to the ``kvratio`` command line."""
     from ratio.cli import add_json_flag
@@ -173,5 +197,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--policy", default="svf", help="NAME[:key=value,...]")
     p.add_argument("--solver", choices=_SOLVERS, default="auto")
     p.add_argument("--time-limit", type=_time_limit, default=60.0, metavar="S")
+    from ratio.traceops import add_slice_args
+
+    add_slice_args(p)
     add_json_flag(p)
     p.set_defaults(func=_cmd_ratio)

@@ -67,7 +67,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         from ratio.validate import check_plot_path
 
         check_plot_path(args.plot, "--plot")
-    inst = load(args.trace)
+    inst = _sliced_trace(args, load(args.trace))
     guard_work(inst, str(args.trace))
     info = None
     if args.info:
@@ -139,7 +139,9 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
                 f"--plot draws one point per round; this run has {c.makespan} rounds, above "
                 f"the limit {MAX_PLOT_ROUNDS} (ratio.validate.MAX_PLOT_ROUNDS)"
             )
-        out = plot_run(res, args.plot)
+        from ratio.traceops import time_base_ms
+
+        out = plot_run(res, args.plot, round_ms=time_base_ms(inst, args.round_ms))
         obj["plot"] = str(out)
     rows = [
         ("requests", inst.n),
@@ -159,6 +161,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         ("evictions", c.evictions),
         ("wasted tokens", c.wasted_tokens),
     ]
+    rows += _wallclock(args, inst, c, obj)
     how = "extended engine" if extended else "checker: feasible"
     text = f"policy {res.policy} on {args.trace} (rounds, tokens; {how})\n"
     text += table(rows, ("cost", "value"))
@@ -166,6 +169,36 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         text += f"\nplot written to {args.plot}"
     emit(args, obj, text)
     return 0
+
+
+# --- trace slicing and wall-clock units (issue 19; ratio.traceops) ----------------------------
+def _sliced_trace(args: argparse.Namespace, inst: Any) -> Any:
+    from ratio.traceops import apply_slice, slice_from_args
+
+    spec = slice_from_args(args)
+    if spec.empty:
+        return inst
+    out = apply_slice(inst, spec, round_ms=getattr(args, "round_ms", None))
+    args.slice_report = out.report
+    print(f"sliced {out.report['n_before']} -> {out.instance.n} requests", file=sys.stderr)
+    return out.instance
+
+
+def _wallclock(
+    args: argparse.Namespace, inst: Any, costs: Any, obj: dict[str, Any]
+) -> list[tuple[str, str]]:
+    """Seconds beside rounds with a time base (``--round-ms`` or the trace's own): adds the
+    fields to ``obj`` and returns the table rows."""
+    from ratio.traceops import seconds_from_costs, seconds_rows, time_base_ms
+
+    rms = time_base_ms(inst, getattr(args, "round_ms", None))
+    if getattr(args, "slice_report", None):
+        obj["slice"] = args.slice_report
+    if rms is None or costs is None:
+        return []
+    sec = seconds_from_costs(costs, inst.n, rms)
+    obj.update(sec)
+    return seconds_rows(sec)
 
 
 # --- policies ---------------------------------------------------------------------------------
@@ -299,6 +332,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="length-information noise model, e.g. predicted:sigma=0.5, interval:width=1, "
         "one_bit:flip=0.1 (ratio.interop.noise)",
     )
+    from ratio.traceops import add_slice_args
+
+    add_slice_args(p)
     add_json_flag(p)
     p.set_defaults(func=_cmd_simulate)
 

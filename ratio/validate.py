@@ -123,6 +123,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("*", "--backlog-bound"): _POS,
     ("*", "--hash-block"): _POS_INT,
     ("*", "--capacity"): _CAPACITY,
+    ("*", "--head"): _POS_INT,
+    ("*", "--sample"): _POS_INT,
+    ("export", "--scale-to-capacity"): _CAPACITY,
     ("gen", "--n"): Rule(int, 0, MAX_GEN_REQUESTS, note="ratio.validate.MAX_GEN_REQUESTS"),
     ("gen", "--M"): _CAPACITY,
     ("gen", "--rate"): Rule(float, 0, 10**9, lo_open=True),
@@ -174,6 +177,7 @@ PATH_RULES: dict[tuple[str, str], str] = {
     ("gen", "--out"): "file",
     ("import", "--out"): "file",
     ("export", "--out"): "file",
+    ("export", "--scaled-trace"): "file",
 }
 
 

@@ -79,13 +79,19 @@ _UNITS = {
 }
 
 
-def parse_size(text: str) -> int:
-    """Bytes in ``80GiB``, ``80GB`` (10^9), ``8x80GiB`` (eight GPUs), or a plain integer.
+def parse_size(text: str, *, require_unit: bool = False, what: str = "size") -> int:
+    """Bytes in ``80GiB``, ``80GB`` (10^9), ``8x80GiB`` (eight GPUs), or a plain integer
+    (bytes; refused with ``require_unit``: ``--gpu-memory 80`` would be 80 bytes, issue 19).
 
     >>> parse_size("80GiB"), parse_size("2x1KiB"), parse_size("1000")
     (85899345920, 2048, 1000)
     """
     m = re.fullmatch(r"\s*(?:(\d+)\s*[xX*]\s*)?(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*", text)
+    if require_unit and m and not m.group(3):
+        raise InputError(
+            f"{what} {text!r} has no unit: write it with one, e.g. {m.group(2)}GiB (2^30 bytes) "
+            f"or {m.group(2)}GB (10^9 bytes); a bare number would mean bytes"
+        )
     if not m or m.group(3).lower() not in _UNITS:
         raise InputError(
             f"bad size {text!r}: expected e.g. 80GiB, 80GB, 8x80GiB or bytes (units: B, KB, MB, "

@@ -5,15 +5,23 @@ The Mooncake trace shape (FAST'25) is one JSON object per line::
 
     {"timestamp": 0, "input_length": 6755, "output_length": 500, "hash_ids": [...]}
 
-with ``timestamp`` in **milliseconds** since the trace start. Request ``i`` arriving in round
-``a_i`` is written at ``timestamp = a_i * round_ms`` with ``input_length = s_i`` and
-``output_length = o_i``. ``hash_ids`` are the trace's own (``meta["hash_ids"]``, an imported
-Mooncake trace) or else, with ``hash_block = H > 0`` (default 16), ``ceil(s_i / H)`` fresh
-integers per request, unique across requests: vLLM 0.32's ``vllm bench serve --dataset-name
-timed_trace`` builds each prompt from its ``hash_ids``, ``H`` tokens per id
-(``--timed-trace-chunk-hash-size H``), so without them it would send empty prompts; unique ids
-mean no prefix is shared, as in the model. Lines are in request-index order. Re-importing with
-the same ``round_ms`` and ``--origin zero`` gives the same requests (the round-trip property test).
+with ``timestamp`` in **milliseconds** since the trace start. Request ``i`` is written with
+``input_length = s_i`` and ``output_length = o_i`` and
+
+* ``timestamp`` = its exact arrival time ``meta["arrival_ms"][i]`` when the trace keeps one
+  (``kvratio import`` does) and ``exact_times`` is set, else ``a_i * round_ms`` (the start of
+  its round; a trace from ``gen`` or ``search``, a re-timed or scaled trace);
+* ``hash_ids``: ``ceil(s_i / H)`` fresh integers per request (``hash_block = H > 0``, default
+  16), unique across requests: vLLM 0.32's ``vllm bench serve --dataset-name timed_trace``
+  builds each prompt from its ``hash_ids``, ``H`` tokens per id
+  (``--timed-trace-chunk-hash-size H``), so without them it would send empty prompts, and ids
+  of another block size would give prompts of the wrong length; unique ids mean no prefix is
+  shared, as in the model. With ``keep_hash_ids`` the trace's own ids (an imported Mooncake
+  trace: :data:`MOONCAKE_BLOCK` = 512 tokens per id) are written instead, and the replay needs
+  ``--timed-trace-chunk-hash-size 512``.
+
+Lines are in request-index order. Re-importing with the same ``round_ms`` and ``--origin zero``
+gives the same requests (the round-trip property test).
 """
 
 from __future__ import annotations
@@ -26,9 +34,19 @@ from typing import Any
 from ratio.errors import InputError
 from ratio.model import Instance
 
-__all__ = ["EXPORT_FORMATS", "mooncake_lines", "export_mooncake", "default_round_ms"]
+__all__ = [
+    "EXPORT_FORMATS",
+    "MOONCAKE_BLOCK",
+    "mooncake_lines",
+    "export_mooncake",
+    "default_round_ms",
+    "exact_times_ms",
+]
 
 EXPORT_FORMATS = ("mooncake",)
+
+#: tokens per hash id in Mooncake's published traces (FAST'25)
+MOONCAKE_BLOCK = 512
 
 
 def default_round_ms(instance: Instance) -> float | None:
@@ -39,6 +57,24 @@ def default_round_ms(instance: Instance) -> float | None:
     return None
 
 
+def exact_times_ms(instance: Instance) -> list[float] | None:
+    """The trace's own arrival times (``meta["arrival_ms"]``, ms after its origin), if it keeps
+    one per request and they order like the rounds."""
+    v = instance.meta.get("arrival_ms")
+    if not (isinstance(v, list | tuple) and len(v) == instance.n):
+        return None
+    try:
+        ms = [float(x) for x in v]
+    except (TypeError, ValueError):
+        return None
+    if not all(math.isfinite(x) and x >= 0 for x in ms):
+        return None
+    order = sorted(range(instance.n), key=lambda i: (instance.requests[i].arrival, ms[i]))
+    if any(ms[i] > ms[j] for i, j in zip(order, order[1:], strict=False)):
+        return None
+    return ms
+
+
 def _ms(x: float) -> int | float:
     # No rounding: floor((a * R) / R) == a in floating point for any realistic a, which the
     # round-trip property relies on.
@@ -46,7 +82,12 @@ def _ms(x: float) -> int | float:
 
 
 def mooncake_lines(
-    instance: Instance, *, round_ms: float, hash_block: int = 16
+    instance: Instance,
+    *,
+    round_ms: float,
+    hash_block: int = 16,
+    keep_hash_ids: bool = False,
+    exact_times: bool = False,
 ) -> list[dict[str, Any]]:
     """The JSONL objects of the Mooncake timed-trace shape, one per request.
 
@@ -59,14 +100,15 @@ def mooncake_lines(
         raise InputError(f"--round-ms must be a positive number, got {round_ms!r}")
     if isinstance(hash_block, bool) or not isinstance(hash_block, int) or hash_block < 0:
         raise InputError(f"--hash-block must be an integer >= 0, got {hash_block!r}")
-    hashes = instance.meta.get("hash_ids")
+    hashes = instance.meta.get("hash_ids") if keep_hash_ids else None
     if not (isinstance(hashes, list | tuple) and len(hashes) == instance.n):
         hashes = None
+    exact = exact_times_ms(instance) if exact_times else None
     out = []
     fresh = 0
     for i, r in enumerate(instance.requests):
         obj: dict[str, Any] = {
-            "timestamp": _ms(r.arrival * float(round_ms)),
+            "timestamp": _ms(exact[i] if exact is not None else r.arrival * float(round_ms)),
             "input_length": r.prompt,
             "output_length": r.output,
         }
@@ -81,10 +123,22 @@ def mooncake_lines(
 
 
 def export_mooncake(
-    instance: Instance, path: str | Path, *, round_ms: float, hash_block: int = 16
+    instance: Instance,
+    path: str | Path,
+    *,
+    round_ms: float,
+    hash_block: int = 16,
+    keep_hash_ids: bool = False,
+    exact_times: bool = False,
 ) -> Path:
     """Write :func:`mooncake_lines` to ``path`` (JSONL)."""
     from ratio.atomic import write_text_atomic
 
-    lines = mooncake_lines(instance, round_ms=round_ms, hash_block=hash_block)
+    lines = mooncake_lines(
+        instance,
+        round_ms=round_ms,
+        hash_block=hash_block,
+        keep_hash_ids=keep_hash_ids,
+        exact_times=exact_times,
+    )
     return write_text_atomic(path, "".join(json.dumps(o) + "\n" for o in lines))

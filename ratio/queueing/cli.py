@@ -66,8 +66,11 @@ def _cmd_stability(args: argparse.Namespace) -> int:
         use_ray=args.ray,
     )
     obj: dict[str, Any] = rep.to_dict()
+    k = _seconds_per_unit(args)
+    if k is not None:
+        _add_seconds(obj, rep, k)
     if args.plot:
-        obj["plot"] = plot_report(rep, args.plot)
+        obj["plot"] = plot_report(rep, args.plot, seconds_per_unit=k)
     lines = [
         f"policy {rep.policy}, tau {rep.tau}, horizon {rep.horizon:g}, seed {rep.seed}",
         f"boundary {rep.boundary:.6g} per time unit ({rep.boundary_formula})",
@@ -81,10 +84,51 @@ def _cmd_stability(args: argparse.Namespace) -> int:
             f"{rr.verdict:<12} "
             f"{rr.throughput:>10.4g} {rr.evictions:>9d}"
         )
+    if k is not None:
+        lines.append(
+            f"in seconds ({obj['seconds_per_unit']:g} s per time unit): "
+            f"{'rate/s':>10} {'req/s done':>10} {'mean lat s':>10} {'p50 s':>8} {'p99 s':>8}"
+        )
+        for d in obj["results"]:
+            lines.append(
+                f"{'':>38}{d['rate_rps']:>10.4g} {d['throughput_rps']:>10.4g} "
+                f"{d['mean_latency_s']:>10.4g} {d['p50_latency_s']:>8.4g} "
+                f"{d['p99_latency_s']:>8.4g}"
+            )
     if args.plot:
         lines.append(f"plot written to {args.plot}")
     emit(args, obj, "\n".join(lines))
     return 0
+
+
+def _seconds_per_unit(args: argparse.Namespace) -> float | None:
+    """Seconds per time unit: ``--round-ms`` with ``--tau unit`` (a round), else 1/1000 for a
+    batch-time model (its unit is the millisecond, ``queueing.md`` Q2); ``None`` without a
+    time base."""
+    from ratio.errors import InputError
+    from ratio.queueing.tau import parse_tau
+
+    unit = parse_tau(args.tau).spec == "unit"
+    if args.round_ms is not None:
+        if not unit:
+            raise InputError("--round-ms is for --tau unit; a batch-time model is in ms already")
+        return float(args.round_ms) / 1000.0
+    return None if unit else 1e-3
+
+
+def _add_seconds(obj: dict[str, Any], rep: Any, k: float) -> None:
+    """``mean_latency_s``, ``p50_latency_s``, ``p99_latency_s``, ``makespan_s`` (the horizon)
+    and ``throughput_rps`` (requests completed per second) beside each rate (issue 19)."""
+    obj["seconds_per_unit"] = k
+    obj["boundary_rps"] = rep.boundary / k
+    span = float(rep.horizon) * k
+    for d in obj["results"]:
+        d["rate_rps"] = d["rate"] / k
+        d["mean_latency_s"] = d["mean_latency"] * k
+        d["p50_latency_s"] = d["p50_latency"] * k
+        d["p99_latency_s"] = d["p99_latency"] * k
+        d["makespan_s"] = span
+        d["throughput_rps"] = d["completed"] / span
 
 
 def register(subparsers: Any) -> None:
@@ -121,5 +165,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("--workers", type=int, default=1, help="parallel processes over rates")
     p.add_argument("--ray", action="store_true", help="run the rates as Ray tasks")
     p.add_argument("--plot", metavar="PNG", help="backlog over time and slope against load")
+    p.add_argument(
+        "--round-ms",
+        type=float,
+        metavar="MS",
+        help="ms per round with --tau unit: adds seconds beside the time units (a batch-time "
+        "model's unit is the ms, so seconds are added without it)",
+    )
     add_json_flag(p)
     p.set_defaults(func=_cmd_stability)

@@ -213,6 +213,11 @@ class RateResult:
     arrived: int = 0
     final_backlog: int = 0
     max_backlog: int = 0
+    #: latency (completion - arrival) of the requests completed within the horizon, in the
+    #: time unit (issue 19: seconds come from these); 0 when none completed
+    mean_latency: float = 0.0
+    p50_latency: float = 0.0
+    p99_latency: float = 0.0
     times: list[float] = field(default_factory=list, repr=False)
     backlog: list[float] = field(default_factory=list, repr=False)
 
@@ -286,7 +291,18 @@ def run_rate(cfg: dict[str, Any]) -> RateResult:
         if len(times)
         else []
     )
+    lat = np.array(
+        [
+            float(c - r.arrival)
+            for c, r in zip(res.completion_times, res.requests, strict=False)
+            if c is not None
+        ],
+        dtype=float,
+    )
     return RateResult(
+        mean_latency=float(lat.mean()) if lat.size else 0.0,
+        p50_latency=float(np.percentile(lat, 50)) if lat.size else 0.0,
+        p99_latency=float(np.percentile(lat, 99)) if lat.size else 0.0,
         rate=float(rate),
         load=float(cfg["load"]),
         slope=slope,
@@ -448,7 +464,12 @@ def _map(cfgs: list[dict[str, Any]], workers: int, use_ray: bool) -> list[RateRe
     return out
 
 
-def plot_report(report: StabilityReport, path: str, extra: Sequence[StabilityReport] = ()) -> str:
+def plot_report(
+    report: StabilityReport,
+    path: str,
+    extra: Sequence[StabilityReport] = (),
+    seconds_per_unit: float | None = None,
+) -> str:
     """Backlog against time per rate, and slope (+- 2 SE) against load with the boundary and
     the fluid prediction ``max(0, lambda E[W] - b_max / tau(b_max))`` drawn."""
     import matplotlib
@@ -468,6 +489,10 @@ def plot_report(report: StabilityReport, path: str, extra: Sequence[StabilityRep
             lw=1,
         )
     ax1.set_xlabel("time")
+    if seconds_per_unit is not None:
+        spu = seconds_per_unit
+        sec = ax1.secondary_xaxis("top", functions=(lambda x: x * spu, lambda x: x / spu))
+        sec.set_xlabel("seconds")
     ax1.set_ylabel("backlog (tokens of work)")
     ax1.set_title(f"{report.policy}: backlog over time")
     ax1.legend(fontsize=7)

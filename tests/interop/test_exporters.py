@@ -60,13 +60,47 @@ def test_round_trip(
 
 def test_mooncake_lines_units_and_hash_ids(tmp_path: Path) -> None:
     res = import_trace(DATA / "mooncake_shuffled.jsonl", "mooncake", capacity=16384, round_ms=50)
-    lines = mooncake_lines(res.instance, round_ms=50)
+    lines = mooncake_lines(res.instance, round_ms=50, keep_hash_ids=True)
     assert lines == [
         {"timestamp": 0, "input_length": 6755, "output_length": 500, "hash_ids": [0, 1, 2]},
         {"timestamp": 0, "input_length": 7319, "output_length": 490, "hash_ids": [0, 14]},
-        # round 61 * 50 ms: the export keeps the round, not the original 3052 ms
+        # round 61 * 50 ms without exact_times
         {"timestamp": 3050, "input_length": 7234, "output_length": 794, "hash_ids": [0, 28]},
     ]
+
+
+def test_export_keeps_exact_times(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 19: the trace keeps its exact arrival times, so the export writes them (3052 ms),
+    not the start of their round (3050 ms); a --round-ms other than the trace's re-times."""
+    res = import_trace(DATA / "mooncake_shuffled.jsonl", "mooncake", capacity=16384, round_ms=50)
+    lines = mooncake_lines(res.instance, round_ms=50, exact_times=True)
+    assert [x["timestamp"] for x in lines] == [0, 0, 3052]
+    t = dump(res.instance, tmp_path / "m.json")
+    out = tmp_path / "m.jsonl"
+    assert main(["export", str(t), "-o", str(out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["timestamps"] == "exact"
+    assert [json.loads(x)["timestamp"] for x in out.read_text().splitlines()] == [0, 0, 3052]
+    assert main(["export", str(t), "-o", str(out), "--round-ms", "10", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["timestamps"] == "rounds"
+    assert [json.loads(x)["timestamp"] for x in out.read_text().splitlines()] == [0, 0, 610]
+
+
+def test_export_hash_ids_match_the_chunk_size(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 19: an imported Mooncake trace's ids are 512-token blocks; by default the export
+    writes fresh ids of --hash-block tokens (ceil(s/16) of them), matching the replay's
+    --timed-trace-chunk-hash-size 16, and --keep-hash-ids says to replay with 512."""
+    res = import_trace(DATA / "mooncake_shuffled.jsonl", "mooncake", capacity=16384, round_ms=50)
+    lines = mooncake_lines(res.instance, round_ms=50)
+    assert [len(x["hash_ids"]) for x in lines] == [-(-s // 16) for s in (6755, 7319, 7234)]
+    t = dump(res.instance, tmp_path / "m.json")
+    out = tmp_path / "m.jsonl"
+    assert main(["export", str(t), "-o", str(out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["chunk_hash_size"] == 16
+    assert main(["export", str(t), "-o", str(out), "--keep-hash-ids", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["chunk_hash_size"] == 512
+    assert json.loads(out.read_text().splitlines()[1])["hash_ids"] == [0, 14]
 
 
 def test_cli_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -85,6 +119,8 @@ def test_cli_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         "format": "mooncake",
         "round_ms": 25.0,
         "hash_block": 16,
+        "timestamps": "rounds",
+        "chunk_hash_size": 16,
     }
     assert [json.loads(x) for x in out.read_text().splitlines()] == [
         {"timestamp": 0, "input_length": 3, "output_length": 2, "hash_ids": [0]},
@@ -116,11 +152,12 @@ def test_cli_export_uses_imported_round_ms(
     out = tmp_path / "o.jsonl"
     assert main(["export", str(t), "-o", str(out), "--json"]) == 0
     assert json.loads(capsys.readouterr().out.splitlines()[-1])["round_ms"] == 100.0
+    # the exact times the import kept (rounds 0, 0, 0, 2, 20 at 100 ms per round)
     assert [json.loads(x)["timestamp"] for x in out.read_text().splitlines()] == [
         0,
         0,
-        0,
-        200,
+        30,
+        220,
         2000,
     ]
 
