@@ -2,7 +2,9 @@
 
 The bottom layer: it imports only :mod:`ratio.model` and :mod:`ratio.errors` (and
 :mod:`ratio.atomic` to write), never the importers or the queueing engine above it; the Azure
-importer is :func:`ratio.interop.importers.import_azure_csv`. Every reader fails with one :class:`~ratio.errors.InputError` line naming the file and the
+importer is :func:`ratio.interop.importers.import_azure_csv`.
+
+Every reader fails with one :class:`~ratio.errors.InputError` line naming the file and the
 problem; nothing is silently fixed.
 """
 
@@ -144,4 +146,3 @@ def dump(instance: Instance, path: str | Path) -> Path:
     from ratio.atomic import write_text_atomic
 
     return write_text_atomic(path, dumps(instance) + "\n")
-
