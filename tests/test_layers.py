@@ -55,3 +55,31 @@ def test_io_layer_check_catches_a_planted_import() -> None:
     assert upward_imports(source + "\nimport ratio.queueing.tau\n", IO_FORBIDDEN) == [
         "ratio.queueing.tau"
     ]
+
+
+# --- experiment drivers live beside their notebooks ------------------------------------------------
+def experiment_drivers(root: Path) -> list[str]:
+    """Modules under ``root`` named as experiment drivers, or importing the drivers' package."""
+    out = []
+    for path in sorted(root.rglob("*.py")):
+        rel = path.relative_to(root.parent).as_posix()
+        if "experiment" in path.stem or upward_imports(path.read_text(), ("proofs",)):
+            out.append(rel)
+    return out
+
+
+def test_no_experiment_driver_under_ratio() -> None:
+    assert experiment_drivers(ROOT / "ratio") == []
+
+
+def test_experiment_driver_check_catches_a_planted_one(tmp_path: Path) -> None:
+    pkg = tmp_path / "ratio" / "queueing"
+    pkg.mkdir(parents=True)
+    (pkg / "engine.py").write_text("import numpy\n")
+    assert experiment_drivers(tmp_path / "ratio") == []
+    (pkg / "experiments.py").write_text("import numpy\n")
+    (pkg / "fluid.py").write_text("from proofs.experiments.fluid import ten_types\n")
+    assert experiment_drivers(tmp_path / "ratio") == [
+        "ratio/queueing/experiments.py",
+        "ratio/queueing/fluid.py",
+    ]
