@@ -36,7 +36,14 @@ from adversaries.store import EvalLog, dump_hof, hof_entry, write_atomic
 from adversaries.strategies import get_strategy
 from ratio.errors import InputError
 
-__all__ = ["SearchConfig", "SearchResult", "run_search", "parse_budget", "plot_progress"]
+__all__ = [
+    "SearchConfig",
+    "SearchResult",
+    "run_search",
+    "evaluate_task",
+    "parse_budget",
+    "plot_progress",
+]
 
 
 def parse_budget(text: str) -> tuple[float | None, int | None]:
@@ -141,9 +148,10 @@ def run_search(
     out
         Run directory (resumable); ``None`` keeps everything in memory.
     workers, ray
-        Parallel evaluation (:mod:`adversaries.runner`); does not change the result.
+        Parallel evaluation (:mod:`ratio.parallel`: local processes, or Ray at ``ray``, ``"auto"``
+        or a cluster address); does not change the result.
     """
-    from adversaries.runner import make_runner
+    from ratio.parallel import make_runner
 
     if budget_seconds is None and budget_evals is None:
         raise InputError("a search needs a budget (seconds or evaluations)")
@@ -198,7 +206,7 @@ def run_search(
                     todo.append(k)
             if todo:
                 if runner is None:
-                    runner = make_runner(workers, ray)
+                    runner = make_runner(evaluate_task, workers, ray)
                 thr = state.best_ratio
                 tasks = [
                     (_wire(batch[k]), policy, f"{thr.numerator}/{thr.denominator}", opts)
@@ -294,10 +302,40 @@ def _plain(p: Any) -> Point:
 
 
 def _wire(p: Any) -> list[Any]:
-    """A point or genome as JSON-able lists (what the runner ships to a worker)."""
+    """A point or genome as JSON-able lists (what the runner ships to a worker; the inverse is
+    the top of :func:`evaluate_task`)."""
     if is_genome(p):
         return [p[0], [list(r) for r in p[1]], p[2]]
     return [p[0], [list(r) for r in p[1]]]
+
+
+#: ``(point, policy, threshold "p/q", options)``; the point is ``[M, rows]`` (rows of ``[a, s,
+#: o]``) or a genome ``[M, block, reps]`` (rows of ``[a, s, o, copies]``), expanded here.
+Task = tuple[list[Any], str, str, dict[str, Any]]
+
+
+def evaluate_task(task: Task) -> dict[str, Any]:
+    """Evaluate one point: ``(point, policy, threshold "p/q", options)`` -> evaluation dict,
+    or ``{"violation": ...}`` when SVF's waiting-time certificate fails (model §12).
+
+    The task :func:`run_search` maps over a batch with a :mod:`ratio.parallel` runner: a plain
+    function of JSON-able arguments, so every runner gives the same results."""
+    from adversaries.objective import CertificateViolation, evaluate
+
+    point, policy, threshold, opts = task
+    if len(point) == 3:
+        M, block, reps = point
+        rows4 = tuple((int(a), int(s), int(o), int(c)) for a, s, o, c in block)
+        plain = expand((int(M), rows4, int(reps)))
+    else:
+        M, rows = point
+        plain = (int(M), tuple((int(a), int(s), int(o)) for a, s, o in rows))
+    inst = to_instance(plain)
+    try:
+        ev = evaluate(inst, policy, threshold=Fraction(threshold), **opts)
+    except CertificateViolation as exc:
+        return {"violation": str(exc), "certificate": exc.certificate.to_dict()}
+    return ev.to_dict()
 
 
 def _log_fields(p: Any) -> dict[str, Any]:

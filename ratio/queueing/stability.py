@@ -25,7 +25,6 @@ Rates run in parallel: local processes, or Ray when asked (as in the adversary s
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
@@ -328,7 +327,9 @@ def run_stability(
 
     The seed of rate ``k`` is derived from ``(seed, k)``, so a sweep is reproducible and its
     rates independent. ``bound`` (backlog tokens) defaults to 10 % of the work that arrives over
-    the horizon at the boundary rate.
+    the horizon at the boundary rate. ``workers`` processes (or Ray, ``use_ray``: a running
+    cluster, else a local instance) run the rates through :func:`ratio.parallel.parallel_map`;
+    neither changes the result.
     """
     pol = get_engine_policy(policy)
     ft = first_token or pol.default_first_token
@@ -393,7 +394,9 @@ def run_stability(
         }
         for (rate, load), c in zip(pairs, child, strict=False)
     ]
-    results = _map(cfgs, workers, use_ray)
+    from ratio.parallel import parallel_map
+
+    results = parallel_map(run_rate, cfgs, workers=workers, ray="auto" if use_ray else None)
     return StabilityReport(
         pol.spec,
         float(b),
@@ -414,38 +417,6 @@ def run_stability(
             "work_per_arrival": float(work),
         },
     )
-
-
-def _map(cfgs: list[dict[str, Any]], workers: int, use_ray: bool) -> list[RateResult]:
-    if use_ray:
-        try:
-            import ray
-        except ImportError:
-            raise InputError("--ray needs Ray: pip install 'kvratio[ray]'") from None
-        ray.init(
-            ignore_reinit_error=True,
-            num_cpus=max(1, workers),
-            include_dashboard=False,
-            log_to_driver=False,
-        )
-        remote = ray.remote(run_rate)
-        return list(ray.get([remote.remote(c) for c in cfgs]))
-    if workers <= 1 or len(cfgs) <= 1:
-        return [run_rate(c) for c in cfgs]
-    from concurrent.futures import ProcessPoolExecutor
-
-    from ratio.cli import ignore_sigint, stop_pool
-
-    ex = ProcessPoolExecutor(
-        max_workers=min(workers, len(cfgs), os.cpu_count() or 1), initializer=ignore_sigint
-    )
-    try:
-        out = list(ex.map(run_rate, cfgs))
-    except KeyboardInterrupt:
-        stop_pool(ex)  # Ctrl-C: do not wait for the running rates
-        raise
-    ex.shutdown()
-    return out
 
 
 def plot_report(report: StabilityReport, path: str, extra: Sequence[StabilityReport] = ()) -> str:
