@@ -26,7 +26,7 @@ from offline_opt.bounds import (
     volume_lower_bound,
 )
 from offline_opt.bracket import Bracket, bracket
-from offline_opt.certificate import CertifiedRatio, OptResult, verify
+from offline_opt.certificate import CertifiedRatio, OptResult, OptStatus, verify
 from offline_opt.exact_small import solve_exact
 from offline_opt.milp import MilpOutcome
 from offline_opt.upper import best_upper_bound
@@ -37,6 +37,7 @@ __all__ = [
     "solve",
     "ratio_of",
     "OptResult",
+    "OptStatus",
     "CertifiedRatio",
     "SOLVER_NAMES",
     "lower_bound",
@@ -67,10 +68,10 @@ def _result(
         if lb > cost:
             raise AssertionError(f"lower bound {lb} above a feasible cost {cost}: a bound is wrong")
         gap = Fraction(cost - lb, cost) if cost else Fraction(0)
-        status = "optimal" if lb == cost else "feasible"
+        status = OptStatus.OPTIMAL if lb == cost else OptStatus.FEASIBLE
     else:
         gap = None
-        status = "timeout" if timed_out else "infeasible"
+        status = OptStatus.TIMEOUT if timed_out else OptStatus.INFEASIBLE
     return OptResult(
         schedule=schedule,
         cost=cost,
@@ -126,16 +127,16 @@ def solve(
     Returns
     -------
     OptResult
-        Schedule re-verified by ``ratio.check``; ``status == "optimal"`` iff
-        ``lower_bound == cost``.
+        Schedule re-verified by ``ratio.check``; ``status`` is :attr:`OptStatus.OPTIMAL`
+        (equal to ``"optimal"``) iff ``lower_bound == cost``.
 
     Examples
     --------
     >>> from ratio.model import Instance
     >>> inst = Instance.from_tuples(10, [(0, 6, 2), (0, 3, 1), (0, 1, 3)])
     >>> res = solve(inst)
-    >>> res.cost, res.status
-    (9, 'optimal')
+    >>> res.cost, res.status, res.status == "optimal"
+    (9, <OptStatus.OPTIMAL: 'optimal'>, True)
     """
     if solver not in SOLVER_NAMES:
         raise InputError(f"unknown solver {solver!r} (valid: {', '.join(SOLVER_NAMES)})")

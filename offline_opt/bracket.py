@@ -38,7 +38,7 @@ from fractions import Fraction
 from typing import Any, TextIO
 
 from offline_opt import bounds as _bounds
-from offline_opt.certificate import OptResult
+from offline_opt.certificate import OptResult, OptStatus
 from offline_opt.upper import (
     Deadline,
     list_schedule,
@@ -565,7 +565,7 @@ def opt_result(b: Bracket) -> OptResult:
         cost=b.upper,
         lower_bound=b.lower,
         gap=b.gap,
-        status="optimal" if b.optimal else "feasible",
+        status=OptStatus.OPTIMAL if b.optimal else OptStatus.FEASIBLE,
         solver=b.exact_solver or "bracket",
         seconds=b.seconds,
         best_bound=b.lower,
