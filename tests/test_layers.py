@@ -218,3 +218,60 @@ def test_each_packages_optional_imports_are_in_its_extra() -> None:
         for r in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     }
     assert needed - core <= queueing, sorted(needed - core - queueing)
+
+
+# --- no private imports across packages ------------------------------------------------------------
+def _private(part: str) -> bool:
+    return part.startswith("_") and not (part.startswith("__") and part.endswith("__"))
+
+
+def private_imports(source: str, package: str) -> list[str]:
+    """Private names (``_x``) of another top-level package that ``source``, a module of
+    ``package``, imports (``from ratio.cli import _table``, ``import ratio._impl``) or reaches
+    through a dotted name (``ratio.cli._table``). Within a package, private names are fine."""
+    out = []
+    for node in ast.walk(ast.parse(source)):
+        dotted: list[str] = []
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            dotted = [f"{node.module}.{a.name}" for a in node.names]
+        elif isinstance(node, ast.Import):
+            dotted = [a.name for a in node.names]
+        elif isinstance(node, ast.Attribute):
+            parts = [node.attr]
+            value = node.value
+            while isinstance(value, ast.Attribute):
+                parts.append(value.attr)
+                value = value.value
+            if isinstance(value, ast.Name):
+                dotted = [".".join([value.id, *reversed(parts)])]
+        for name in dotted:
+            top, *rest = name.split(".")
+            if top in PACKAGES and top != package and any(_private(p) for p in rest):
+                out.append(f"{node.lineno}: {name}")
+    return sorted(set(out))
+
+
+def test_no_private_imports_across_packages() -> None:
+    bad = []
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            rel = path.relative_to(ROOT).as_posix()
+            bad += [f"{rel}:{hit}" for hit in private_imports(path.read_text(), package)]
+    assert bad == []
+
+
+def test_private_import_check_catches_planted_ones() -> None:
+    source = (
+        "from ratio.cli import _table, emit\n"
+        "import ratio._impl\n"
+        "from ratio.queueing.engine import _RUNNING\n"
+        "def f():\n    return ratio.cli._table([], [])\n"
+        "from adversaries.store import _own\n"
+    )
+    assert private_imports(source, "adversaries") == [
+        "1: ratio.cli._table",
+        "2: ratio._impl",
+        "3: ratio.queueing.engine._RUNNING",
+        "5: ratio.cli._table",
+    ]
+    assert private_imports("from ratio import __version__\n", "proofs") == []

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ratio.model import Instance, Request
-from ratio.queueing.engine import _RUNNING, EngineSpec, QRequest, run_engine
+from ratio.queueing.engine import EngineSpec, QRequest, run_engine
 from ratio.queueing.fluid import FluidType, ao_equilibrium_lp
 from ratio.queueing.policy import EnginePolicy, get_engine_policy
 
@@ -398,11 +398,8 @@ def gate_route_revenue(
     )
     solo = n - pol.mixed
     sim = pol.sim
-    waiting = sum(
-        1
-        for i in range(len(reqs))
-        if sim.status[i] == _RUNNING and sim.prefilled[i] >= sim.S[i] and i not in pol.slot
-    )
+    running = {i for on in sim.run_on for i in on}
+    waiting = sum(1 for i in running if sim.prefilled[i] >= sim.S[i] and i not in pol.slot)
     assert isinstance(spec.tau, MixedSolo)
     split = pol.lp(spec.tau, B, mixed_share=pol.mixed / n).optimum
     return GateRouteRun(
