@@ -441,8 +441,6 @@ def lower_bound(instance: Instance) -> int:
         Examples
         --------
         >>> from ratio.model import Instance
-    from ratio.theory import busy_offset as shape_offset
-    from ratio.theory import fluid_svf_segments, mean_busy_time_terms
         >>> lower_bound(Instance.from_tuples(10, [(0, 6, 2), (0, 3, 1), (0, 1, 3)]))
         6
     """
