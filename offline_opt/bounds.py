@@ -366,6 +366,7 @@ def lagrangian_lower_bound(
     that nothing overflows int64. ``O(n x T)`` per iteration; stops after ``iters``
     iterations or at ``deadline``.
     """
+    # long: the subgradient ascent and the exact re-evaluation share the arrays
     import time as _time
 
     import numpy as np
@@ -434,15 +435,15 @@ def arrival_lower_bound(instance: Instance) -> int:
 def lower_bound(instance: Instance) -> int:
     """Maximum of all cheap valid bounds (each is ``<= OPT``, so the maximum is).
 
-        Bounds: :func:`serial_lower_bound`, :func:`volume_lower_bound` (model §11 and its arrival
-        extension) and :func:`mean_busy_time_lower_bound`. ``O(n log n)`` for all-at-zero
-        instances.
+    Bounds: :func:`serial_lower_bound`, :func:`volume_lower_bound` (model §11 and its arrival
+    extension) and :func:`mean_busy_time_lower_bound`. ``O(n log n)`` for all-at-zero
+    instances.
 
-        Examples
-        --------
-        >>> from ratio.model import Instance
-        >>> lower_bound(Instance.from_tuples(10, [(0, 6, 2), (0, 3, 1), (0, 1, 3)]))
-        6
+    Examples
+    --------
+    >>> from ratio.model import Instance
+    >>> lower_bound(Instance.from_tuples(10, [(0, 6, 2), (0, 3, 1), (0, 1, 3)]))
+    6
     """
     if instance.n == 0:
         return 0

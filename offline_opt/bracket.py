@@ -290,6 +290,7 @@ def upper_search(
     at ``deadline``. ``max_evals`` caps each local search (default: 1500 without a deadline,
     else until the deadline or a local optimum). Stops early once a schedule meets ``lower``.
     """
+    # long: the upper-bound stages in order under one deadline (policies, lists, moves)
     reqs = instance.requests
     n = len(reqs)
     cands: dict[str, tuple[int, Schedule, list[int] | None]] = {}
@@ -453,6 +454,7 @@ def bracket(
     >>> (b.lower, b.upper, b.optimal)
     (9, 9, True)
     """
+    # long: the bracket's stages in order (lower, upper, Lagrangian, exact), one deadline
     t0 = time.perf_counter()
     if time_limit is not None and not time_limit > 0:
         raise InputError(f"time limit must be > 0 seconds, got {time_limit}")

@@ -191,6 +191,7 @@ def solve_milp(
     ``warm_start`` (a feasible schedule within the horizons) is passed to the solver as its
     first incumbent. Returns the solver's view; the caller verifies it.
     """
+    # long: build, the solver's own options (CBC or HiGHS), its status read into ours
     import pulp
 
     if solver not in SOLVERS:

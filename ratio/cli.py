@@ -257,6 +257,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # long: one argparse table: every option of these commands in one place, in --help's order
     parser = _Parser(
         prog="kvratio",
         description="Competitive ratios of LLM-inference scheduling under KV-cache limits.",

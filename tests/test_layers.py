@@ -275,3 +275,76 @@ def test_private_import_check_catches_planted_ones() -> None:
         "5: ratio.cli._table",
     ]
     assert private_imports("from ratio import __version__\n", "proofs") == []
+
+
+# --- no function over about 60 lines without a reason written in it -------------------------------
+MAX_LINES = 60
+#: Files the policy work of issue 18 (deliverables 1-2: one engine, one policy protocol) is
+#: rewriting; their long functions go with that rewrite. This list only shrinks.
+LONG_ALLOWED = (
+    "ratio/policies/",
+    "ratio/queueing/policy.py",
+    "ratio/queueing/policies/",
+    "ratio/queueing/engine.py",
+    "ratio/queueing/dispatch.py",
+    "ratio/testing.py",
+    "ratio/simulator.py",
+    "ratio/cli.py::_cmd_simulate",  # its base/extended dispatch is the glue that work removes
+)
+
+
+def code_lines(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
+    """Lines of a function, its docstring not counted (a long docstring is no fault)."""
+    n = (node.end_lineno or node.lineno) - node.lineno + 1
+    first = node.body[0]
+    if (
+        isinstance(first, ast.Expr)
+        and isinstance(first.value, ast.Constant)
+        and isinstance(first.value.value, str)
+    ):
+        n -= (first.end_lineno or first.lineno) - first.lineno + 1
+    return n
+
+
+def long_functions(source: str, rel: str) -> list[str]:
+    """``rel::name (lines)`` for every function over :data:`MAX_LINES` code lines that has
+    no ``# long: <reason>`` comment in its body and is not in :data:`LONG_ALLOWED`."""
+    lines = source.splitlines()
+    out = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        n = code_lines(node)
+        if n <= MAX_LINES:
+            continue
+        where = f"{rel}::{node.name}"
+        if any(where == a or ("::" not in a and rel.startswith(a)) for a in LONG_ALLOWED):
+            continue
+        body = lines[node.lineno - 1 : node.end_lineno]
+        reasons = [ln.split("# long:", 1)[1].strip() for ln in body if "# long:" in ln]
+        if not any(len(r) >= 20 for r in reasons):
+            out.append(f"{where} ({n} lines)")
+    return out
+
+
+def test_every_long_function_says_why() -> None:
+    bad = []
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            rel = path.relative_to(ROOT).as_posix()
+            bad += long_functions(path.read_text(), rel)
+    assert bad == []
+
+
+def test_long_function_check_catches_a_planted_one() -> None:
+    body = "".join(f"    x{k} = {k}\n" for k in range(MAX_LINES - 1))  # with the def line: 60
+    long_fn = f'def f():\n    """Doc."""\n{body}'
+    assert long_functions(long_fn, "ratio/x.py") == []  # 60 code lines: fine
+    longer = long_fn + "    return x0\n"
+    assert long_functions(longer, "ratio/x.py") == ["ratio/x.py::f (61 lines)"]
+    reason = "    # long: one table of sixty assignments, read as one\n"
+    assert (
+        long_functions(longer.replace('"""Doc."""\n', f'"""Doc."""\n{reason}'), "ratio/x.py") == []
+    )
+    assert long_functions(longer.replace('"""Doc."""\n', '"""Doc."""\n    # long: yes\n'), "r.py")
+    assert long_functions(longer, "ratio/simulator.py") == []  # the policy work's file

@@ -343,6 +343,7 @@ def gate_route_revenue(
     Arrivals: Poisson per class at ``n * rate``, on integer times (so that every engine's
     rounds, of length 2 mixed and 1 decode-only here, meet on a common grid and KV moves between
     ready engines). No abandonment: the LP's excess arrivals stay in the prefill queue."""
+    # long: one experiment: setup, the run with its per-batch accounting, the results
     from ratio.queueing.policies.gate_and_route import GateAndRoute, RequestClass
     from ratio.queueing.tau import MixedSolo, parse_tau
 

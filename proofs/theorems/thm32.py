@@ -129,6 +129,7 @@ def _empirical(
     random_bound: Callable[[Fraction], Fraction | None],
     svf_bound: Callable[[Fraction], Fraction | None],
 ) -> list[EmpiricalCheck]:
+    # long: the theorem's checks in the order docs/theorems.md states them, one block each
     from proofs.inequalities import thm32, thm32_certificate
     from proofs.opt import dependency, opt_bounds
     from proofs.sampling import burst_instances

@@ -447,6 +447,7 @@ def build(
     InputError
         Bad capacity or clock, or no usable row at all.
     """
+    # long: validate the rows, map the clock, write the report: steps share the rows
     if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 1:
         raise InputError(f"--capacity must be an integer >= 1, got {capacity!r}")
     if origin not in ("first", "zero"):

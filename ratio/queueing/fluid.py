@@ -222,6 +222,7 @@ def ao_equilibrium_lp(
     >>> round(r.optimum, 9), round(r.duals["memory"], 9)   # 140 / (3 + 4) and 1 / 7
     (20.0, 0.142857143)
     """
+    # long: the LP as the paper states it: variables, objective, constraints in order
     import pulp
 
     from ratio.queueing.tau import Affine, Unit, parse_tau
@@ -363,6 +364,7 @@ def zhang_lp(
     >>> round(r.optimum * 15, 9)
     4.0
     """
+    # long: the LP as the paper states it: variables, objective, constraints in order
     import pulp
 
     if not classes:

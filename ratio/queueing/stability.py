@@ -331,6 +331,7 @@ def run_stability(
     cluster, else a local instance) run the rates through :func:`ratio.parallel.parallel_map`;
     neither changes the result.
     """
+    # long: checks, boundary, rates and seeded per-rate configs share 16 parameters
     pol = get_engine_policy(policy)
     ft = first_token or pol.default_first_token
     pf = prefill or pol.default_prefill
