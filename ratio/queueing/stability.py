@@ -331,7 +331,7 @@ def run_stability(
     cluster, else a local instance) run the rates through :func:`ratio.parallel.parallel_map`;
     neither changes the result.
     """
-    # long: checks, boundary, rates and seeded per-rate configs share 16 parameters
+    # long: the per-rate configurations and the report repeat its 16 parameters by name
     pol = get_engine_policy(policy)
     ft = first_token or pol.default_first_token
     pf = prefill or pol.default_prefill
@@ -350,29 +350,7 @@ def run_stability(
         formula = f"{engines} engines x ({formula})"
     if bound is None:
         bound = 0.1 * float(horizon) * float(b) * float(work)
-    pairs: list[tuple[Any, Any]] = []
-    if loads is not None:
-        for ld in loads:
-            if ld <= 0:
-                raise InputError(f"loads must be positive, got {ld}")
-            frac = Fraction(str(ld))
-            pairs.append((b * frac, frac))
-    else:
-        assert rates is not None
-        for r in rates:
-            if r <= 0:
-                raise InputError(f"rates must be positive, got {r}")
-            pairs.append((Fraction(str(r)), Fraction(str(r)) / b))
-    from ratio.validate import MAX_ARRIVALS
-
-    for rate, _ in pairs:
-        expected = float(rate) * float(horizon)
-        if not expected <= MAX_ARRIVALS:
-            raise InputError(
-                f"rate {float(rate):g} x horizon {float(horizon):g} = {expected:.3g} arrivals, "
-                f"above the limit {MAX_ARRIVALS:.0e} (ratio.validate.MAX_ARRIVALS); "
-                "shorten --horizon"
-            )
+    pairs = _rate_load_pairs(b, rates, loads, horizon)
     # Each rate's arrivals depend on (seed, rate) only, not on the other rates of the sweep.
     child = [np.random.SeedSequence([seed, int(round(float(rate) * 1e9))]) for rate, _ in pairs]
     cfgs = [
@@ -418,6 +396,37 @@ def run_stability(
             "work_per_arrival": float(work),
         },
     )
+
+
+def _rate_load_pairs(
+    b: Any, rates: Sequence[float] | None, loads: Sequence[float] | None, horizon: float
+) -> list[tuple[Any, Any]]:
+    """``(rate, load)`` per point of the sweep, from loads (fractions of the boundary ``b``)
+    or rates; each positive and with at most ``MAX_ARRIVALS`` expected arrivals."""
+    from ratio.validate import MAX_ARRIVALS
+
+    pairs: list[tuple[Any, Any]] = []
+    if loads is not None:
+        for ld in loads:
+            if ld <= 0:
+                raise InputError(f"loads must be positive, got {ld}")
+            frac = Fraction(str(ld))
+            pairs.append((b * frac, frac))
+    else:
+        assert rates is not None
+        for r in rates:
+            if r <= 0:
+                raise InputError(f"rates must be positive, got {r}")
+            pairs.append((Fraction(str(r)), Fraction(str(r)) / b))
+    for rate, _ in pairs:
+        expected = float(rate) * float(horizon)
+        if not expected <= MAX_ARRIVALS:
+            raise InputError(
+                f"rate {float(rate):g} x horizon {float(horizon):g} = {expected:.3g} arrivals, "
+                f"above the limit {MAX_ARRIVALS:.0e} (ratio.validate.MAX_ARRIVALS); "
+                "shorten --horizon"
+            )
+    return pairs
 
 
 def plot_report(report: StabilityReport, path: str, extra: Sequence[StabilityReport] = ()) -> str:
