@@ -454,7 +454,7 @@ def bracket(
     >>> (b.lower, b.upper, b.optimal)
     (9, 9, True)
     """
-    # long: the bracket's stages in order (lower, upper, Lagrangian, exact), one deadline
+    # long: the stages in order under one deadline; each is a helper, these lines merge bounds
     t0 = time.perf_counter()
     if time_limit is not None and not time_limit > 0:
         raise InputError(f"time limit must be > 0 seconds, got {time_limit}")
@@ -492,16 +492,8 @@ def bracket(
     ubs = dict(up.candidates)
     upper, sched, upper_method = up.cost, up.schedule, up.method
     if upper > lower and lagrangian:
-        horizon = max(p + r.output for p, r in zip(sched.starts, instance.requests, strict=True))
-        cells = instance.n * (horizon + 1)
-        lag_left = heur_deadline - time.perf_counter()
-        # one iteration costs about 5 ns per (request, round) plus 20 us per request
-        per_iter = cells * 5e-9 + instance.n * 2e-5
-        if lag_left > 3 * per_iter:
-            say(f"OPT in [{lower}, {upper}]; Lagrangian lower bound")
-            lag = _bounds.lagrangian_lower_bound(
-                instance, horizon, ub=upper, deadline=heur_deadline, iters=200
-            )
+        lag = _lagrangian_stage(instance, sched, lower, upper, heur_deadline, say)
+        if lag is not None:
             lbs["lagrangian"] = lag
             if lag > lower:
                 lower, lower_method = lag, "lagrangian"
@@ -509,19 +501,8 @@ def bracket(
     exact_solver: str | None = None
     skipped = ""
     if upper > lower and exact:
-        skipped = exact_fits(instance)
-        exact_left = None if deadline is None else deadline - time.perf_counter()
-        if not skipped and exact_left is not None and exact_left < 0.05:
-            skipped = "no time left"
-        if not skipped:
-            from offline_opt import solve
-            from offline_opt.cli import _quiet_stdout
-
-            say(f"OPT in [{lower}, {upper}]; exact methods ({solver})")
-            with _quiet_stdout():
-                res = solve(
-                    instance, solver=solver, time_limit=exact_left, incumbent=(upper, sched)
-                )
+        skipped, res = _exact_stage(instance, solver, deadline, lower, upper, sched, say)
+        if res is not None:
             exact_status = res.status
             name = res.solver
             exact_solver = name
@@ -532,16 +513,7 @@ def bracket(
                 ubs[name] = res.cost
                 upper, sched, upper_method = res.cost, res.schedule, name
     say(f"OPT in [{lower}, {upper}]; checking the schedule")
-    verdict = check(instance, sched)
-    if not verdict or sched.total_latency(instance) != upper:
-        raise AssertionError(
-            f"upper-bound schedule ({upper_method}) failed the checker: {verdict.reason}"
-        )
-    if lower > upper:
-        raise AssertionError(
-            f"lower bound {lower} ({lower_method}) above a feasible cost "
-            f"{upper} ({upper_method}): a bound is wrong"
-        )
+    _certify(instance, sched, lower, upper, lower_method, upper_method)
     return Bracket(
         lower=lower,
         upper=upper,
@@ -555,6 +527,74 @@ def bracket(
         seconds=time.perf_counter() - t0,
         exact_solver=exact_solver,
     )
+
+
+def _lagrangian_stage(
+    instance: Instance,
+    sched: Schedule,
+    lower: int,
+    upper: int,
+    deadline: float,
+    say: Callable[[str], None],
+) -> int | None:
+    """The Lagrangian lower bound over the upper schedule's horizon, or ``None`` when fewer
+    than three of its iterations fit before ``deadline``."""
+    horizon = max(p + r.output for p, r in zip(sched.starts, instance.requests, strict=True))
+    cells = instance.n * (horizon + 1)
+    lag_left = deadline - time.perf_counter()
+    # one iteration costs about 5 ns per (request, round) plus 20 us per request
+    per_iter = cells * 5e-9 + instance.n * 2e-5
+    if lag_left <= 3 * per_iter:
+        return None
+    say(f"OPT in [{lower}, {upper}]; Lagrangian lower bound")
+    return _bounds.lagrangian_lower_bound(instance, horizon, ub=upper, deadline=deadline, iters=200)
+
+
+def _exact_stage(
+    instance: Instance,
+    solver: str,
+    deadline: float | None,
+    lower: int,
+    upper: int,
+    sched: Schedule,
+    say: Callable[[str], None],
+) -> tuple[str, OptResult | None]:
+    """The exact methods from the upper schedule for the time left: ``("", result)``, or
+    ``(why they were skipped, None)``."""
+    skipped = exact_fits(instance)
+    exact_left = None if deadline is None else deadline - time.perf_counter()
+    if not skipped and exact_left is not None and exact_left < 0.05:
+        skipped = "no time left"
+    if skipped:
+        return skipped, None
+    from offline_opt import solve
+    from offline_opt.cli import _quiet_stdout
+
+    say(f"OPT in [{lower}, {upper}]; exact methods ({solver})")
+    with _quiet_stdout():
+        res = solve(instance, solver=solver, time_limit=exact_left, incumbent=(upper, sched))
+    return "", res
+
+
+def _certify(
+    instance: Instance,
+    sched: Schedule,
+    lower: int,
+    upper: int,
+    lower_method: str,
+    upper_method: str,
+) -> None:
+    """The checker accepts the upper schedule at its cost, and the bounds do not cross."""
+    verdict = check(instance, sched)
+    if not verdict or sched.total_latency(instance) != upper:
+        raise AssertionError(
+            f"upper-bound schedule ({upper_method}) failed the checker: {verdict.reason}"
+        )
+    if lower > upper:
+        raise AssertionError(
+            f"lower bound {lower} ({lower_method}) above a feasible cost "
+            f"{upper} ({upper_method}): a bound is wrong"
+        )
 
 
 def opt_result(b: Bracket) -> OptResult:
