@@ -8,9 +8,8 @@ lower bound on the policy's competitive ratio. Modules:
 ``strategies``  search strategies registered by name (random, hill, anneal, evolve, structured)
 ``objective``   the certified objective, the volume-bound filter, SVF's waiting-time certificate
 ``families``    structured families with hand-written feasible schedules (ratios at any ``n``)
-``runner``      parallel evaluation (local processes or Ray)
 ``store``       run directories: evaluation log (resumable), hall of fame ``kvratio-hof/1``
-``search``      the search loop
+``search``      the search loop (parallel evaluation through :mod:`ratio.parallel`)
 ``cli``         ``kvratio search``, ``kvratio show``, ``kvratio family``
 """
 

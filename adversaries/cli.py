@@ -23,6 +23,7 @@ def _range(text: str) -> tuple[int, int]:
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,unused-ignore]
+    # long: one argparse table: every option of these commands in one place, in --help's order
     from ratio.cli import add_json_flag
 
     p = sub.add_parser(
@@ -107,6 +108,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,
 
 
 def _cmd_search(args: argparse.Namespace) -> int:
+    # long: a CLI command: read the options, run one library call, print the text and the JSON
     from adversaries.search import SearchConfig, parse_budget, run_search, summary
     from adversaries.space import SearchSpace, parse_fraction
     from ratio.cli import emit
@@ -324,6 +326,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
 
 
 def _cmd_family(args: argparse.Namespace) -> int:
+    # long: a CLI command: read the options, run one library call, print the text and the JSON
     from adversaries.families import (
         FAMILIES,
         certify,

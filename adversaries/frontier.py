@@ -60,6 +60,7 @@ def frontier(
     ``(policy, regime)`` in ``root``; with ``verify`` every line is re-verified with
     :func:`adversaries.store.verify_entry` first, once per distinct line (a trace that stands
     for several caps is checked once; a failure raises :class:`RuntimeError`)."""
+    # long: one pass over the caps: each point's line, certificate and bounds
     from adversaries.halloffame import CAPS, HOF_DIR, cell_path, line_cap
     from adversaries.objective import theorem_applies
     from adversaries.store import read_hof, verify_entry

@@ -36,7 +36,14 @@ from adversaries.store import EvalLog, dump_hof, hof_entry, write_atomic
 from adversaries.strategies import get_strategy
 from ratio.errors import InputError
 
-__all__ = ["SearchConfig", "SearchResult", "run_search", "parse_budget", "plot_progress"]
+__all__ = [
+    "SearchConfig",
+    "SearchResult",
+    "run_search",
+    "evaluate_task",
+    "parse_budget",
+    "plot_progress",
+]
 
 
 def parse_budget(text: str) -> tuple[float | None, int | None]:
@@ -141,151 +148,202 @@ def run_search(
     out
         Run directory (resumable); ``None`` keeps everything in memory.
     workers, ray
-        Parallel evaluation (:mod:`adversaries.runner`); does not change the result.
+        Parallel evaluation (:mod:`ratio.parallel`: local processes, or Ray at ``ray``, ``"auto"``
+        or a cluster address); does not change the result.
     """
-    from adversaries.runner import make_runner
-
     if budget_seconds is None and budget_evals is None:
         raise InputError("a search needs a budget (seconds or evaluations)")
-    strat = get_strategy(cfg.strategy, cfg.space, cfg.seed, batch=cfg.batch, **cfg.strategy_params)
-    opts = {"milp": cfg.milp, "milp_max_n": cfg.milp_max_n, "time_limit": cfg.time_limit}
-    out_dir = Path(out) if out is not None else None
-    log: EvalLog | None = None
-    replay: list[dict[str, Any]] = []
-    if out_dir is not None:
-        _check_config(out_dir, cfg)
-        log = EvalLog(out_dir / "evals.jsonl")
-        replay = list(log.entries)
-    base_seconds = float(replay[-1]["t"]) if replay else 0.0
-    policy, regime = cfg.space.policy, cfg.space.regime
-
-    state = _State()
+    run = _Run(cfg, out, budget_seconds, budget_evals, workers, ray)
     bar = _Progress(progress, budget_seconds, budget_evals)
-    runner = None
-    t_start = time.perf_counter()
-
-    def elapsed() -> float:
-        return base_seconds + time.perf_counter() - t_start
-
-    def done() -> bool:
-        if budget_evals is not None and state.evals >= budget_evals:
-            return True
-        return (
-            budget_seconds is not None
-            and state.evals >= len(replay)
-            and elapsed() >= budget_seconds
-        )
-
     try:
-        while not done() and state.violation is None:
-            batch = strat.ask()
-            if budget_evals is not None:
-                batch = batch[: budget_evals - state.evals]
-            results: list[dict[str, Any]] = []
-            todo: list[int] = []
-            for k, p in enumerate(batch):
-                idx = state.evals + k
-                if idx < len(replay):
-                    e = replay[idx]
-                    if _log_fields(p) != {k: e.get(k) for k in _log_fields(p)}:
-                        raise InputError(
-                            f"{out_dir}: evaluation {idx} in the log differs from the strategy's "
-                            "replay (another code version?); choose another --out"
-                        )
-                    results.append(e["eval"])
-                else:
-                    results.append({})
-                    todo.append(k)
-            if todo:
-                if runner is None:
-                    runner = make_runner(workers, ray)
-                thr = state.best_ratio
-                tasks = [
-                    (_wire(batch[k]), policy, f"{thr.numerator}/{thr.denominator}", opts)
-                    for k in todo
-                ]
-                fresh = runner.map(tasks)
-                now = elapsed()
-                for k, ev in zip(todo, fresh, strict=True):
-                    results[k] = ev
-                    if log is not None:
-                        log.append(
-                            {
-                                "i": state.evals + k,
-                                **_log_fields(batch[k]),
-                                "eval": ev,
-                                "t": round(now, 3),
-                            }
-                        )
-            fitness = []
-            for k, (p, ev) in enumerate(zip(batch, results, strict=True)):
-                idx = state.evals + k
-                t_found = float(replay[idx]["t"]) if idx < len(replay) else elapsed()
-                if "violation" in ev:
-                    state.violation = {
-                        "message": ev["violation"],
-                        "certificate": ev["certificate"],
-                        "trace": _trace_dict(_plain(p)),
-                        "evaluation": idx + 1,
-                    }
-                    fitness.append(0.0)
-                    break
-                state.record(ev)
-                fitness.append(math.log(Fraction(ev["screen"])))
-                if ev["ratio"] is None:
-                    continue
-                r = Fraction(ev["ratio"])
-                if r > state.best_ratio or not state.hof:
-                    state.best_ratio = max(r, state.best_ratio)
-                    state.hof.append(
-                        hof_entry(
-                            point=_plain(p),
-                            evaluation=ev,
-                            regime=regime,
-                            strategy=cfg.strategy,
-                            seed=cfg.seed,
-                            evaluations=idx + 1,
-                            seconds=t_found,
-                            search=_search_info(cfg, budget_evals),
-                        )
-                    )
-                    if out_dir is not None:
-                        dump_hof(out_dir / "hof.jsonl", state.hof)
-                        _write_best(out_dir, state.hof[-1])
-            state.evals += len(fitness)
-            strat.tell(batch[: len(fitness)], fitness)
-            bar.update(state, elapsed())
+        while not run.done():
+            run.step()
+            bar.update(run.state, run.elapsed())
     finally:
         bar.close()
-        if runner is not None:
-            runner.close()
-        if log is not None:
-            log.close()
-    seconds = (
-        elapsed()
-        if state.evals > len(replay)
-        else (float(replay[state.evals - 1]["t"]) if state.evals else 0.0)
-    )
-    res = SearchResult(
-        best=state.hof[-1] if state.hof else None,
-        hof=state.hof,
-        evaluations=state.evals,
-        certified=state.certified,
-        optimal=state.optimal,
-        milps=state.milps,
-        filtered=state.filtered,
-        seconds=seconds,
-        new_evaluations=max(0, state.evals - len(replay)),
-        violation=state.violation,
-        out=out_dir,
-        runner=runner.name if runner is not None else "replay",
-    )
-    if out_dir is not None:
+        run.close()
+    return run.finish()
+
+
+class _Run:
+    """One run of :func:`run_search`: its strategy, log, replay and counters. Each
+    :meth:`step` asks the strategy for a batch, takes what the log already holds, evaluates
+    the rest through a :mod:`ratio.parallel` runner, updates the hall of fame and tells the
+    strategy."""
+
+    def __init__(
+        self,
+        cfg: SearchConfig,
+        out: Path | str | None,
+        budget_seconds: float | None,
+        budget_evals: int | None,
+        workers: int,
+        ray: str | None,
+    ) -> None:
+        self.cfg = cfg
+        self.budget_seconds, self.budget_evals = budget_seconds, budget_evals
+        self.workers, self.ray = workers, ray
+        self.strat = get_strategy(
+            cfg.strategy, cfg.space, cfg.seed, batch=cfg.batch, **cfg.strategy_params
+        )
+        self.opts = {"milp": cfg.milp, "milp_max_n": cfg.milp_max_n, "time_limit": cfg.time_limit}
+        self.out_dir = Path(out) if out is not None else None
+        self.log: EvalLog | None = None
+        self.replay: list[dict[str, Any]] = []
+        if self.out_dir is not None:
+            _check_config(self.out_dir, cfg)
+            self.log = EvalLog(self.out_dir / "evals.jsonl")
+            self.replay = list(self.log.entries)
+        self.base_seconds = float(self.replay[-1]["t"]) if self.replay else 0.0
+        self.state = _State()
+        self.runner: Any = None
+        self.t_start = time.perf_counter()
+
+    def elapsed(self) -> float:
+        """Search seconds over all resumes."""
+        return self.base_seconds + time.perf_counter() - self.t_start
+
+    def done(self) -> bool:
+        state = self.state
         if state.violation is not None:
-            write_atomic(out_dir / "violation.json", json.dumps(state.violation, indent=1) + "\n")
-        write_atomic(out_dir / "summary.json", json.dumps(summary(res), indent=1) + "\n")
-        plot_progress(out_dir)
-    return res
+            return True
+        if self.budget_evals is not None and state.evals >= self.budget_evals:
+            return True
+        return (
+            self.budget_seconds is not None
+            and state.evals >= len(self.replay)
+            and self.elapsed() >= self.budget_seconds
+        )
+
+    def step(self) -> None:
+        """One batch: ask, evaluate (from the log or afresh), record, tell."""
+        batch = self.strat.ask()
+        if self.budget_evals is not None:
+            batch = batch[: self.budget_evals - self.state.evals]
+        results, todo = self._replayed(batch)
+        if todo:
+            self._evaluate(batch, todo, results)
+        fitness = self._record(batch, results)
+        self.state.evals += len(fitness)
+        self.strat.tell(batch[: len(fitness)], fitness)
+
+    def _replayed(self, batch: list[Any]) -> tuple[list[dict[str, Any]], list[int]]:
+        """The batch's results the log holds (``{}`` elsewhere) and the positions to evaluate;
+        a logged point that differs from the strategy's is an error (another code version)."""
+        results: list[dict[str, Any]] = []
+        todo: list[int] = []
+        for k, p in enumerate(batch):
+            idx = self.state.evals + k
+            if idx < len(self.replay):
+                e = self.replay[idx]
+                if _log_fields(p) != {k: e.get(k) for k in _log_fields(p)}:
+                    raise InputError(
+                        f"{self.out_dir}: evaluation {idx} in the log differs from the "
+                        "strategy's replay (another code version?); choose another --out"
+                    )
+                results.append(e["eval"])
+            else:
+                results.append({})
+                todo.append(k)
+        return results, todo
+
+    def _evaluate(self, batch: list[Any], todo: list[int], results: list[dict[str, Any]]) -> None:
+        """Evaluate ``batch[k]`` for ``k`` in ``todo`` into ``results``, logging each one. The
+        screen threshold is the best ratio before the batch, so workers cannot change it."""
+        from ratio.parallel import make_runner
+
+        if self.runner is None:
+            self.runner = make_runner(evaluate_task, self.workers, self.ray)
+        thr = self.state.best_ratio
+        policy = self.cfg.space.policy
+        tasks = [
+            (_wire(batch[k]), policy, f"{thr.numerator}/{thr.denominator}", self.opts) for k in todo
+        ]
+        fresh = self.runner.map(tasks)
+        now = self.elapsed()
+        for k, ev in zip(todo, fresh, strict=True):
+            results[k] = ev
+            if self.log is not None:
+                entry = {"i": self.state.evals + k, **_log_fields(batch[k])}
+                self.log.append({**entry, "eval": ev, "t": round(now, 3)})
+
+    def _record(self, batch: list[Any], results: list[dict[str, Any]]) -> list[float]:
+        """Count the batch's evaluations, grow the hall of fame, stop at a violation; returns
+        the fitness of each point up to the first violation (the strategy is told those)."""
+        state, cfg = self.state, self.cfg
+        fitness: list[float] = []
+        for k, (p, ev) in enumerate(zip(batch, results, strict=True)):
+            idx = state.evals + k
+            t_found = float(self.replay[idx]["t"]) if idx < len(self.replay) else self.elapsed()
+            if "violation" in ev:
+                state.violation = {
+                    "message": ev["violation"],
+                    "certificate": ev["certificate"],
+                    "trace": _trace_dict(_plain(p)),
+                    "evaluation": idx + 1,
+                }
+                fitness.append(0.0)
+                break
+            state.record(ev)
+            fitness.append(math.log(Fraction(ev["screen"])))
+            if ev["ratio"] is None:
+                continue
+            r = Fraction(ev["ratio"])
+            if r > state.best_ratio or not state.hof:
+                state.best_ratio = max(r, state.best_ratio)
+                state.hof.append(
+                    hof_entry(
+                        point=_plain(p),
+                        evaluation=ev,
+                        regime=cfg.space.regime,
+                        strategy=cfg.strategy,
+                        seed=cfg.seed,
+                        evaluations=idx + 1,
+                        seconds=t_found,
+                        search=_search_info(cfg, self.budget_evals),
+                    )
+                )
+                if self.out_dir is not None:
+                    dump_hof(self.out_dir / "hof.jsonl", state.hof)
+                    _write_best(self.out_dir, state.hof[-1])
+        return fitness
+
+    def close(self) -> None:
+        if self.runner is not None:
+            self.runner.close()
+        if self.log is not None:
+            self.log.close()
+
+    def finish(self) -> SearchResult:
+        """The result; with an output directory, ``summary.json`` (and ``violation.json``)
+        and the progress plot are written."""
+        state, replay, out_dir = self.state, self.replay, self.out_dir
+        seconds = (
+            self.elapsed()
+            if state.evals > len(replay)
+            else (float(replay[state.evals - 1]["t"]) if state.evals else 0.0)
+        )
+        res = SearchResult(
+            best=state.hof[-1] if state.hof else None,
+            hof=state.hof,
+            evaluations=state.evals,
+            certified=state.certified,
+            optimal=state.optimal,
+            milps=state.milps,
+            filtered=state.filtered,
+            seconds=seconds,
+            new_evaluations=max(0, state.evals - len(replay)),
+            violation=state.violation,
+            out=out_dir,
+            runner=self.runner.name if self.runner is not None else "replay",
+        )
+        if out_dir is not None:
+            if state.violation is not None:
+                text = json.dumps(state.violation, indent=1) + "\n"
+                write_atomic(out_dir / "violation.json", text)
+            write_atomic(out_dir / "summary.json", json.dumps(summary(res), indent=1) + "\n")
+            plot_progress(out_dir)
+        return res
 
 
 def _plain(p: Any) -> Point:
@@ -294,10 +352,40 @@ def _plain(p: Any) -> Point:
 
 
 def _wire(p: Any) -> list[Any]:
-    """A point or genome as JSON-able lists (what the runner ships to a worker)."""
+    """A point or genome as JSON-able lists (what the runner ships to a worker; the inverse is
+    the top of :func:`evaluate_task`)."""
     if is_genome(p):
         return [p[0], [list(r) for r in p[1]], p[2]]
     return [p[0], [list(r) for r in p[1]]]
+
+
+#: ``(point, policy, threshold "p/q", options)``; the point is ``[M, rows]`` (rows of ``[a, s,
+#: o]``) or a genome ``[M, block, reps]`` (rows of ``[a, s, o, copies]``), expanded here.
+Task = tuple[list[Any], str, str, dict[str, Any]]
+
+
+def evaluate_task(task: Task) -> dict[str, Any]:
+    """Evaluate one point: ``(point, policy, threshold "p/q", options)`` -> evaluation dict,
+    or ``{"violation": ...}`` when SVF's waiting-time certificate fails (model §12).
+
+    The task :func:`run_search` maps over a batch with a :mod:`ratio.parallel` runner: a plain
+    function of JSON-able arguments, so every runner gives the same results."""
+    from adversaries.objective import CertificateViolation, evaluate
+
+    point, policy, threshold, opts = task
+    if len(point) == 3:
+        M, block, reps = point
+        rows4 = tuple((int(a), int(s), int(o), int(c)) for a, s, o, c in block)
+        plain = expand((int(M), rows4, int(reps)))
+    else:
+        M, rows = point
+        plain = (int(M), tuple((int(a), int(s), int(o)) for a, s, o in rows))
+    inst = to_instance(plain)
+    try:
+        ev = evaluate(inst, policy, threshold=Fraction(threshold), **opts)
+    except CertificateViolation as exc:
+        return {"violation": str(exc), "certificate": exc.certificate.to_dict()}
+    return ev.to_dict()
 
 
 def _log_fields(p: Any) -> dict[str, Any]:

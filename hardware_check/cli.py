@@ -48,6 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
+    # long: a CLI command: read the options, run one library call, print the text and the JSON
     from ratio.cli import emit, table
     from ratio.io import load
 

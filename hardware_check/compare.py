@@ -139,6 +139,7 @@ class Comparison:
 
 
 def _accounting(plan: ReplayPlan, run: EngineRun) -> list[Mismatch]:
+    # long: one check per accounting rule of the comparison, in the module docstring's order
     B = plan.block_size
     reqs = plan.requests
     produced = {i: 0 for i in range(len(reqs))}
@@ -270,6 +271,7 @@ def _mirror_equal(run: EngineRun, m: MirrorRun) -> bool:
 
 def compare(plan: ReplayPlan, run: EngineRun) -> Comparison:
     """Compare ``run`` (from either replay path) with the model; see the module docstring."""
+    # long: one comparison per quantity of the module docstring, in its order, into one report
     inst = plan.instance
     B = plan.block_size
     n = inst.n

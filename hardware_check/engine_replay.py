@@ -139,6 +139,7 @@ def _loop(
     device: str,
     model: str | Path,
 ) -> EngineRun:
+    # long: vLLM's engine step loop with the recorder's hooks; one iteration is one engine step
     import vllm
     from vllm import SamplingParams
 

@@ -47,6 +47,7 @@ def fit_step_times(tokens: list[int], seconds: list[float]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # long: a standalone script's main: checks the GPU, runs the grid and prints each result
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--model", default=str(ROOT / "ratio/data/models/llama-3.1-8b"))
     ap.add_argument("--out", required=True)

@@ -134,6 +134,7 @@ def plan_replay(
         ``B < 1``, fewer than one usable block, a request that can never fit the pool, or a
         policy without a per-request key (batch policies).
     """
+    # long: maps each model parameter to its vLLM setting, one commented block per parameter
     pol = get_policy(policy)
     if isinstance(block_size, bool) or not isinstance(block_size, int) or block_size < 1:
         raise InputError(f"block size must be an integer >= 1, got {block_size!r}")

@@ -65,6 +65,7 @@ def mirror(
     plan: ReplayPlan, *, resume: str = "keep", stall: bool = True, max_steps: int = 10**6
 ) -> MirrorRun:
     """Run the rules above on ``plan``; see the module docstring."""
+    # long: vLLM's scheduling rules restated in the order vLLM applies them (module docstring)
     if resume not in ("keep", "restart"):
         raise ValueError("resume must be 'keep' or 'restart'")
     B = plan.block_size

@@ -125,6 +125,7 @@ def replay_scheduler(plan: ReplayPlan, *, max_steps: int | None = None) -> Engin
     EngineRun
         Per step and per request observations.
     """
+    # long: vLLM's scheduler step loop with the recorder's hooks; one iteration is one step
     import vllm
     from vllm.v1.outputs import ModelRunnerOutput
 

@@ -53,6 +53,7 @@ def measure(
     seed: int,
 ) -> dict[str, Any]:
     """Time prefill and decode steps on the grid; returns the raw rows and the fits."""
+    # long: the timing grid: warm-up, prefill sweep, decode sweep, fits, in order
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM
 

@@ -26,7 +26,7 @@ from offline_opt.bounds import (
     volume_lower_bound,
 )
 from offline_opt.bracket import Bracket, bracket
-from offline_opt.certificate import CertifiedRatio, OptResult, verify
+from offline_opt.certificate import CertifiedRatio, OptResult, OptStatus, verify
 from offline_opt.exact_small import solve_exact
 from offline_opt.milp import MilpOutcome
 from offline_opt.upper import best_upper_bound
@@ -37,6 +37,7 @@ __all__ = [
     "solve",
     "ratio_of",
     "OptResult",
+    "OptStatus",
     "CertifiedRatio",
     "SOLVER_NAMES",
     "lower_bound",
@@ -67,10 +68,10 @@ def _result(
         if lb > cost:
             raise AssertionError(f"lower bound {lb} above a feasible cost {cost}: a bound is wrong")
         gap = Fraction(cost - lb, cost) if cost else Fraction(0)
-        status = "optimal" if lb == cost else "feasible"
+        status = OptStatus.OPTIMAL if lb == cost else OptStatus.FEASIBLE
     else:
         gap = None
-        status = "timeout" if timed_out else "infeasible"
+        status = OptStatus.TIMEOUT if timed_out else OptStatus.INFEASIBLE
     return OptResult(
         schedule=schedule,
         cost=cost,
@@ -126,57 +127,29 @@ def solve(
     Returns
     -------
     OptResult
-        Schedule re-verified by ``ratio.check``; ``status == "optimal"`` iff
-        ``lower_bound == cost``.
+        Schedule re-verified by ``ratio.check``; ``status`` is :attr:`OptStatus.OPTIMAL`
+        (equal to ``"optimal"``) iff ``lower_bound == cost``.
 
     Examples
     --------
     >>> from ratio.model import Instance
     >>> inst = Instance.from_tuples(10, [(0, 6, 2), (0, 3, 1), (0, 1, 3)])
     >>> res = solve(inst)
-    >>> res.cost, res.status
-    (9, 'optimal')
+    >>> res.cost, res.status, res.status == "optimal"
+    (9, <OptStatus.OPTIMAL: 'optimal'>, True)
     """
-    if solver not in SOLVER_NAMES:
-        raise InputError(f"unknown solver {solver!r} (valid: {', '.join(SOLVER_NAMES)})")
-    if formulation not in ("tight", "naive"):
-        raise InputError(f"formulation must be 'tight' or 'naive', got {formulation!r}")
-    if time_limit is not None and time_limit <= 0:
-        raise InputError(f"time limit must be > 0 seconds, got {time_limit}")
+    _check_arguments(solver, formulation, time_limit)
     t0 = time.perf_counter()
     if instance.n == 0:
         return _result(instance, Schedule(()), {"cheap": 0}, solver, t0, False)
-    # auto: a plan of (method, share of the time left) stages from cheap instance features
-    # (offline_opt.auto); later stages start from the incumbent and keep the bounds so far
-    plan: list[tuple[str, float]] = [(solver, 1.0)]
-    if solver == "auto":
-        from offline_opt.auto import plan as auto_plan
-
-        plan = list(auto_plan(instance).stages)
-        solver = plan[0][0]
-    portfolio = len(plan) > 1
-    if solver == "bnb" and not instance.all_at_zero:
-        solver = "highs"
-        plan = [("highs", 1.0)]
+    plan = _plan(instance, solver)
+    solver = plan[0][0]
     bounds: dict[str, int] = {"cheap": lower_bound(instance)}
     if solver == "exact":
         cost, sched = solve_exact(instance)
         bounds["exact"] = cost
         return _result(instance, sched, bounds, "exact", t0, False)
-
-    from offline_opt import upper
-
-    best: Schedule | None = None
-    if incumbent is not None:
-        ub, best = incumbent
-        if verify(instance, best) != ub:
-            raise ValueError("incumbent cost does not match its schedule")
-    elif warm_start:
-        warm_limit = None if time_limit is None else time_limit / 4
-        ub, best = upper.best_upper_bound(instance, time_limit=warm_limit)
-    else:
-        order = sorted(range(instance.n), key=lambda i: (instance.requests[i].output, i))
-        ub, best = upper.list_schedule(instance, order)
+    ub, best = _first_schedule(instance, incumbent, warm_start, time_limit)
     if (warm_start or incumbent is not None) and bounds["cheap"] >= ub:
         return _result(instance, best, bounds, solver, t0, False)
 
@@ -187,23 +160,101 @@ def solve(
 
     used: list[str] = []
     if solver == "bnb":
-        from offline_opt.bnb import solve_bnb
-
-        lim = left()
-        if portfolio and lim is not None:
-            lim *= plan[0][1]  # the rest goes to the next stage if the search does not finish
-        out = solve_bnb(instance, ub=ub, incumbent=best, time_limit=lim)
-        if out.schedule is not None and out.schedule.total_latency(instance) < ub:
-            best = out.schedule
-        bounds["bnb"] = out.bound
-        if not (portfolio and out.timed_out):
-            return _result(instance, best, bounds, "bnb", t0, out.timed_out)
+        best, timed_out = _bnb_stage(instance, ub, best, left(), plan, bounds)
+        if not (len(plan) > 1 and timed_out):
+            return _result(instance, best, bounds, "bnb", t0, timed_out)
         # auto, search stopped: the next stages (HiGHS) with the incumbent for the time left;
         # its dual bound beats the search's root bound on large instances (docs/offline_opt.md)
         used.append("bnb")
         plan = plan[1:]
-        solver = plan[0][0]
+    final, timed_out = _milp_stages(
+        instance, plan, ub, best, bounds, used, left, warm_start, formulation
+    )
+    return _result(instance, final, bounds, "+".join(used), t0, timed_out)
 
+
+def _check_arguments(solver: str, formulation: str, time_limit: float | None) -> None:
+    if solver not in SOLVER_NAMES:
+        raise InputError(f"unknown solver {solver!r} (valid: {', '.join(SOLVER_NAMES)})")
+    if formulation not in ("tight", "naive"):
+        raise InputError(f"formulation must be 'tight' or 'naive', got {formulation!r}")
+    if time_limit is not None and time_limit <= 0:
+        raise InputError(f"time limit must be > 0 seconds, got {time_limit}")
+
+
+def _plan(instance: Instance, solver: str) -> list[tuple[str, float]]:
+    """The stages ``(method, share of the time left)``: ``auto`` asks
+    :func:`offline_opt.auto.plan` (cheap instance features; later stages start from the
+    incumbent and keep the bounds so far); ``bnb`` needs all arrivals at 0, else HiGHS."""
+    plan: list[tuple[str, float]] = [(solver, 1.0)]
+    if solver == "auto":
+        from offline_opt.auto import plan as auto_plan
+
+        plan = list(auto_plan(instance).stages)
+    if plan[0][0] == "bnb" and not instance.all_at_zero:
+        plan = [("highs", 1.0)]
+    return plan
+
+
+def _first_schedule(
+    instance: Instance,
+    incumbent: tuple[int, Schedule] | None,
+    warm_start: bool,
+    time_limit: float | None,
+) -> tuple[int, Schedule]:
+    """The schedule the exact phase starts from: the caller's incumbent (checked), the warm
+    start (at most a quarter of the time limit), or list scheduling by output length."""
+    from offline_opt import upper
+
+    if incumbent is not None:
+        ub, best = incumbent
+        if verify(instance, best) != ub:
+            raise ValueError("incumbent cost does not match its schedule")
+        return ub, best
+    if warm_start:
+        warm_limit = None if time_limit is None else time_limit / 4
+        return upper.best_upper_bound(instance, time_limit=warm_limit)
+    order = sorted(range(instance.n), key=lambda i: (instance.requests[i].output, i))
+    return upper.list_schedule(instance, order)
+
+
+def _bnb_stage(
+    instance: Instance,
+    ub: int,
+    best: Schedule,
+    lim: float | None,
+    plan: list[tuple[str, float]],
+    bounds: dict[str, int],
+) -> tuple[Schedule, bool]:
+    """Branch and bound from ``best`` (cost ``ub``); records its bound in ``bounds`` and
+    returns the best schedule and whether the search stopped unfinished."""
+    from offline_opt.bnb import solve_bnb
+
+    if len(plan) > 1 and lim is not None:
+        lim *= plan[0][1]  # the rest goes to the next stage if the search does not finish
+    out = solve_bnb(instance, ub=ub, incumbent=best, time_limit=lim)
+    if out.schedule is not None and out.schedule.total_latency(instance) < ub:
+        best = out.schedule
+    bounds["bnb"] = out.bound
+    return best, out.timed_out
+
+
+def _milp_stages(
+    instance: Instance,
+    plan: list[tuple[str, float]],
+    ub: int,
+    best: Schedule | None,
+    bounds: dict[str, int],
+    used: list[str],
+    left: Callable[[], float | None],
+    warm_start: bool,
+    formulation: str,
+) -> tuple[Schedule | None, bool]:
+    """The MILP/CP-SAT stages of ``plan`` in turn, each for its share of the time left, each
+    from the incumbent so far; stops once the bounds meet the incumbent. Records bounds in
+    ``bounds`` and each stage run in ``used``; returns the best schedule and whether the last
+    stage stopped unfinished (then the LP relaxation's bound is added when no stage gave a
+    dual bound)."""
     from offline_opt import milp
 
     if formulation == "naive":
@@ -236,7 +287,7 @@ def solve(
     if timed_out and not any(s in bounds for s in ("highs", "cpsat")):
         with contextlib.suppress(RuntimeError):
             bounds["lp"] = milp.lp_lower_bound(instance, hz)
-    return _result(instance, best, bounds, "+".join(used), t0, timed_out)
+    return best, timed_out
 
 
 def _run_model(

@@ -220,6 +220,7 @@ class _Search:
         :func:`lagrangian_lower_bound`. Subgradient steps (Polyak, target ``budget``) from
         ``lam0``; returns the best bound found (with the running requests' rounds) and the
         multipliers that gave it."""
+        # long: the pure-Python search offline_opt.bnb_jit mirrors step by step (tested against it)
         o, M = self.o, self.M
         base, horizon, capl = self.residual(running)
         jobs = [j for j in range(self.n) if unstarted >> j & 1]
@@ -389,6 +390,7 @@ class _Search:
         ``slack``: free memory in the previous round (``-1`` at round 0); ``owe``: running
         requests that still need a full round (semi-active rule, module docstring).
         """
+        # long: the pure-Python search offline_opt.bnb_jit mirrors step by step (tested against it)
         if not unstarted and not running:
             return 0
         key = (unstarted, running, slack, owe)
@@ -638,6 +640,7 @@ def solve_bnb(
         ``bound == OPT`` unless timed out; ``schedule`` is an optimal schedule when
         ``OPT < ub`` (the caller verifies it with ``ratio.check``).
     """
+    # long: the pure-Python search offline_opt.bnb_jit mirrors step by step (tested against it)
     if not instance.all_at_zero:
         raise ValueError("solve_bnb needs all arrivals at 0")
     if engine is None:

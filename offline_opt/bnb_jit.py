@@ -338,6 +338,7 @@ if _HAVE_NUMBA:
     ) -> tuple[int, int]:
         """:func:`offline_opt.bnb.lagrangian_lower_bound` by ``iters`` subgradient steps from
         ``lam0[:n0]``; the best multipliers go to ``lam_out``; returns ``(bound, len)``."""
+        # long: a numba kernel that mirrors offline_opt.bnb step by step; compiled as one loop
         n, M = P[_N], P[_M]
         capl = np.empty(32 + int(o.max()), dtype=np.int64)
         base, horizon = _residual(codes, s, o, P, capl)
@@ -512,6 +513,7 @@ if _HAVE_NUMBA:
         node is settled without children (``value`` is its result); else the children's masks
         and bounds, sorted by bound, are in ``KM`` / ``KF`` from ``off``, or ``done = 2`` when
         they need more room than ``KM`` has (``children`` says how much)."""
+        # long: a numba kernel that mirrors offline_opt.bnb step by step; compiled as one loop
         n, M = P[_N], P[_M]
         codes = CB[depth]
         nu = 0
@@ -690,6 +692,7 @@ if _HAVE_NUMBA:
         """Cost-to-go of the state ``CB[0]`` below ``budget0`` (exact) or a lower bound
         ``>= budget0`` (``bnb._Search.search``, its recursion unrolled onto per-depth arrays:
         numba cannot cache recursive functions)."""
+        # long: a numba kernel that mirrors offline_opt.bnb step by step; compiled as one loop
         D = CB.shape[0] - 1
         bud = np.zeros(D + 1, dtype=np.int64)
         here = np.zeros(D + 1, dtype=np.int64)
@@ -812,6 +815,7 @@ class _Engine:
         theta: float,
         table_bits: int,
     ) -> None:
+        # long: allocates the compiled search's flat arrays, one per field the kernels read
         n = len(s)
         need = buffer_bytes(list(o))
         if need > MAX_BUFFER_BYTES:
@@ -973,6 +977,7 @@ def run_search(
     ``None``: ``ub`` is optimal, or time ran out); ``bound`` is the proven lower bound (the
     optimum when not timed out). Requires :func:`available` and :func:`supports`.
     """
+    # long: a numba kernel that mirrors offline_opt.bnb step by step; compiled as one loop
     warm()  # compile before the clock starts
     deadline = None if time_limit is None else time.perf_counter() + time_limit
     eng = _Engine(

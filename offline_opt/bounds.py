@@ -14,13 +14,14 @@ interval ``[r, r + 1)``; request ``j`` started at ``p_j`` holds ``s_j + k`` toke
 
 from __future__ import annotations
 
-import heapq
 import math
 from fractions import Fraction
 from itertools import accumulate
 from typing import Any
 
 from ratio.model import Instance
+from ratio.theory import busy_offset as shape_offset
+from ratio.theory import fluid_svf_segments, mean_busy_time_terms
 
 __all__ = [
     "serial_lower_bound",
@@ -100,58 +101,6 @@ def volume_lower_bound(instance: Instance) -> int:
     return total - sum(r.arrival for r in reqs)
 
 
-def shape_offset(prompt: int, output: int) -> Fraction:
-    """``d_j = o_j - c_j``: completion minus memory-weighted mean busy time of one request.
-
-    ``c_j = sum_{k=1..o} (k - 1/2)(s + k) / V`` is the memory-weighted mean of the round
-    midpoints ``k - 1/2`` (relative to the start) of the request's rounds, so that
-    ``MBT_j = p_j + c_j`` and ``C_j = MBT_j + d_j``; ``d_j`` depends on the shape only.
-    """
-    s, o = prompt, output
-    v = s * o + o * (o + 1) // 2
-    # sum_k k (s + k) = s o(o+1)/2 + o(o+1)(2o+1)/6 ; minus (1/2) sum_k (s + k) = V/2
-    num = s * o * (o + 1) // 2 + o * (o + 1) * (2 * o + 1) // 6
-    c = Fraction(num, v) - Fraction(1, 2)
-    return o - c
-
-
-def _fluid_swf(instance: Instance) -> list[tuple[int, list[tuple[int, int]]]]:
-    """Preemptive smallest-volume-first on one machine of speed ``M`` with releases ``a_j``.
-
-    Time is measured in token units (``tau * M``) so that everything is an integer. Returns,
-    per request, its volume and the list of ``(U, W)`` token-time segments in which it runs.
-    """
-    M = instance.capacity
-    reqs = instance.requests
-    order = sorted(range(len(reqs)), key=lambda j: reqs[j].arrival)
-    segs: list[list[tuple[int, int]]] = [[] for _ in reqs]
-    left = [r.volume for r in reqs]
-    heap: list[tuple[int, int]] = []
-    t = 0  # token time
-    k = 0
-    n = len(reqs)
-    while k < n or heap:
-        if not heap:
-            t = max(t, reqs[order[k]].arrival * M)
-        while k < n and reqs[order[k]].arrival * M <= t:
-            j = order[k]
-            heapq.heappush(heap, (reqs[j].volume, j))
-            k += 1
-        v, j = heap[0]
-        nxt = reqs[order[k]].arrival * M if k < n else None
-        end = t + left[j]
-        if nxt is not None and nxt < end:
-            segs[j].append((t, nxt))
-            left[j] -= nxt - t
-            t = nxt
-            continue
-        segs[j].append((t, end))
-        left[j] = 0
-        t = end
-        heapq.heappop(heap)
-    return [(reqs[j].volume, segs[j]) for j in range(n)]
-
-
 def mean_busy_time_lower_bound(instance: Instance) -> int:
     """Mean-busy-time bound (Goemans' relaxation), with arrivals.
 
@@ -185,40 +134,16 @@ def mean_busy_time_lower_bound(instance: Instance) -> int:
 
     Notes
     -----
-    ``MBT*`` is computed exactly in integer token-time (``tau * M``); the final sum is a
-    :class:`~fractions.Fraction`, evaluated exactly whenever a float is within ``1e-6`` of an
-    integer.
+    The terms are :func:`ratio.theory.mean_busy_time_terms` (the one implementation; its exact
+    sum is :func:`ratio.theory.mean_busy_time_bound`), ``MBT*`` in integer token-time
+    (``tau * M``). They are summed in floats and exactly (as a
+    :class:`~fractions.Fraction`) whenever the float is within ``1e-6`` of an integer.
     """
-    reqs = instance.requests
-    if not reqs:
-        return 0
-    M = instance.capacity
-    fl = 0.0
-    exact_terms: list[tuple[int, int]] = []  # numerator / denominator pairs
-    if all(r.arrival == 0 for r in reqs):
-        acc = 0
-        for v in sorted(r.volume for r in reqs):
-            # MBT = (acc + v/2) / M  -> numerator (2 acc + v), denominator 2M
-            exact_terms.append((2 * acc + v, 2 * M))
-            acc += v
-    else:
-        for v, segs in _fluid_swf(instance):
-            # (1/V) * int tau * M dtau over token-time [U, W] (tau = U/M..W/M):
-            # = (1/V) * (W^2 - U^2) / (2M)
-            num = sum(w * w - u * u for u, w in segs)
-            exact_terms.append((num, 2 * M * v))
-    for r in reqs:
-        s, o = r.prompt, r.output
-        v = r.volume
-        cnum = s * o * (o + 1) // 2 + o * (o + 1) * (2 * o + 1) // 6
-        # d = o + 1/2 - cnum / V
-        exact_terms.append((2 * o + 1 - 2 * r.arrival, 2))
-        exact_terms.append((-cnum, v))
-    fl = sum(a / b for a, b in exact_terms)
+    terms = mean_busy_time_terms(instance)
+    fl = sum(a / b for a, b in terms)
     if abs(fl - round(fl)) > 1e-6:
         return math.ceil(fl)
-    total = sum((Fraction(a, b) for a, b in exact_terms), Fraction(0))
-    return math.ceil(total)
+    return math.ceil(sum((Fraction(a, b) for a, b in terms), Fraction(0)))
 
 
 #: Grid on which :func:`subset_mean_busy_time_lower_bound` rounds each ``c_j`` up (exact ints).
@@ -256,7 +181,7 @@ def _subset_value(instance: Instance, members: list[int]) -> int:
             acc_grid += (num * _GRID) // (2 * M * v)
             pref += v
     else:
-        for k, (v, segs) in enumerate(_fluid_swf(sub)):
+        for k, (v, segs) in enumerate(fluid_svf_segments(sub)):
             r = sub.requests[k]
             cnum = (
                 r.prompt * r.output * (r.output + 1) // 2
@@ -277,7 +202,7 @@ def _subset_contributions(instance: Instance, members: list[int]) -> list[float]
     sub = Instance(instance.capacity, tuple(reqs[j] for j in members))
     M = instance.capacity
     out = [0.0] * len(members)
-    for k, (v, segs) in enumerate(_fluid_swf(sub)):
+    for k, (v, segs) in enumerate(fluid_svf_segments(sub)):
         r = sub.requests[k]
         mbt = sum(w * w - u * u for u, w in segs) / (2 * M * v)
         c = r.output - float(shape_offset(r.prompt, r.output))
@@ -441,6 +366,7 @@ def lagrangian_lower_bound(
     that nothing overflows int64. ``O(n x T)`` per iteration; stops after ``iters``
     iterations or at ``deadline``.
     """
+    # long: the subgradient ascent and the exact re-evaluation share the arrays
     import time as _time
 
     import numpy as np

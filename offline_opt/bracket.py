@@ -38,7 +38,7 @@ from fractions import Fraction
 from typing import Any, TextIO
 
 from offline_opt import bounds as _bounds
-from offline_opt.certificate import OptResult
+from offline_opt.certificate import OptResult, OptStatus
 from offline_opt.upper import (
     Deadline,
     list_schedule,
@@ -292,37 +292,81 @@ def upper_search(
     """
     reqs = instance.requests
     n = len(reqs)
-    cands: dict[str, tuple[int, Schedule, list[int] | None]] = {}
-    best: list[Any] = [None]
-
-    def note(name: str, cost: int, sched: Schedule, order: list[int] | None) -> None:
-        cands[name] = (cost, sched, order)
-        if best[0] is None or cost < best[0][0]:
-            best[0] = (cost, sched, order, name)
-        if progress is not None:
-            progress(f"OPT in [{lower}, {best[0][0]}]  best upper: {best[0][3]}  (tried {name})")
-
-    def done() -> bool:
-        return best[0] is not None and best[0][0] <= lower
-
-    def on_policy(spec: str, cost: int) -> None:
-        if progress is not None:
-            progress(f"OPT in [{lower}, {best[0][0] if best[0] else '?'}]  policy {spec}: {cost}")
-
+    found = _Candidates(lower, progress)
     pol = policy_schedules(
         instance,
         deadline=deadline,
         runs=runs,
         specs=policy_specs(variants=False),
-        on_result=on_policy,
+        on_result=found.on_policy,
     )
     for spec, sched in pol.items():
-        note(f"policy:{spec}", sched.total_latency(instance), sched, None)
-    keys = order_keys()
-    if not cands:  # not even one policy in time: one list schedule, past the deadline
+        found.note(f"policy:{spec}", sched.total_latency(instance), sched, None)
+    if not found.cands:  # not even one policy in time: one list schedule, past the deadline
         order = sorted(range(n), key=lambda i: (reqs[i].volume, reqs[i].arrival, i))
-        note("list_schedule:volume", *list_schedule(instance, order), order)
-    # list scheduling: the best policies' start orders, then the priority orders
+        found.note("list_schedule:volume", *list_schedule(instance, order), order)
+    for name, order in _list_orders(instance, pol):
+        if found.done() or name in found.cands:
+            continue
+        try:
+            found.note(name, *list_schedule(instance, order, deadline=deadline), order)
+        except Deadline:
+            break
+    if local and not found.done() and (deadline is None or time.perf_counter() < deadline):
+        _local_search_stage(instance, found, deadline, seed, max_evals)
+    if not found.done():
+        more = policy_schedules(
+            instance,
+            deadline=deadline,
+            specs=[sp for sp in policy_specs() if sp not in pol],
+            on_result=found.on_policy,
+        )
+        for spec, sched in more.items():
+            found.note(f"policy:{spec}", sched.total_latency(instance), sched, None)
+    assert found.best is not None
+    cost, sched, best_order, name = found.best
+    return UpperResult(
+        cost=cost,
+        schedule=sched,
+        method=name,
+        order=list(best_order) if best_order is not None else start_order(instance, sched),
+        candidates={nm: c for nm, (c, _, _) in found.cands.items()},
+    )
+
+
+class _Candidates:
+    """The schedules :func:`upper_search` has tried, by name, and the best one so far."""
+
+    def __init__(self, lower: int, progress: Progress | None) -> None:
+        self.lower = lower
+        self.progress = progress
+        self.cands: dict[str, tuple[int, Schedule, list[int] | None]] = {}
+        self.best: tuple[int, Schedule, list[int] | None, str] | None = None
+
+    def note(self, name: str, cost: int, sched: Schedule, order: list[int] | None) -> None:
+        self.cands[name] = (cost, sched, order)
+        if self.best is None or cost < self.best[0]:
+            self.best = (cost, sched, order, name)
+        if self.progress is not None:
+            self.progress(
+                f"OPT in [{self.lower}, {self.best[0]}]  best upper: {self.best[3]}  (tried {name})"
+            )
+
+    def done(self) -> bool:
+        """A schedule meets the lower bound: nothing can beat it."""
+        return self.best is not None and self.best[0] <= self.lower
+
+    def on_policy(self, spec: str, cost: int) -> None:
+        if self.progress is not None:
+            up = self.best[0] if self.best else "?"
+            self.progress(f"OPT in [{self.lower}, {up}]  policy {spec}: {cost}")
+
+
+def _list_orders(instance: Instance, pol: dict[str, Schedule]) -> list[tuple[str, list[int]]]:
+    """List-scheduling orders: the three best policies' start orders, then each priority
+    order of :func:`offline_opt.upper.order_keys` (ties by arrival, then index)."""
+    reqs = instance.requests
+    n = len(reqs)
     ranked = sorted(pol.items(), key=lambda kv: kv[1].total_latency(instance))
     orders: list[tuple[str, list[int]]] = [
         (f"list_schedule:policy:{spec}", start_order(instance, s)) for spec, s in ranked[:3]
@@ -332,66 +376,57 @@ def upper_search(
             f"list_schedule:{name}",
             sorted(range(n), key=lambda i, k=key: (k(reqs[i]), reqs[i].arrival, i)),  # type: ignore[misc]
         )
-        for name, key in keys.items()
+        for name, key in order_keys().items()
     ]
-    for name, order in orders:
-        if done() or name in cands:
-            continue
-        try:
-            note(name, *list_schedule(instance, order, deadline=deadline), order)
-        except Deadline:
-            break
-    # local search gets three quarters of the time left; the slow policy variants the rest
+    return orders
+
+
+def _local_search_stage(
+    instance: Instance,
+    found: _Candidates,
+    deadline: float | None,
+    seed: int,
+    max_evals: int | None,
+) -> None:
+    """Local search from the (up to) three best distinct orders, best first, each with an
+    equal share of three quarters of the time left (the slow policy variants get the rest)."""
     ls_deadline = deadline
     if deadline is not None:
         ls_deadline = time.perf_counter() + 0.75 * max(deadline - time.perf_counter(), 0.0)
-    if local and not done() and (deadline is None or time.perf_counter() < deadline):
-        starts = sorted(
-            ((c, s, o, nm) for nm, (c, s, o) in cands.items()),
-            key=lambda x: x[0],
-        )
-        seen: set[tuple[int, ...]] = set()
-        k = 0
-        for cost, sched, maybe_order, _name in starts:
-            if k >= 3 or done() or (ls_deadline is not None and time.perf_counter() >= ls_deadline):
-                break
-            start: tuple[int, Schedule] | None = (cost, sched)
-            if maybe_order is None:
-                order = start_order(instance, sched)
-                start = None
-            else:
-                order = maybe_order
-            if tuple(order) in seen:
-                continue
-            seen.add(tuple(order))
-            # split the time left between the (up to 3) starts, best first
-            sub = ls_deadline
-            if ls_deadline is not None:
-                sub = time.perf_counter() + (ls_deadline - time.perf_counter()) / (3 - k)
-            evals = max_evals if max_evals is not None else (1500 if deadline is None else 10**9)
-            c, sch, o2 = local_search(
-                instance, order, max_evals=evals, seed=seed + k, deadline=sub, start=start
-            )
-            k += 1
-            if c < best[0][0]:
-                note("list_schedule+local_search", c, sch, o2)
-    if not done():
-        more = policy_schedules(
-            instance,
-            deadline=deadline,
-            specs=[sp for sp in policy_specs() if sp not in pol],
-            on_result=on_policy,
-        )
-        for spec, sched in more.items():
-            note(f"policy:{spec}", sched.total_latency(instance), sched, None)
-    cost, sched, order, name = best[0]
-    return UpperResult(
-        cost=cost,
-        schedule=sched,
-        method=name,
-        order=list(order) if order is not None else start_order(instance, sched),
-        candidates={nm: c for nm, (c, _, _) in cands.items()},
+    starts = sorted(
+        ((c, s, o, nm) for nm, (c, s, o) in found.cands.items()),
+        key=lambda x: x[0],
     )
+    seen: set[tuple[int, ...]] = set()
+    k = 0
+    for cost, sched, maybe_order, _name in starts:
+        if (
+            k >= 3
+            or found.done()
+            or (ls_deadline is not None and time.perf_counter() >= ls_deadline)
+        ):
+            break
+        start: tuple[int, Schedule] | None = (cost, sched)
+        if maybe_order is None:
+            order = start_order(instance, sched)
+            start = None
+        else:
+            order = maybe_order
+        if tuple(order) in seen:
+            continue
+        seen.add(tuple(order))
+        # split the time left between the (up to 3) starts, best first
+        sub = ls_deadline
+        if ls_deadline is not None:
+            sub = time.perf_counter() + (ls_deadline - time.perf_counter()) / (3 - k)
+        evals = max_evals if max_evals is not None else (1500 if deadline is None else 10**9)
+        c, sch, o2 = local_search(
+            instance, order, max_evals=evals, seed=seed + k, deadline=sub, start=start
+        )
+        k += 1
+        assert found.best is not None
+        if c < found.best[0]:
+            found.note("list_schedule+local_search", c, sch, o2)
 
 
 def bracket(
@@ -453,6 +488,7 @@ def bracket(
     >>> (b.lower, b.upper, b.optimal)
     (9, 9, True)
     """
+    # long: the stages in order under one deadline; each is a helper, these lines merge bounds
     t0 = time.perf_counter()
     if time_limit is not None and not time_limit > 0:
         raise InputError(f"time limit must be > 0 seconds, got {time_limit}")
@@ -490,16 +526,8 @@ def bracket(
     ubs = dict(up.candidates)
     upper, sched, upper_method = up.cost, up.schedule, up.method
     if upper > lower and lagrangian:
-        horizon = max(p + r.output for p, r in zip(sched.starts, instance.requests, strict=True))
-        cells = instance.n * (horizon + 1)
-        lag_left = heur_deadline - time.perf_counter()
-        # one iteration costs about 5 ns per (request, round) plus 20 us per request
-        per_iter = cells * 5e-9 + instance.n * 2e-5
-        if lag_left > 3 * per_iter:
-            say(f"OPT in [{lower}, {upper}]; Lagrangian lower bound")
-            lag = _bounds.lagrangian_lower_bound(
-                instance, horizon, ub=upper, deadline=heur_deadline, iters=200
-            )
+        lag = _lagrangian_stage(instance, sched, lower, upper, heur_deadline, say)
+        if lag is not None:
             lbs["lagrangian"] = lag
             if lag > lower:
                 lower, lower_method = lag, "lagrangian"
@@ -507,19 +535,8 @@ def bracket(
     exact_solver: str | None = None
     skipped = ""
     if upper > lower and exact:
-        skipped = exact_fits(instance)
-        exact_left = None if deadline is None else deadline - time.perf_counter()
-        if not skipped and exact_left is not None and exact_left < 0.05:
-            skipped = "no time left"
-        if not skipped:
-            from offline_opt import solve
-            from offline_opt.cli import _quiet_stdout
-
-            say(f"OPT in [{lower}, {upper}]; exact methods ({solver})")
-            with _quiet_stdout():
-                res = solve(
-                    instance, solver=solver, time_limit=exact_left, incumbent=(upper, sched)
-                )
+        skipped, res = _exact_stage(instance, solver, deadline, lower, upper, sched, say)
+        if res is not None:
             exact_status = res.status
             name = res.solver
             exact_solver = name
@@ -530,16 +547,7 @@ def bracket(
                 ubs[name] = res.cost
                 upper, sched, upper_method = res.cost, res.schedule, name
     say(f"OPT in [{lower}, {upper}]; checking the schedule")
-    verdict = check(instance, sched)
-    if not verdict or sched.total_latency(instance) != upper:
-        raise AssertionError(
-            f"upper-bound schedule ({upper_method}) failed the checker: {verdict.reason}"
-        )
-    if lower > upper:
-        raise AssertionError(
-            f"lower bound {lower} ({lower_method}) above a feasible cost "
-            f"{upper} ({upper_method}): a bound is wrong"
-        )
+    _certify(instance, sched, lower, upper, lower_method, upper_method)
     return Bracket(
         lower=lower,
         upper=upper,
@@ -555,6 +563,74 @@ def bracket(
     )
 
 
+def _lagrangian_stage(
+    instance: Instance,
+    sched: Schedule,
+    lower: int,
+    upper: int,
+    deadline: float,
+    say: Callable[[str], None],
+) -> int | None:
+    """The Lagrangian lower bound over the upper schedule's horizon, or ``None`` when fewer
+    than three of its iterations fit before ``deadline``."""
+    horizon = max(p + r.output for p, r in zip(sched.starts, instance.requests, strict=True))
+    cells = instance.n * (horizon + 1)
+    lag_left = deadline - time.perf_counter()
+    # one iteration costs about 5 ns per (request, round) plus 20 us per request
+    per_iter = cells * 5e-9 + instance.n * 2e-5
+    if lag_left <= 3 * per_iter:
+        return None
+    say(f"OPT in [{lower}, {upper}]; Lagrangian lower bound")
+    return _bounds.lagrangian_lower_bound(instance, horizon, ub=upper, deadline=deadline, iters=200)
+
+
+def _exact_stage(
+    instance: Instance,
+    solver: str,
+    deadline: float | None,
+    lower: int,
+    upper: int,
+    sched: Schedule,
+    say: Callable[[str], None],
+) -> tuple[str, OptResult | None]:
+    """The exact methods from the upper schedule for the time left: ``("", result)``, or
+    ``(why they were skipped, None)``."""
+    skipped = exact_fits(instance)
+    exact_left = None if deadline is None else deadline - time.perf_counter()
+    if not skipped and exact_left is not None and exact_left < 0.05:
+        skipped = "no time left"
+    if skipped:
+        return skipped, None
+    from offline_opt import solve
+    from offline_opt.cli import _quiet_stdout
+
+    say(f"OPT in [{lower}, {upper}]; exact methods ({solver})")
+    with _quiet_stdout():
+        res = solve(instance, solver=solver, time_limit=exact_left, incumbent=(upper, sched))
+    return "", res
+
+
+def _certify(
+    instance: Instance,
+    sched: Schedule,
+    lower: int,
+    upper: int,
+    lower_method: str,
+    upper_method: str,
+) -> None:
+    """The checker accepts the upper schedule at its cost, and the bounds do not cross."""
+    verdict = check(instance, sched)
+    if not verdict or sched.total_latency(instance) != upper:
+        raise AssertionError(
+            f"upper-bound schedule ({upper_method}) failed the checker: {verdict.reason}"
+        )
+    if lower > upper:
+        raise AssertionError(
+            f"lower bound {lower} ({lower_method}) above a feasible cost "
+            f"{upper} ({upper_method}): a bound is wrong"
+        )
+
+
 def opt_result(b: Bracket) -> OptResult:
     """The :class:`~offline_opt.OptResult` of a bracket (``kvratio opt``'s JSON fields):
     status ``optimal`` when the sides meet, else ``feasible``; ``solver`` is the exact method
@@ -565,7 +641,7 @@ def opt_result(b: Bracket) -> OptResult:
         cost=b.upper,
         lower_bound=b.lower,
         gap=b.gap,
-        status="optimal" if b.optimal else "feasible",
+        status=OptStatus.OPTIMAL if b.optimal else OptStatus.FEASIBLE,
         solver=b.exact_solver or "bracket",
         seconds=b.seconds,
         best_bound=b.lower,

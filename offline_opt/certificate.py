@@ -9,15 +9,28 @@ claimed as a lower bound on a policy's competitive ratio (model §10).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from fractions import Fraction
 from typing import Any
 
 from ratio.check import check
 from ratio.model import Instance, Schedule
 
-__all__ = ["STATUSES", "OptResult", "CertifiedRatio", "verify", "fraction_str"]
+__all__ = ["OptStatus", "STATUSES", "OptResult", "CertifiedRatio", "verify", "fraction_str"]
 
-STATUSES = ("optimal", "feasible", "infeasible", "timeout")
+
+class OptStatus(StrEnum):
+    """What an :class:`OptResult` proves. A ``str`` enum: a member equals its value
+    (``OptStatus.OPTIMAL == "optimal"``), prints as it and is written to JSON as it, so the
+    ``status`` field of ``kvratio opt --json`` (``interfaces.md``) is the same string."""
+
+    OPTIMAL = "optimal"  #: a schedule whose cost meets the proven lower bound
+    FEASIBLE = "feasible"  #: a schedule, gap still open
+    INFEASIBLE = "infeasible"  #: no schedule exists (never for a valid instance)
+    TIMEOUT = "timeout"  #: stopped before any schedule was found
+
+
+STATUSES = tuple(s.value for s in OptStatus)
 
 
 def fraction_str(x: Fraction | None) -> str | None:
@@ -44,9 +57,9 @@ class OptResult:
         ``(cost - lower_bound) / cost`` as a Fraction (``0`` when optimal), ``None`` without a
         schedule.
     status
-        ``optimal`` (only when ``lower_bound == cost``), ``feasible`` (a schedule, gap open),
-        ``infeasible`` (cannot happen for valid instances; kept for the interface) or
-        ``timeout`` (stopped with no schedule).
+        :class:`OptStatus`: ``optimal`` (only when ``lower_bound == cost``), ``feasible`` (a
+        schedule, gap open), ``infeasible`` (cannot happen for valid instances; kept for the
+        interface) or ``timeout`` (stopped with no schedule). A plain string is converted.
     solver
         Backend that produced the certificate (``highs``, ``cbc``, ``bnb``, ``exact``, ...).
     seconds
@@ -65,7 +78,7 @@ class OptResult:
     cost: int | None
     lower_bound: int
     gap: Fraction | None
-    status: str
+    status: OptStatus
     solver: str
     seconds: float
     best_bound: int
@@ -76,14 +89,15 @@ class OptResult:
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
             raise ValueError(f"status must be one of {STATUSES}, got {self.status!r}")
-        if self.status == "optimal" and self.cost != self.lower_bound:
+        object.__setattr__(self, "status", OptStatus(self.status))
+        if self.status is OptStatus.OPTIMAL and self.cost != self.lower_bound:
             raise ValueError("status 'optimal' requires lower_bound == cost")
 
     def to_dict(self, instance: Instance | None = None) -> dict[str, Any]:
         """JSON fields of ``kvratio opt`` (``interfaces.md``) plus the certificate details."""
         d: dict[str, Any] = {
             "cost": self.cost,
-            "status": self.status,
+            "status": self.status.value,
             "lower_bound": self.lower_bound,
             "best_bound": self.best_bound,
             "gap": fraction_str(self.gap),
@@ -127,7 +141,7 @@ class CertifiedRatio:
             "ratio_lower": fraction_str(self.ratio_lower),
             "ratio_upper": fraction_str(self.ratio_upper),
             "exact": self.exact,
-            "opt_status": self.opt.status if self.opt is not None else None,
+            "opt_status": self.opt.status.value if self.opt is not None else None,
             "opt_starts": (
                 list(self.opt.schedule.starts)
                 if self.opt is not None and self.opt.schedule is not None

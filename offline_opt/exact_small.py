@@ -77,6 +77,7 @@ def solve_exact(instance: Instance) -> tuple[int, Schedule]:
     >>> solve_exact(Instance.from_tuples(10, [(0, 6, 2), (0, 3, 1), (0, 1, 3)]))[0]
     9
     """
+    # long: the tests' referee: one dynamic program, kept whole to be read against docs/model.md
     n = instance.n
     if n > MAX_N:
         raise InputError(f"solve_exact handles n <= {MAX_N} requests, got {n}")

@@ -107,11 +107,7 @@ def build_milp(
     relax: bool = False,
 ) -> tuple[Any, dict[tuple[int, int], Any]]:
     """Build the PuLP problem with latest starts ``horizons``; return ``(problem, x)``."""
-
-    with warnings.catch_warnings():
-        # PuLP 3.x deprecates direct LpVariable construction (PuLP 4 API); both work here.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return _build(instance, horizons, symmetry=symmetry, relax=relax)
+    return _build(instance, horizons, symmetry=symmetry, relax=relax)
 
 
 def _build(
@@ -124,11 +120,15 @@ def _build(
     prob = pulp.LpProblem("kvratio_opt", pulp.LpMinimize)
     cat = pulp.LpContinuous if relax else pulp.LpBinary
     x: dict[tuple[int, int], Any] = {}
+    # PuLP >= 3.3 deprecates LpVariable(...) for prob.add_variable(...) (its 4.0 API); older
+    # PuLP has only the former
+    add = getattr(prob, "add_variable", None)
     for i, r in enumerate(reqs):
         if horizons[i] < r.arrival:
             raise InputError(f"horizon of request {i} ends before its arrival")
         for t in range(r.arrival, horizons[i] + 1):
-            x[i, t] = pulp.LpVariable(f"x_{i}_{t}", 0, 1, cat)
+            name = f"x_{i}_{t}"
+            x[i, t] = add(name, 0, 1, cat) if add else pulp.LpVariable(name, 0, 1, cat)
     prob += pulp.lpSum((t + reqs[i].output - reqs[i].arrival) * v for (i, t), v in x.items())
     for i, r in enumerate(reqs):
         prob += pulp.lpSum(x[i, t] for t in range(r.arrival, horizons[i] + 1)) == 1, f"one_{i}"
@@ -217,6 +217,7 @@ def solve_milp(
     ``warm_start`` (a feasible schedule within the horizons) is passed to the solver as its
     first incumbent. Returns the solver's view; the caller verifies it.
     """
+    # long: build, the solver's own options (CBC or HiGHS), its status read into ours
     import pulp
 
     if solver not in SOLVERS:
@@ -232,7 +233,10 @@ def solve_milp(
             for v in x.values():
                 v.setInitialValue(start_vals[v.name])
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
+            # the bundled CBC has no PuLP 4.0 replacement (COIN_CMD needs a separate CBC)
+            warnings.filterwarnings(
+                "ignore", message="PULP_CBC_CMD is deprecated", category=DeprecationWarning
+            )
             cmd = pulp.PULP_CBC_CMD(
                 msg=False,
                 timeLimit=tl,

@@ -283,6 +283,7 @@ def local_search(
     has it already. At large ``n`` the moves are local (``|i - j| <= 32``): a request moves
     among its neighbours in the order.
     """
+    # long: one first-improvement loop over two move kinds that share the incumbent and the deadline
     rng = np.random.default_rng(seed)
     cur = list(order)
     n = len(cur)

@@ -41,6 +41,7 @@ def _worst_cell(r: TheoremResult) -> tuple[str, str]:
 
 def render(results: Sequence[TheoremResult], *, command: str) -> str:
     """The markdown page: one table row per theorem, then one section each."""
+    # long: the markdown page from top to bottom, one block per section
     mode = "quick" if all(r.quick for r in results) else "full"
     lines = [
         "# Theorems checked by kvratio",

@@ -41,6 +41,7 @@ def check(
     held tokens (``s + k``, or ``s + k - 1`` in the engine convention, in whole blocks) sum to
     at most ``M``. Returns the first violated round and its memory.
     """
+    # long: the independent checker: one pass per rule of docs/model.md section 2
     reqs = instance.requests
     if len(schedule.starts) != len(reqs):
         return CheckResult(

@@ -21,7 +21,7 @@ from typing import Any, NoReturn
 
 from ratio.errors import InputError, StuckError
 
-__all__ = ["main", "emit", "add_json_flag", "PLUGINS", "ignore_sigint", "stop_pool"]
+__all__ = ["main", "emit", "add_json_flag", "PLUGINS"]
 
 #: Modules that may add subcommands; a missing module is skipped.
 PLUGINS = (
@@ -276,26 +276,6 @@ def _cmd_gen(args: argparse.Namespace) -> int:
     return 0
 
 
-def ignore_sigint() -> None:
-    """Initializer of worker processes: Ctrl-C reaches the whole process group, but only the
-    parent should react (stop the pool, keep what finished, print one line); a worker prints
-    no traceback of its own."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def stop_pool(pool: Any) -> None:
-    """Stop a :class:`~concurrent.futures.ProcessPoolExecutor` at once after an interrupt:
-    cancel the queued tasks and terminate the running workers instead of waiting for them."""
-    procs = list((getattr(pool, "_processes", None) or {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)
-    for proc in procs:
-        proc.terminate()
-    for proc in procs:
-        proc.join(timeout=5)
-
-
 class _Parser(argparse.ArgumentParser):
     """No prefix matching of options: ``gen --capacity 400`` must be refused as unknown, not
     read as ``--capacity-from 400`` (a file name)."""
@@ -310,6 +290,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # long: one argparse table: every option of these commands in one place, in --help's order
     parser = _Parser(
         prog="kvratio",
         description="Competitive ratios of LLM-inference scheduling under KV-cache limits.",

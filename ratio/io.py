@@ -1,4 +1,8 @@
-"""Trace files: ``kvratio-trace/1`` JSON (``interfaces.md``) and the Azure CSV importer.
+"""Trace files: ``kvratio-trace/1`` JSON (``interfaces.md``).
+
+The bottom layer: it imports only :mod:`ratio.model` and :mod:`ratio.errors` (and
+:mod:`ratio.atomic` to write), never the importers or the queueing engine above it; the Azure
+importer is :func:`ratio.interop.importers.import_azure_csv`.
 
 Every reader fails with one :class:`~ratio.errors.InputError` line naming the file and the
 problem; nothing is silently fixed.
@@ -23,7 +27,6 @@ __all__ = [
     "dumps",
     "to_dict",
     "from_dict",
-    "import_azure_csv",
 ]
 
 TRACE_FORMAT = "kvratio-trace/1"
@@ -143,30 +146,3 @@ def dump(instance: Instance, path: str | Path) -> Path:
     from ratio.atomic import write_text_atomic
 
     return write_text_atomic(path, dumps(instance) + "\n")
-
-
-def import_azure_csv(
-    path: str | Path,
-    *,
-    capacity: int,
-    round_ms: float = 50.0,
-    limit: int | None = None,
-) -> Instance:
-    """Read an Azure LLM inference trace (columns ``TIMESTAMP, ContextTokens, GeneratedTokens``).
-
-    Strict form of :func:`ratio.interop.importers.import_trace` (``fmt="azure"``), which it
-    calls: columns are found by name; the first request arrives at round 0 and request ``i`` at
-    ``floor((t_i - t_0) / round_ms)``; the first unusable line (missing field, length < 1,
-    ``s+o > M``) raises an error naming it (``kvratio import`` reports them all instead).
-    ``limit`` keeps the first ``limit`` requests in arrival order.
-    """
-    from ratio.interop.importers import import_trace
-
-    res = import_trace(path, "azure", capacity=capacity, round_ms=round_ms)
-    if res.dropped:
-        d = res.dropped[0]
-        raise InputError(f"{path}:{d.line}: {d.reason}")
-    inst = res.instance
-    if limit is not None:
-        inst = inst.with_requests(inst.requests[:limit])
-    return inst

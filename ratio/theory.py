@@ -20,6 +20,7 @@ All values are exact :class:`~fractions.Fraction`.
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -40,6 +41,8 @@ __all__ = [
     "SharperCertificate",
     "sharper_certificate",
     "mean_busy_time_bound",
+    "mean_busy_time_terms",
+    "fluid_svf_segments",
 ]
 
 
@@ -85,21 +88,79 @@ def alpha_prime(instance: Instance) -> Fraction:
     return Fraction(p - 1, instance.capacity)
 
 
+def fluid_svf_segments(instance: Instance) -> list[tuple[int, list[tuple[int, int]]]]:
+    """Preemptive smallest-volume-first on one machine of speed ``M`` with releases ``a_j``.
+
+    Time is measured in token units (``tau * M``) so that everything is an integer. Returns,
+    per request, its volume and the list of ``(U, W)`` token-time segments in which it runs.
+    """
+    M = instance.capacity
+    reqs = instance.requests
+    order = sorted(range(len(reqs)), key=lambda j: reqs[j].arrival)
+    segs: list[list[tuple[int, int]]] = [[] for _ in reqs]
+    left = [r.volume for r in reqs]
+    heap: list[tuple[int, int]] = []
+    t = 0  # token time
+    k = 0
+    n = len(reqs)
+    while k < n or heap:
+        if not heap:
+            t = max(t, reqs[order[k]].arrival * M)
+        while k < n and reqs[order[k]].arrival * M <= t:
+            j = order[k]
+            heapq.heappush(heap, (reqs[j].volume, j))
+            k += 1
+        v, j = heap[0]
+        nxt = reqs[order[k]].arrival * M if k < n else None
+        end = t + left[j]
+        if nxt is not None and nxt < end:
+            segs[j].append((t, nxt))
+            left[j] -= nxt - t
+            t = nxt
+            continue
+        segs[j].append((t, end))
+        left[j] = 0
+        t = end
+        heapq.heappop(heap)
+    return [(reqs[j].volume, segs[j]) for j in range(n)]
+
+
+def mean_busy_time_terms(instance: Instance) -> list[tuple[int, int]]:
+    """The terms ``(numerator, denominator)`` whose sum is :func:`mean_busy_time_bound`:
+    ``sum_j (MBT*_j + d_j - a_j)``, with ``MBT*`` the mean busy times of
+    :func:`fluid_svf_segments` (``sum_k (Pre_k + V_k / 2) / M`` when all arrivals are 0) and
+    ``d_j`` :func:`busy_offset`. Integers, so a caller can sum them fast in floats or exactly
+    (:func:`offline_opt.bounds.mean_busy_time_lower_bound` does both)."""
+    reqs = instance.requests
+    M = instance.capacity
+    terms: list[tuple[int, int]] = []
+    if all(r.arrival == 0 for r in reqs):
+        acc = 0
+        for v in sorted(r.volume for r in reqs):
+            # MBT = (acc + v/2) / M  -> numerator (2 acc + v), denominator 2M
+            terms.append((2 * acc + v, 2 * M))
+            acc += v
+    else:
+        for v, segs in fluid_svf_segments(instance):
+            # (1/V) * int tau * M dtau over token-time [U, W] (tau = U/M..W/M):
+            # = (1/V) * (W^2 - U^2) / (2M)
+            num = sum(w * w - u * u for u, w in segs)
+            terms.append((num, 2 * M * v))
+    for r in reqs:
+        s, o = r.prompt, r.output
+        v = r.volume
+        cnum = s * o * (o + 1) // 2 + o * (o + 1) * (2 * o + 1) // 6
+        # d - a = o + 1/2 - cnum / V - a
+        terms.append((2 * o + 1 - 2 * r.arrival, 2))
+        terms.append((-cnum, v))
+    return terms
+
+
 def mean_busy_time_bound(instance: Instance) -> Fraction:
-    """``F' + sum V / (2M) + sum d``: a lower bound on OPT (Smith's rule on the memory profile)."""
-    m = instance.capacity
-    order = svf_order(instance)
-    pre = 0
-    f = Fraction(0)
-    for i in order:
-        f += Fraction(pre, m)
-        pre += instance.requests[i].volume
-    total_v = sum(r.volume for r in instance.requests)
-    return (
-        f
-        + Fraction(total_v, 2 * m)
-        + sum(busy_offset(r.prompt, r.output) for r in instance.requests)
-    )
+    """``sum_j (MBT*_j + d_j - a_j)``, exact: a lower bound on OPT (Smith's rule on the memory
+    profile; with all arrivals at 0, ``F' + sum V / (2M) + sum d``). Its ceiling is
+    :func:`offline_opt.bounds.mean_busy_time_lower_bound`, where the proof is."""
+    return sum((Fraction(a, b) for a, b in mean_busy_time_terms(instance)), Fraction(0))
 
 
 @dataclass(frozen=True)

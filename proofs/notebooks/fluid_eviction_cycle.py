@@ -33,7 +33,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 import ratio
-from ratio.queueing.fluid_experiments import eviction_cycle
+from proofs.experiments.fluid import eviction_cycle
 
 QUICK = os.environ.get("KVRATIO_QUICK") == "1"
 ROOT = Path(ratio.__file__).resolve().parents[1]

@@ -41,7 +41,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 import ratio
-from ratio.queueing.fluid_experiments import gate_route_revenue
+from proofs.experiments.fluid import gate_route_revenue
 
 QUICK = os.environ.get("KVRATIO_QUICK") == "1"
 ROOT = Path(ratio.__file__).resolve().parents[1]

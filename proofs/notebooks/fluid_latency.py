@@ -29,7 +29,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 import ratio
-from ratio.queueing.fluid_experiments import boundary, poisson_trace, run_load, ten_types
+from proofs.experiments.fluid import boundary, poisson_trace, run_load, ten_types
 
 QUICK = os.environ.get("KVRATIO_QUICK") == "1"
 ROOT = Path(ratio.__file__).resolve().parents[1]

@@ -36,7 +36,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 import ratio
-from ratio.queueing.fluid_experiments import safety_margin_sweep
+from proofs.experiments.fluid import safety_margin_sweep
 
 QUICK = os.environ.get("KVRATIO_QUICK") == "1"
 ROOT = Path(ratio.__file__).resolve().parents[1]

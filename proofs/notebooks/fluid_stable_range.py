@@ -45,8 +45,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 import ratio
+from proofs.experiments.fluid import boundary, stable_range_point, ten_types
 from ratio.queueing.fluid import nested_boundary_lp
-from ratio.queueing.fluid_experiments import boundary, stable_range_point, ten_types
 from ratio.queueing.policies.nested_wait import NestedWait
 from ratio.queueing.policy import EnginePolicy
 

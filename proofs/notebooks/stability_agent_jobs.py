@@ -38,7 +38,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 import ratio
-from ratio.queueing.experiments import agent_run, agent_sweep, agent_template
+from proofs.experiments.stability import agent_run, agent_sweep, agent_template
 
 QUICK = os.environ.get("KVRATIO_QUICK") == "1"
 ROOT = Path(ratio.__file__).resolve().parents[1]

@@ -11,7 +11,7 @@
 # %% [markdown]
 # # Dai, Deng, Li, Peng (arXiv 2504.07347) on the extended engine
 # The worked example, Theorem 2's boundary and the request-cap case (`queueing.md` Q1-Q6).
-# The experiments are the functions of `ratio.queueing.experiments` that
+# The experiments are the functions of `proofs.experiments.stability` that
 # `tests/queueing/test_reproductions.py` checks. `KVRATIO_QUICK=1` uses short horizons and two
 # loads (CI); without it, the sizes of `docs/stability.md`. The figure (Theorem 2: backlog against
 # time for `sarathi`, slope against load for `sarathi` and `orca` with the fluid line) goes to
@@ -22,7 +22,7 @@ import os
 from pathlib import Path
 
 import ratio
-from ratio.queueing.experiments import (
+from proofs.experiments.stability import (
     request_cap_batches,
     request_cap_sweep,
     theorem2_sweep,

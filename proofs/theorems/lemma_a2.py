@@ -68,6 +68,7 @@ def symbolic() -> list[SymbolicCheck]:
 
 
 def empirical(quick: bool, seed: int) -> list[EmpiricalCheck]:
+    # long: the theorem's checks in the order docs/theorems.md states them, one block each
     from proofs.inequalities import lemma_a2_per_request, lemma_a2_summed, po_plus_o_le_2v
     from proofs.opt import dependency
     from proofs.sampling import burst_instances

@@ -41,6 +41,7 @@ def growth(ns: tuple[int, ...], alpha: Fraction = Fraction(1, 2)) -> list[dict[s
 
 
 def empirical(quick: bool, seed: int) -> list[EmpiricalCheck]:
+    # long: the theorem's checks in the order docs/theorems.md states them, one block each
     from proofs.opt import dependency
     from proofs.sampling import burst_instances
     from proofs.studies import ratio_study

@@ -82,6 +82,7 @@ def symbolic() -> list[SymbolicCheck]:
 
 
 def empirical(quick: bool, seed: int) -> list[EmpiricalCheck]:
+    # long: the theorem's checks in the order docs/theorems.md states them, one block each
     from proofs.inequalities import prefix_identity, prop31, section11
     from proofs.opt import UB_POLICIES, dependency, opt_bounds, section11_bound
     from proofs.sampling import burst_instances

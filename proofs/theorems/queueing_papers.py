@@ -71,7 +71,7 @@ def _growth_rows(factor: Any) -> list[tuple[Fraction, Fraction, Any, Any]]:
 
 
 def growth_empirical(quick: bool, seed: int) -> list[EmpiricalCheck]:
-    from ratio.queueing.fluid_experiments import eviction_cycle
+    from proofs.experiments.fluid import eviction_cycle
 
     bad = [r for r in _growth_rows(lambda s: Fraction(-(s + 2), s + 1)) if r[0] != r[1]]
     checks = [
@@ -117,8 +117,8 @@ def growth_control(quick: bool, seed: int) -> tuple[list[SymbolicCheck], list[Em
 
 
 def _fixed_point(policy: str, claim_rate: float) -> EmpiricalCheck:
+    from proofs.experiments.fluid import eviction_cycle
     from ratio.queueing.fluid import FluidType, ao_equilibrium_lp
-    from ratio.queueing.fluid_experiments import eviction_cycle
 
     lp = ao_equilibrium_lp([FluidType(2, 2)], 140).optimum
     run = eviction_cycle(policy, rounds=40)
@@ -186,7 +186,7 @@ def lp_symbolic() -> list[SymbolicCheck]:
 # --- Dai et al. --------------------------------------------------------------------------------
 @functools.lru_cache(maxsize=4)
 def _sweep(policy: str, loads: tuple[float, ...], horizon: int) -> Any:
-    from ratio.queueing.experiments import theorem2_sweep
+    from proofs.experiments.stability import theorem2_sweep
 
     return theorem2_sweep(policy, list(loads), horizon=horizon, seed=1)
 
@@ -241,7 +241,7 @@ def nwc_control(quick: bool, seed: int) -> tuple[list[SymbolicCheck], list[Empir
 
 @functools.lru_cache(maxsize=2)
 def _rs(horizon: int) -> tuple[int, int]:
-    from ratio.queueing.experiments import rybko_stolyar_run
+    from proofs.experiments.stability import rybko_stolyar_run
 
     wrong = rybko_stolyar_run("1-3-0-2", horizon, burst=150, seed=1)
     right = rybko_stolyar_run("0-2-1-3", horizon, burst=150, seed=1)
@@ -367,7 +367,7 @@ def prop32_control(quick: bool, seed: int) -> tuple[list[SymbolicCheck], list[Em
 
 
 def _gate_route(over: float) -> list[EmpiricalCheck]:
-    from ratio.queueing.fluid_experiments import gate_route_revenue
+    from proofs.experiments.fluid import gate_route_revenue
 
     runs = {n: gate_route_revenue(n, horizon=400) for n in (10, 50)}
     out = []

@@ -23,6 +23,7 @@ def symbolic() -> list[SymbolicCheck]:
 
 def hof_and_families(policy: str, constant: Fraction | None, quick: bool) -> list[EmpiricalCheck]:
     """Hall-of-fame lines (re-verified) and ``adversaries.families`` points for ``policy``."""
+    # long: hall-of-fame lines then family points, each re-verified the same way
     from pathlib import Path
 
     from proofs.opt import dependency

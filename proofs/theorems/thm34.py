@@ -59,6 +59,7 @@ def geometric_moments() -> dict[str, Any]:
 
 
 def symbolic() -> list[SymbolicCheck]:
+    # long: the theorem's checks in the order docs/theorems.md states them, one block each
     import sympy as sp
 
     from proofs.symbolic import identity, nonneg_polynomial

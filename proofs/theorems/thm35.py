@@ -20,6 +20,7 @@ from proofs.registry import EmpiricalCheck, SymbolicCheck, Theorem
 
 
 def symbolic() -> list[SymbolicCheck]:
+    # long: the theorem's checks in the order docs/theorems.md states them, one block each
     import sympy as sp
 
     from proofs.symbolic import identity, nonneg_on_unit_interval

@@ -66,6 +66,7 @@ def symbolic() -> list[SymbolicCheck]:
 
 
 def empirical(quick: bool, seed: int) -> list[EmpiricalCheck]:
+    # long: the theorem's checks in the order docs/theorems.md states them, one block each
     from proofs.inequalities import block_rounding_bounds, volume_identities
     from proofs.sampling import burst_instances
     from ratio.check import check

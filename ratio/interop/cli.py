@@ -320,6 +320,7 @@ def _gen_with_capacity(args: argparse.Namespace, inner: Any) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``import``, ``export``, ``capacity``; extend ``gen`` with ``--capacity-from``."""
+    # long: one argparse table: every option of these commands in one place, in --help's order
     add_json_flag = _cli().add_json_flag
 
     p = sub.add_parser(

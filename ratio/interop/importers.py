@@ -58,6 +58,7 @@ __all__ = [
     "read_table",
     "build",
     "import_trace",
+    "import_azure_csv",
     "parse_columns",
 ]
 
@@ -446,6 +447,7 @@ def build(
     InputError
         Bad capacity or clock, or no usable row at all.
     """
+    # long: validate the rows, map the clock, write the report: steps share the rows
     if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 1:
         raise InputError(f"--capacity must be an integer >= 1, got {capacity!r}")
     if origin not in ("first", "zero"):
@@ -600,3 +602,28 @@ def import_trace(
         filtered=filtered,
         meta=meta,
     )
+
+
+def import_azure_csv(
+    path: str | Path,
+    *,
+    capacity: int,
+    round_ms: float = 50.0,
+    limit: int | None = None,
+) -> Instance:
+    """Read an Azure LLM inference trace (columns ``TIMESTAMP, ContextTokens, GeneratedTokens``).
+
+    Strict form of :func:`import_trace` (``fmt="azure"``), which it calls: columns are found
+    by name; the first request arrives at round 0 and request ``i`` at
+    ``floor((t_i - t_0) / round_ms)``; the first unusable line (missing field, length < 1,
+    ``s+o > M``) raises an error naming it (``kvratio import`` reports them all instead).
+    ``limit`` keeps the first ``limit`` requests in arrival order.
+    """
+    res = import_trace(path, "azure", capacity=capacity, round_ms=round_ms)
+    if res.dropped:
+        d = res.dropped[0]
+        raise InputError(f"{path}:{d.line}: {d.reason}")
+    inst = res.instance
+    if limit is not None:
+        inst = inst.with_requests(inst.requests[:limit])
+    return inst

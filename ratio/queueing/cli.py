@@ -24,6 +24,7 @@ def _floats(text: str) -> list[float]:
 
 
 def _cmd_stability(args: argparse.Namespace) -> int:
+    # long: a CLI command: read the options, run one library call, print the text and the JSON
     from ratio.cli import emit
     from ratio.errors import InputError
     from ratio.queueing.stability import Workload, plot_report, run_stability

@@ -108,13 +108,36 @@ def _ft(first_token: str) -> None:
 
 
 # --- LP plumbing -----------------------------------------------------------------------------
+# PuLP 3.x warns on its pre-4.0 API: variables and constraint dicts go through the 4.0 calls
+# when the installed PuLP has them (``add_variable``, ``constraints()``), the older ones
+# otherwise; the bundled CBC has no 4.0 replacement (``COIN_CMD`` needs a separate CBC), so
+# only that one warning is filtered, where the solver is built.
+def _var(prob: Any, name: str, low: float | None = 0) -> Any:
+    """A continuous variable ``name >= low`` of ``prob``."""
+    import pulp
+
+    add = getattr(prob, "add_variable", None)
+    return add(name, low) if add is not None else pulp.LpVariable(name, low)
+
+
+def _constraints(prob: Any) -> list[Any]:
+    cons = prob.constraints
+    return list(cons()) if callable(cons) else list(cons.values())
+
+
 def _solver(name: str) -> Any:
+    import warnings
+
     import pulp
 
     if name == "highs":
         return pulp.HiGHS(msg=False)
     if name == "cbc":
-        return pulp.PULP_CBC_CMD(msg=False)
+        with warnings.catch_warnings():
+            warnings.filterwarnings(
+                "ignore", message="PULP_CBC_CMD is deprecated", category=DeprecationWarning
+            )
+            return pulp.PULP_CBC_CMD(msg=False)
     raise InputError(f"solver must be highs or cbc, got {name!r}")
 
 
@@ -131,7 +154,7 @@ def _solve(
     # Shadow prices: PuLP's HiGHS interface reports duals of a maximisation with the opposite
     # sign to CBC's; normalise to d optimum / d rhs (checked against hand-solved cases).
     flip = -1.0 if (solver == "highs" and sense_max) else 1.0
-    duals = {n: flip * float(c.pi or 0.0) + 0.0 for n, c in prob.constraints.items()}
+    duals = {c.name: flip * float(c.pi or 0.0) + 0.0 for c in _constraints(prob)}
     return status, float(pulp.value(prob.objective)), sol, duals
 
 
@@ -199,6 +222,7 @@ def ao_equilibrium_lp(
     >>> round(r.optimum, 9), round(r.duals["memory"], 9)   # 140 / (3 + 4) and 1 / 7
     (20.0, 0.142857143)
     """
+    # long: the LP as the paper states it: variables, objective, constraints in order
     import pulp
 
     from ratio.queueing.tau import Affine, Unit, parse_tau
@@ -226,8 +250,8 @@ def ao_equilibrium_lp(
     c = [cp * t.prompt + cd * d for t, d in zip(types, dec, strict=True)]
     total_w = sum(t.rate for t in types)
     prob = pulp.LpProblem("ao_equilibrium", pulp.LpMaximize)
-    lam = [pulp.LpVariable(f"lam_{j}", 0) for j in range(J)]
-    theta = pulp.LpVariable("theta", 0)
+    lam = [_var(prob, f"lam_{j}") for j in range(J)]
+    theta = _var(prob, "theta")
     prob += pulp.lpSum(r[j] * lam[j] for j in range(J))
     prob += (
         pulp.lpSum((c0 * m[j] + capacity * c[j]) * lam[j] for j in range(J)) <= capacity,
@@ -340,6 +364,7 @@ def zhang_lp(
     >>> round(r.optimum * 15, 9)
     4.0
     """
+    # long: the LP as the paper states it: variables, objective, constraints in order
     import pulp
 
     if not classes:
@@ -350,11 +375,11 @@ def zhang_lp(
         raise InputError("tau (mixed iteration time) and gamma (solo decode rate) must be > 0")
     classes_idx = range(len(classes))
     prob = pulp.LpProblem("zhang_per_gpu", pulp.LpMaximize)
-    x = [pulp.LpVariable(f"x_{i}", 0) for i in classes_idx]
-    y = [pulp.LpVariable(f"y_{i}", 0) for i in classes_idx]
-    z = [pulp.LpVariable(f"z_{i}", 0) for i in classes_idx]
-    q = [pulp.LpVariable(f"q_{i}", 0) for i in classes_idx]
-    w = [pulp.LpVariable(f"w_{i}", 0) for i in classes_idx]
+    x = [_var(prob, f"x_{i}") for i in classes_idx]
+    y = [_var(prob, f"y_{i}") for i in classes_idx]
+    z = [_var(prob, f"z_{i}") for i in classes_idx]
+    q = [_var(prob, f"q_{i}") for i in classes_idx]
+    w = [_var(prob, f"w_{i}") for i in classes_idx]
     cl = classes
     prob += pulp.lpSum(
         cl[i].reward * (y[i] * (1.0 / (cl[i].output * tau)) + z[i] * (gamma / cl[i].output))
@@ -542,7 +567,7 @@ def nested_boundary_lp(
         )
         cost += (t.rate / total) * (stage_memory(t.prompt, t.output) + reserve * paused)
     prob = pulp.LpProblem("nested_boundary", pulp.LpMaximize)
-    theta = pulp.LpVariable("theta", 0)
+    theta = _var(prob, "theta")
     prob += theta
     prob += cost * theta <= capacity, "memory"
     status, opt, sol, duals = _solve(prob, solver, True)

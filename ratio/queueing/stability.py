@@ -25,7 +25,6 @@ Rates run in parallel: local processes, or Ray when asked (as in the adversary s
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
@@ -344,8 +343,11 @@ def run_stability(
 
     The seed of rate ``k`` is derived from ``(seed, k)``, so a sweep is reproducible and its
     rates independent. ``bound`` (backlog tokens) defaults to 10 % of the work that arrives over
-    the horizon at the boundary rate.
+    the horizon at the boundary rate. ``workers`` processes (or Ray, ``use_ray``: a running
+    cluster, else a local instance) run the rates through :func:`ratio.parallel.parallel_map`;
+    neither changes the result.
     """
+    # long: the per-rate configurations and the report repeat its 16 parameters by name
     pol = get_engine_policy(policy)
     ft = first_token or pol.default_first_token
     pf = prefill or pol.default_prefill
@@ -364,29 +366,7 @@ def run_stability(
         formula = f"{engines} engines x ({formula})"
     if bound is None:
         bound = 0.1 * float(horizon) * float(b) * float(work)
-    pairs: list[tuple[Any, Any]] = []
-    if loads is not None:
-        for ld in loads:
-            if ld <= 0:
-                raise InputError(f"loads must be positive, got {ld}")
-            frac = Fraction(str(ld))
-            pairs.append((b * frac, frac))
-    else:
-        assert rates is not None
-        for r in rates:
-            if r <= 0:
-                raise InputError(f"rates must be positive, got {r}")
-            pairs.append((Fraction(str(r)), Fraction(str(r)) / b))
-    from ratio.validate import MAX_ARRIVALS
-
-    for rate, _ in pairs:
-        expected = float(rate) * float(horizon)
-        if not expected <= MAX_ARRIVALS:
-            raise InputError(
-                f"rate {float(rate):g} x horizon {float(horizon):g} = {expected:.3g} arrivals, "
-                f"above the limit {MAX_ARRIVALS:.0e} (ratio.validate.MAX_ARRIVALS); "
-                "shorten --horizon"
-            )
+    pairs = _rate_load_pairs(b, rates, loads, horizon)
     # Each rate's arrivals depend on (seed, rate) only, not on the other rates of the sweep.
     child = [np.random.SeedSequence([seed, int(round(float(rate) * 1e9))]) for rate, _ in pairs]
     cfgs = [
@@ -409,7 +389,9 @@ def run_stability(
         }
         for (rate, load), c in zip(pairs, child, strict=False)
     ]
-    results = _map(cfgs, workers, use_ray)
+    from ratio.parallel import parallel_map
+
+    results = parallel_map(run_rate, cfgs, workers=workers, ray="auto" if use_ray else None)
     return StabilityReport(
         pol.spec,
         float(b),
@@ -432,36 +414,35 @@ def run_stability(
     )
 
 
-def _map(cfgs: list[dict[str, Any]], workers: int, use_ray: bool) -> list[RateResult]:
-    if use_ray:
-        try:
-            import ray
-        except ImportError:
-            raise InputError("--ray needs Ray: pip install 'kvratio[ray]'") from None
-        ray.init(
-            ignore_reinit_error=True,
-            num_cpus=max(1, workers),
-            include_dashboard=False,
-            log_to_driver=False,
-        )
-        remote = ray.remote(run_rate)
-        return list(ray.get([remote.remote(c) for c in cfgs]))
-    if workers <= 1 or len(cfgs) <= 1:
-        return [run_rate(c) for c in cfgs]
-    from concurrent.futures import ProcessPoolExecutor
+def _rate_load_pairs(
+    b: Any, rates: Sequence[float] | None, loads: Sequence[float] | None, horizon: float
+) -> list[tuple[Any, Any]]:
+    """``(rate, load)`` per point of the sweep, from loads (fractions of the boundary ``b``)
+    or rates; each positive and with at most ``MAX_ARRIVALS`` expected arrivals."""
+    from ratio.validate import MAX_ARRIVALS
 
-    from ratio.cli import ignore_sigint, stop_pool
-
-    ex = ProcessPoolExecutor(
-        max_workers=min(workers, len(cfgs), os.cpu_count() or 1), initializer=ignore_sigint
-    )
-    try:
-        out = list(ex.map(run_rate, cfgs))
-    except KeyboardInterrupt:
-        stop_pool(ex)  # Ctrl-C: do not wait for the running rates
-        raise
-    ex.shutdown()
-    return out
+    pairs: list[tuple[Any, Any]] = []
+    if loads is not None:
+        for ld in loads:
+            if ld <= 0:
+                raise InputError(f"loads must be positive, got {ld}")
+            frac = Fraction(str(ld))
+            pairs.append((b * frac, frac))
+    else:
+        assert rates is not None
+        for r in rates:
+            if r <= 0:
+                raise InputError(f"rates must be positive, got {r}")
+            pairs.append((Fraction(str(r)), Fraction(str(r)) / b))
+    for rate, _ in pairs:
+        expected = float(rate) * float(horizon)
+        if not expected <= MAX_ARRIVALS:
+            raise InputError(
+                f"rate {float(rate):g} x horizon {float(horizon):g} = {expected:.3g} arrivals, "
+                f"above the limit {MAX_ARRIVALS:.0e} (ratio.validate.MAX_ARRIVALS); "
+                "shorten --horizon"
+            )
+    return pairs
 
 
 def plot_report(

@@ -6,8 +6,8 @@ from fractions import Fraction
 
 import pytest
 
+from proofs.experiments.fluid import eviction_cycle
 from ratio.queueing.fluid import greedy_map, greedy_orbit
-from ratio.queueing.fluid_experiments import eviction_cycle
 
 
 def test_greedy_leaves_the_fixed_point_and_cycles() -> None:

@@ -8,15 +8,15 @@ import sys
 
 import pytest
 
+from proofs.experiments.fluid import (
+    gate_route_revenue,
+    safety_margin_sweep,
+)
 from ratio.check import check
 from ratio.errors import InputError
 from ratio.model import Instance
 from ratio.queueing import simulate_extended
 from ratio.queueing.dispatch import is_extended_policy
-from ratio.queueing.fluid_experiments import (
-    gate_route_revenue,
-    safety_margin_sweep,
-)
 
 SMALL = Instance.from_tuples(
     40, [(0, 3, 4), (0, 5, 2), (1, 3, 4), (2, 5, 2), (2, 3, 4), (6, 5, 2), (9, 3, 4)]

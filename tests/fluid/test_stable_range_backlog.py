@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ratio.queueing.fluid_experiments import StablePoint, stable_range_point, ten_types
+from proofs.experiments.fluid import StablePoint, stable_range_point, ten_types
 from ratio.queueing.policies.nested_wait import NestedWait
 from ratio.queueing.policy import EnginePolicy
 

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import pytest
 
+from proofs.experiments.fluid import StablePoint, stable_range_point, ten_types
 from ratio.queueing.fluid import max_wait_threshold, wait_thresholds
-from ratio.queueing.fluid_experiments import StablePoint, stable_range_point, ten_types
 
 pytestmark = pytest.mark.slow
 

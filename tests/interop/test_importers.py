@@ -10,9 +10,9 @@ import pytest
 
 from ratio.cli import main
 from ratio.errors import InputError
-from ratio.interop.importers import ImportResult, import_trace, parse_columns
+from ratio.interop.importers import ImportResult, import_azure_csv, import_trace, parse_columns
 from ratio.interop.timebase import parse_batch_time, rounds_by_batch_time, rounds_by_round_ms
-from ratio.io import import_azure_csv, load
+from ratio.io import load
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "interop"
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import offline_opt
-from offline_opt import OptResult, ratio_of, solve
+from offline_opt import OptResult, OptStatus, ratio_of, solve
 from offline_opt.exact_small import solve_exact
 from offline_opt.upper import best_upper_bound, list_schedule
 from ratio.check import check
@@ -18,6 +18,7 @@ from ratio.cli import main
 from ratio.errors import InputError
 from ratio.gen import generate
 from ratio.io import dump
+from ratio.model import Instance
 from ratio.simulator import simulate
 
 from .conftest import random_instance, spec_cases
@@ -67,7 +68,24 @@ def test_timeout_keeps_a_valid_certificate() -> None:
 
 def test_optresult_rejects_false_optimal() -> None:
     with pytest.raises(ValueError):
-        OptResult(None, 10, 9, None, "optimal", "x", 0.0, 9)
+        OptResult(None, 10, 9, None, OptStatus.OPTIMAL, "x", 0.0, 9)
+
+
+def test_status_is_an_enum_that_reads_as_its_string() -> None:
+    """``OptResult.status`` is an :class:`OptStatus`; the JSON keeps the strings of
+    ``interfaces.md`` and comparisons with them still hold (issue 18)."""
+    assert [s.value for s in OptStatus] == ["optimal", "feasible", "infeasible", "timeout"]
+    res = solve(Instance.from_tuples(10, [(0, 6, 2), (0, 3, 1), (0, 1, 3)]), solver="exact")
+    assert res.status is OptStatus.OPTIMAL and res.status == "optimal"
+    assert (
+        f"{res.status}" == "optimal"
+        and json.loads(json.dumps(res.to_dict()))["status"] == "optimal"
+    )
+    # a string is converted; an unknown one is refused
+    opt = OptResult(None, 100, 80, Fraction(1, 5), "feasible", "test", 0.0, 80)  # type: ignore[arg-type]
+    assert opt.status is OptStatus.FEASIBLE
+    with pytest.raises(ValueError, match="status must be one of"):
+        OptResult(None, 100, 80, Fraction(1, 5), "done", "test", 0.0, 80)  # type: ignore[arg-type]
 
 
 def test_bad_solver_and_time_limit() -> None:
@@ -89,7 +107,7 @@ def test_ratio_of_spec_examples(inst, case) -> None:
 
 def test_ratio_interval_when_not_exact() -> None:
     inst = generate(8, seed=2)
-    opt = OptResult(None, 100, 80, Fraction(1, 5), "feasible", "test", 0.0, 80)
+    opt = OptResult(None, 100, 80, Fraction(1, 5), OptStatus.FEASIBLE, "test", 0.0, 80)
     cr = ratio_of("svf", inst, opt=opt)
     L = simulate(inst, "svf").total_latency
     assert cr.ratio_lower == Fraction(L, 100) and cr.ratio_upper == Fraction(L, 80)

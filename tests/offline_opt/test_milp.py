@@ -95,3 +95,24 @@ def test_highs_solves_again_after_an_unproved_early_stop(monkeypatch: pytest.Mon
 
 #: The 7-request burst (M = 17) of CI's failed run.
 _CI_CASE = ((6, 5), (2, 5), (7, 8), (7, 5), (3, 5), (5, 3), (7, 5))
+
+
+def test_pulp_calls_raise_no_deprecation_warning() -> None:
+    """The MILP, its LP relaxation and the fluid LPs use PuLP's current API (issue 19: about
+    1,040 PuLP DeprecationWarnings per test run); the bundled CBC's one warning is filtered
+    where the solver is built."""
+    import warnings
+
+    from offline_opt.milp import lp_lower_bound, solve_milp
+    from ratio.queueing.fluid import FluidType, ao_equilibrium_lp
+
+    inst = Instance.from_tuples(10, [(0, 6, 2), (0, 3, 1), (1, 1, 3)])
+    hz = serial_horizons(inst)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        for solver in ("highs", "cbc"):
+            solve_milp(inst, hz, solver=solver)
+            ao_equilibrium_lp([FluidType(2, 2), FluidType(5, 3)], 140, solver=solver)
+        lp_lower_bound(inst, hz)
+    deprecations = [str(w.message) for w in seen if issubclass(w.category, DeprecationWarning)]
+    assert deprecations == []

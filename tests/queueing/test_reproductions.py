@@ -1,6 +1,6 @@
 """Reproductions of Dai, Deng, Li, Peng (arXiv 2504.07347) on the extended engine (issue 8).
 
-The experiments live in :mod:`ratio.queueing.experiments` (shared with the notebooks
+The experiments live in :mod:`proofs.experiments.stability` (shared with the notebooks
 ``proofs/notebooks/stability_*.py``); the numbers checked here are those of the issue.
 """
 
@@ -12,8 +12,7 @@ from fractions import Fraction
 
 import pytest
 
-from ratio.queueing import parse_tau
-from ratio.queueing.experiments import (
+from proofs.experiments.stability import (
     STAIR,
     agent_sweep,
     agent_template,
@@ -23,6 +22,7 @@ from ratio.queueing.experiments import (
     theorem2_sweep,
     worked_example,
 )
+from ratio.queueing import parse_tau
 
 
 @pytest.mark.parametrize(
@@ -139,7 +139,7 @@ def test_rybko_stolyar_wrong_priority_is_unstable() -> None:
 def test_agent_jobs_total_work_grows_at_the_fluid_rate(shape: str) -> None:
     """Above the per-job boundary all the work of the jobs in the system (released or waiting
     for predecessors) grows at lambda * W - b_max / tau(b_max), within two standard errors."""
-    from ratio.queueing.experiments import agent_run
+    from proofs.experiments.stability import agent_run
 
     run = agent_run(shape, 1.2, horizon=90000)
     assert abs(run.slope - run.fluid_slope) <= 2 * run.slope_se + 1e-9, (

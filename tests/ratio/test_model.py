@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given
 
 from ratio import InputError, Instance, Request, Schedule, volume
-from ratio.io import dump, dumps, import_azure_csv, load, loads
+from ratio.interop.importers import import_azure_csv
+from ratio.io import dump, dumps, load, loads
 from ratio.strategies import instances
 
 

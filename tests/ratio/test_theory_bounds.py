@@ -50,3 +50,24 @@ def test_sharper_is_below_the_theorem_at_every_peak(M: int) -> None:
     for P in range(2, M):  # every peak below M, so alpha < 1
         inst = Instance.from_tuples(M, [(0, P - 1, 1)])
         assert sharper_bound(inst) < bound_at_alpha(inst.alpha)  # type: ignore[operator]
+
+
+def test_one_mean_busy_time_bound() -> None:
+    """``ratio.theory.mean_busy_time_bound`` is the exact value whose ceiling is
+    ``offline_opt.bounds.mean_busy_time_lower_bound`` (one implementation, issue 18), with and
+    without arrivals. By hand: two requests at 0, M = 10, volumes 3 and 5, so the mean busy
+    times are (3/2)/10 and (3 + 5/2)/10, plus each request's ``d``."""
+    from offline_opt.bounds import mean_busy_time_lower_bound
+    from ratio.gen import generate
+    from ratio.theory import busy_offset, mean_busy_time_bound
+
+    inst = Instance.from_tuples(10, [(0, 2, 1), (0, 1, 2)])  # volumes 3 and 5
+    by_hand = (
+        Fraction(3, 2 * 10) + Fraction(2 * 3 + 5, 2 * 10) + busy_offset(2, 1) + busy_offset(1, 2)
+    )
+    assert mean_busy_time_bound(inst) == by_hand
+    for seed in range(40):
+        arrivals = "zero" if seed % 2 else "poisson"
+        inst = generate(1 + seed % 9, seed=seed, arrivals=arrivals, rate=0.5)
+        exact = mean_busy_time_bound(inst)
+        assert mean_busy_time_lower_bound(inst) == -(-exact.numerator // exact.denominator)

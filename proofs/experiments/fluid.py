@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ratio.model import Instance, Request
-from ratio.queueing.engine import _RUNNING, EngineSpec, QRequest, run_engine
+from ratio.queueing.engine import EngineSpec, QRequest, run_engine
 from ratio.queueing.fluid import FluidType, ao_equilibrium_lp
 from ratio.queueing.policy import EnginePolicy, get_engine_policy
 
@@ -343,6 +343,7 @@ def gate_route_revenue(
     Arrivals: Poisson per class at ``n * rate``, on integer times (so that every engine's
     rounds, of length 2 mixed and 1 decode-only here, meet on a common grid and KV moves between
     ready engines). No abandonment: the LP's excess arrivals stay in the prefill queue."""
+    # long: one experiment: setup, the run with its per-batch accounting, the results
     from ratio.queueing.policies.gate_and_route import GateAndRoute, RequestClass
     from ratio.queueing.tau import MixedSolo, parse_tau
 
@@ -398,11 +399,8 @@ def gate_route_revenue(
     )
     solo = n - pol.mixed
     sim = pol.sim
-    waiting = sum(
-        1
-        for i in range(len(reqs))
-        if sim.status[i] == _RUNNING and sim.prefilled[i] >= sim.S[i] and i not in pol.slot
-    )
+    running = {i for on in sim.run_on for i in on}
+    waiting = sum(1 for i in running if sim.prefilled[i] >= sim.S[i] and i not in pol.slot)
     assert isinstance(spec.tau, MixedSolo)
     split = pol.lp(spec.tau, B, mixed_share=pol.mixed / n).optimum
     return GateRouteRun(
