@@ -180,10 +180,11 @@ def _highs_class() -> Any:
 def _solve_highs(prob: Any, time_limit: float | None, start: list[float] | None) -> None:
     """Solve ``prob`` with HiGHS (single thread, exact gap), a second time in a fresh HiGHS
     object if the first run stops with a status that is neither a proof (optimal, infeasible)
-    nor its time limit. In CI's long slow-test process HiGHS twice stopped after 0.01 s on a
-    7-request instance with a non-optimal status and a dual bound of 0 (not reproduced in a
-    shorter process); a second run is the cheap way to the proof. The warning names the
-    status, so that a recurrence can be traced."""
+    nor its time limit. HiGHS does not run at all (status not set, dual bound 0) when an earlier
+    solve in the same process started its thread scheduler with another ``threads`` value:
+    ``pytest tests/fluid/test_stable_range.py tests/offline_opt/test_milp.py`` failed so, as CI's
+    slow step did; the scheduler is reset before the second run. The warning names the
+    status."""
     import highspy
 
     done = {highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kInfeasible}
@@ -201,6 +202,11 @@ def _solve_highs(prob: Any, time_limit: float | None, start: list[float] | None)
             RuntimeWarning,
             stacklevel=3,
         )
+        if status == highspy.HighsModelStatus.kNotset:
+            # HiGHS refuses to run (status not set) when its process-wide thread scheduler was
+            # started by an earlier solve with another `threads` value (a default-threads LP,
+            # say); resetting the scheduler lets this single-thread solve run.
+            prob.solverModel.resetGlobalScheduler(True)
 
 
 def solve_milp(

@@ -131,7 +131,9 @@ def _solver(name: str) -> Any:
     import pulp
 
     if name == "highs":
-        return pulp.HiGHS(msg=False)
+        return pulp.HiGHS(
+            msg=False, threads=1
+        )  # one `threads` value for all HiGHS solves (milp.py)
     if name == "cbc":
         with warnings.catch_warnings():
             warnings.filterwarnings(

@@ -116,3 +116,25 @@ def test_pulp_calls_raise_no_deprecation_warning() -> None:
         lp_lower_bound(inst, hz)
     deprecations = [str(w.message) for w in seen if issubclass(w.category, DeprecationWarning)]
     assert deprecations == []
+
+
+def test_highs_runs_after_a_solve_with_another_thread_count() -> None:
+    """HiGHS will not run (status not set, dual bound 0) when an earlier solve in the process
+    started its thread scheduler with another ``threads`` value; this failed CI's slow step
+    (a default-threads fluid LP, then the MILP). The MILP resets the scheduler and proves."""
+    import pulp
+
+    lp = pulp.LpProblem("other_threads", pulp.LpMinimize)
+    xs = [lp.add_variable(f"v{i}", 0, 10) for i in range(50)]
+    lp += pulp.lpSum((i % 7 + 1) * v for i, v in enumerate(xs))
+    for i in range(49):
+        lp += xs[i] + xs[i + 1] >= 1 + i % 3
+    import highspy
+
+    highspy.Highs().resetGlobalScheduler(True)  # whatever earlier tests left
+    lp.solve(pulp.HiGHS(msg=False, threads=2))
+    assert lp.status == pulp.LpStatusOptimal
+    inst = Instance(17, tuple(Request(0, s, o, f"r{i}") for i, (s, o) in enumerate(_CI_CASE)))
+    with pytest.warns(RuntimeWarning, match="kNotset"):
+        res = solve(inst, solver="highs", warm_start=False)
+    assert res.status == "optimal" and res.cost == res.lower_bound == solve_exact(inst)[0]
