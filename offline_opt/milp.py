@@ -310,7 +310,7 @@ def lp_lower_bound(instance: Instance, horizons: Sequence[int] | None = None) ->
         return 0
     hz = list(horizons) if horizons is not None else serial_horizons(instance)
     prob, _ = build_milp(instance, hz, symmetry=False, relax=True)
-    prob.solve(pulp.HiGHS(msg=False, threads=1))
+    _solve_highs(prob, None, None)
     if prob.status != pulp.LpStatusOptimal:
         raise RuntimeError(f"LP relaxation not solved: {pulp.LpStatus[prob.status]}")
     return math.ceil(pulp.value(prob.objective) - 1e-6)
