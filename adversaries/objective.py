@@ -339,25 +339,52 @@ def _prepare(instance: Instance, policy: str) -> Instance:
     return instance
 
 
-def screen(instance: Instance, policy: str) -> tuple[SimResult, int, dict[str, Any] | None]:
+#: From this many requests on, :func:`screen` uses the compiled loop and the numpy bound
+#: (:mod:`ratio.fastsim`); below it the Python screen takes under 0.3 ms and loading the
+#: compiled code (about 1 s once per process) would not pay.
+FAST_MIN_N = 32
+
+
+def screen(
+    instance: Instance, policy: str, *, fast: bool = True
+) -> tuple[SimResult, int, dict[str, Any] | None]:
     """The cheap pass: one simulation of ``policy``, SVF's certificate on that run (burst SVF
     only) and ``LB``. Returns ``(run, LB, certificate)``; ``L / LB`` is the screen value.
+
+    With ``fast`` (and at least :data:`FAST_MIN_N` requests) the run comes from
+    :func:`ratio.fastsim.simulate_fast` and ``LB`` and the certificate from its numpy versions
+    wherever they promise the reference's exact values (the policies of
+    :data:`ratio.fastsim.ORDER_KEYS`, all-at-zero bounds); everything else, and every trace
+    without numba, goes through ``ratio.simulate``, ``lower_bound`` and
+    :func:`waiting_certificate`. Either way the result is the same.
 
     Raises
     ------
     CertificateViolation
         SVF's waiting-time certificate (model §12) failed on a burst run of blocking SVF.
     """
-    sim = simulate(instance, policy)
+    from ratio.fastsim import (
+        FastSimResult,
+        lower_bound_fast,
+        simulate_fast,
+        waiting_certificate_fast,
+    )
+
+    fast = fast and instance.n >= FAST_MIN_N
+    sim: SimResult | None = simulate_fast(instance, policy) if fast else None
+    if sim is None:
+        sim = simulate(instance, policy)
     cert: dict[str, Any] | None = None
     if instance.all_at_zero and theorem_applies(policy, "all_at_zero"):
-        wc = waiting_certificate(instance, sim)
+        got = waiting_certificate_fast(instance, sim) if isinstance(sim, FastSimResult) else None
+        wc = WaitingCertificate(*got) if got is not None else waiting_certificate(instance, sim)
         cert = wc.to_dict()
         if not wc.holds:
             raise CertificateViolation(
                 f"SVF waiting-time certificate violated (model §12): {wc}", instance, wc
             )
-    return sim, lower_bound(instance), cert
+    lb = lower_bound_fast(instance) if fast else None
+    return sim, lower_bound(instance) if lb is None else lb, cert
 
 
 def certify(
