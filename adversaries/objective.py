@@ -354,36 +354,36 @@ def screen(
     With ``fast`` (and at least :data:`FAST_MIN_N` requests) the run comes from
     :func:`ratio.fastsim.simulate_fast` and ``LB`` and the certificate from its numpy versions
     wherever they promise the reference's exact values (the policies of
-    :data:`ratio.fastsim.ORDER_KEYS`, all-at-zero bounds); everything else, and every trace
-    without numba, goes through ``ratio.simulate``, ``lower_bound`` and
-    :func:`waiting_certificate`. Either way the result is the same.
+    :data:`ratio.fastsim.ORDER_KEYS`); everything else, and every trace without numba, goes
+    through ``ratio.simulate``, ``lower_bound`` and :func:`waiting_certificate`. Either way
+    the result is the same.
 
     Raises
     ------
     CertificateViolation
         SVF's waiting-time certificate (model §12) failed on a burst run of blocking SVF.
     """
-    from ratio.fastsim import (
-        FastSimResult,
-        lower_bound_fast,
-        simulate_fast,
-        waiting_certificate_fast,
-    )
+    sim: SimResult | None = None
+    lb: int | None = None
+    got: tuple[bool, int | None, int, int] | None = None
+    burst_svf = instance.all_at_zero and theorem_applies(policy, "all_at_zero")
+    if fast and instance.n >= FAST_MIN_N:
+        from ratio import fastsim
 
-    fast = fast and instance.n >= FAST_MIN_N
-    sim: SimResult | None = simulate_fast(instance, policy) if fast else None
+        sim = fastsim.simulate_fast(instance, policy)
+        if burst_svf and sim is not None:
+            got = fastsim.waiting_certificate_fast(instance, sim)
+        lb = fastsim.lower_bound_fast(instance)
     if sim is None:
         sim = simulate(instance, policy)
     cert: dict[str, Any] | None = None
-    if instance.all_at_zero and theorem_applies(policy, "all_at_zero"):
-        got = waiting_certificate_fast(instance, sim) if isinstance(sim, FastSimResult) else None
+    if burst_svf:
         wc = WaitingCertificate(*got) if got is not None else waiting_certificate(instance, sim)
         cert = wc.to_dict()
         if not wc.holds:
             raise CertificateViolation(
                 f"SVF waiting-time certificate violated (model §12): {wc}", instance, wc
             )
-    lb = lower_bound_fast(instance) if fast else None
     return sim, lower_bound(instance) if lb is None else lb, cert
 
 

@@ -16,12 +16,14 @@ heaps of tuples, lists shifted by ``bisect.insort``); this loop takes well under
 of that (``python benchmarks/bench_screen.py``).
 
 :func:`lower_bound_fast` and :func:`waiting_certificate_fast` are numpy versions of the
-screen's two other steps (``offline_opt.bounds.lower_bound`` on all-at-zero traces and SVF's
-waiting-time certificate of model §12); each returns ``None`` where it cannot promise the
-reference's exact value, and the caller computes that instead.
+screen's two other steps (``offline_opt.bounds.lower_bound``, whose fluid schedule with
+arrivals is compiled too, and SVF's waiting-time certificate of model §12); each returns
+``None`` where it cannot promise the reference's exact value, and the caller computes that
+instead.
 
-numba is optional (``pip install 'kvratio[opt]'``): without it :func:`available` is false and
-:func:`simulate_fast` returns ``None``; the two numpy functions work either way.
+numba is optional (``pip install 'kvratio[opt]'``): without it :func:`available` is false,
+:func:`simulate_fast` returns ``None`` and :func:`lower_bound_fast` serves all-at-zero traces
+only; the certificate works either way.
 """
 
 from __future__ import annotations
@@ -459,6 +461,7 @@ def _warm() -> None:
     one = np.ones(1, dtype=np.int64)
     zero = np.zeros(1, dtype=np.int64)
     _run(zero, one, one, zero, zero, zero, 4, 0, True, False)
+    _fluid_swf(zero, one, 4, zero, zero, zero)
     if first:
         print(
             f"kvratio: fast simulator compiled in {time.perf_counter() - t0:.0f} s",
@@ -509,44 +512,129 @@ def waiting_certificate_fast(
 
 
 def lower_bound_fast(instance: Instance) -> int | None:
-    """``offline_opt.bounds.lower_bound(instance)`` for an all-at-zero trace, in numpy.
+    """``offline_opt.bounds.lower_bound(instance)``, in numpy (and numba with arrivals).
 
     The same three bounds (serial, volume, mean busy time) and the same arithmetic: the
-    mean-busy-time sum is Python's ``sum`` over the same floats in the same order (each term a
-    quotient of integers below ``2^53``, which float64 division rounds as Python's ``int /
-    int`` does). Returns ``None`` (compute it with ``lower_bound``) for a trace with
-    arrivals, when a value could leave int64 or exact floats, or when that float sum is within
-    ``1e-6`` of an integer (``lower_bound`` then sums the fractions exactly).
+    mean-busy-time sum is Python's ``sum`` over the same floats in the same order, each term
+    the correctly rounded quotient of the same two integers (float64 division where both are
+    below ``2^53``, as Python's ``int / int`` rounds; Python ints for the fluid terms with
+    arrivals, whose numerators are squares of token times). Returns ``None`` (compute it with
+    ``lower_bound``) when a value could leave int64 or exact floats, when there are arrivals
+    and no numba, or when that float sum is within ``1e-6`` of an integer (``lower_bound``
+    then sums the fractions exactly).
     """
     n = instance.n
     if n == 0:
         return None
     A, S, D = _columns(instance)
-    if int(A.max()) != 0:
-        return None
     M = instance.capacity
     if max(int(S.max()), int(D.max())) >= 1 << 20:
         return None  # o^3 / 3 and s o^2 stay below 2^61
+    amax = int(A.max())
     vols = S * D + D * (D + 1) // 2
-    v = np.sort(vols)
-    pref = np.cumsum(v)
-    if int(pref[-1]) >= _EXACT_FLOAT // 4 or 2 * M >= _EXACT_FLOAT:
+    vsum = int(vols.sum())
+    if vsum >= _EXACT_FLOAT // 4 or 2 * M >= _EXACT_FLOAT or amax >= _EXACT_FLOAT // 4:
         return None
-    serial = int(D.sum())
-    e = np.sort(D)  # arrivals are 0: e = sort(a + o)
-    volume = int(np.maximum(-(-pref // M), e).sum())
+    if (amax + 1) * M + vsum >= _SAFE:  # token times of the fluid
+        return None
     cnum = S * D * (D + 1) // 2 + D * (D + 1) * (2 * D + 1) // 6
     if int(cnum.max()) >= _EXACT_FLOAT:
         return None
-    # the terms of mean_busy_time_lower_bound, in its order: (2 acc + v) / 2M over ascending
-    # volumes, then per request (2o + 1 - 2a) / 2 and -cnum / V
-    first = (2 * (pref - v) + v).astype(np.float64) / float(2 * M)
+    serial = int(D.sum())
+    e = np.sort(A + D)
+    if amax == 0:
+        v = np.sort(vols)
+        pref = np.cumsum(v)
+        volume = int(np.maximum(-(-pref // M), e).sum())
+        # (2 acc + v) / 2M over ascending volumes
+        fluid = ((2 * (pref - v) + v).astype(np.float64) / float(2 * M)).tolist()
+    else:
+        if not _HAVE_NUMBA:
+            return None
+        best = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+        for theta in np.unique(A).tolist():
+            acc = np.cumsum(np.sort(vols[np.greater_equal(A, theta)]))
+            m = acc.shape[0]
+            np.minimum(best[:m], theta + -(-acc // M), out=best[:m])
+        volume = int(np.maximum(best, e).sum()) - int(A.sum())
+        # per request in index order: sum over its fluid segments of (W^2 - U^2) / (2 M V)
+        idx = np.arange(n, dtype=np.int64)
+        key = np.lexsort((idx, vols)).astype(np.int64)  # the fluid's heap order: (V, index)
+        rank = np.empty(n, dtype=np.int64)
+        rank[key] = idx
+        arr = np.lexsort((idx, A)).astype(np.int64)  # by arrival, then index
+        _warm()
+        su, sw, sj = _fluid_swf(A, vols, M, key, rank, arr)
+        # A request served in one segment has W - U = V: its term is (W + U) / 2M, the same
+        # rational, so the same correctly rounded float (float64 division where W + U and 2M
+        # are below 2^53). The others (preempted by a later arrival) sum in Python ints.
+        one = np.bincount(sj, minlength=n)[sj] == 1
+        wide = 2 * ((amax + 1) * M + vsum) >= _EXACT_FLOAT
+        if wide:
+            one[:] = False
+        terms = np.zeros(n, dtype=np.float64)
+        terms[sj[one]] = (su[one] + sw[one]).astype(np.float64) / float(2 * M)
+        fluid = terms.tolist()
+        many = ~one
+        if many.any():
+            num: dict[int, int] = {}
+            for u, w, j in zip(
+                su[many].tolist(), sw[many].tolist(), sj[many].tolist(), strict=True
+            ):
+                num[j] = num.get(j, 0) + w * w - u * u
+            for j, x in num.items():
+                fluid[j] = x / (2 * M * int(vols[j]))
+    # then per request (2o + 1 - 2a) / 2 and -cnum / V, as mean_busy_time_lower_bound lists them
     pairs = np.empty(2 * n, dtype=np.float64)
-    pairs[0::2] = (2 * D + 1).astype(np.float64) / 2.0
+    pairs[0::2] = (2 * D + 1 - 2 * A).astype(np.float64) / 2.0
     pairs[1::2] = (-cnum).astype(np.float64) / vols.astype(np.float64)
     # one call of the builtin sum over the whole list, as lower_bound makes it (from 3.12 on
     # it compensates rounding across the whole sequence)
-    fl = sum(first.tolist() + pairs.tolist())
+    fl = sum(fluid + pairs.tolist())
     if abs(fl - round(fl)) <= 1e-6:
         return None
     return max(serial, volume, math.ceil(fl))
+
+
+if _HAVE_NUMBA:
+
+    @njit(cache=True)
+    def _fluid_swf(A: Any, V: Any, M: int, key: Any, rank: Any, order: Any) -> tuple[Any, Any, Any]:
+        """``offline_opt.bounds._fluid_swf`` (preemptive smallest volume first, speed ``M``,
+        token time): its segments ``(U, W)`` and their requests, in the order it makes them.
+        ``key[rank[j]] = j`` orders by (volume, index), ``order`` by (arrival, index)."""
+        n = A.shape[0]
+        left = V.copy()
+        heap = np.empty(n, dtype=np.int64)
+        size = 0
+        su = np.empty(2 * n, dtype=np.int64)
+        sw = np.empty(2 * n, dtype=np.int64)
+        sj = np.empty(2 * n, dtype=np.int64)
+        ns = 0
+        t = 0
+        k = 0
+        while k < n or size > 0:
+            if size == 0:
+                t = max(t, A[order[k]] * M)
+            while k < n and A[order[k]] * M <= t:
+                size = _heap_push(heap, size, rank[order[k]])
+                k += 1
+            j = key[heap[0]]
+            end = t + left[j]
+            if k < n and A[order[k]] * M < end:
+                nxt = A[order[k]] * M
+                su[ns] = t
+                sw[ns] = nxt
+                sj[ns] = j
+                ns += 1
+                left[j] -= nxt - t
+                t = nxt
+                continue
+            su[ns] = t
+            sw[ns] = end
+            sj[ns] = j
+            ns += 1
+            left[j] = 0
+            t = end
+            size = _heap_pop(heap, size)
+        return su[:ns], sw[:ns], sj[:ns]

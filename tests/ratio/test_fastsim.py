@@ -196,11 +196,33 @@ def test_lower_bound_matches_on_large_traces(seed: int) -> None:
     assert got is not None and got == lower_bound(inst)
 
 
-def test_lower_bound_leaves_arrivals_to_the_reference() -> None:
+@given(inst=st.one_of(traces(online=True), instances(n=(1, 30), regime="online")))
+def test_lower_bound_matches_with_arrivals(inst: Instance) -> None:
+    got = lower_bound_fast(inst)
+    assert got is None or got == lower_bound(inst)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_lower_bound_matches_on_large_online_traces(seed: int) -> None:
+    inst = _space_trace(2000, seed, "online")
+    got = lower_bound_fast(inst)
+    assert got is not None and got == lower_bound(inst)
+
+
+def test_lower_bound_with_token_times_past_float() -> None:
+    """Arrivals times ``M`` past ``2^53``: every fluid term is summed in Python ints."""
+    rows = [(2**13, 5, 3), (0, 7, 2), (2**13 + 1, 1, 1), (2**13 + 1, 9, 4), (3, 2, 2)]
+    inst = Instance.from_tuples(2**41, rows)
+    assert lower_bound_fast(inst) == lower_bound(inst)
+
+
+def test_lower_bound_without_numba_leaves_arrivals_to_the_reference(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(fastsim, "_HAVE_NUMBA", False)
     assert lower_bound_fast(Instance.from_tuples(10, [(0, 6, 2), (1, 3, 1)])) is None
-    assert lower_bound_fast(Instance.from_tuples(10, [(0, 6, 2), (0, 3, 1)])) == lower_bound(
-        Instance.from_tuples(10, [(0, 6, 2), (0, 3, 1)])
-    )
+    burst = Instance.from_tuples(10, [(0, 6, 2), (0, 3, 1)])
+    assert lower_bound_fast(burst) == lower_bound(burst)
 
 
 @given(inst=st.one_of(traces(online=False), instances(n=(1, 30), regime="all_at_zero")))
