@@ -366,16 +366,19 @@ def screen(
     sim: SimResult | None = None
     lb: int | None = None
     got: tuple[bool, int | None, int, int] | None = None
-    burst_svf = instance.all_at_zero and theorem_applies(policy, "all_at_zero")
+    burst_svf = theorem_applies(policy, "all_at_zero")
     if fast and instance.n >= FAST_MIN_N:
         from ratio import fastsim
 
         sim = fastsim.simulate_fast(instance, policy)
-        if burst_svf and sim is not None:
-            got = fastsim.waiting_certificate_fast(instance, sim)
+        if sim is not None:
+            burst_svf = burst_svf and not instance.arrivals.any()  # the run cached the arrays
+            if burst_svf:
+                got = fastsim.waiting_certificate_fast(instance, sim)
         lb = fastsim.lower_bound_fast(instance)
     if sim is None:
         sim = simulate(instance, policy)
+        burst_svf = burst_svf and instance.all_at_zero
     cert: dict[str, Any] | None = None
     if burst_svf:
         wc = WaitingCertificate(*got) if got is not None else waiting_certificate(instance, sim)

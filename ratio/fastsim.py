@@ -181,9 +181,9 @@ def simulate_fast(
     >>> res is None or res.starts == (3, 0, 0)
     True
     """
-    if not supports(policy, convention=convention, block_size=block_size, max_rounds=max_rounds):
-        return None
     pol = get_policy(policy)
+    if not supports(pol, convention=convention, block_size=block_size, max_rounds=max_rounds):
+        return None
     kind = _order_key(pol)
     assert kind is not None
     n = instance.n
