@@ -47,8 +47,11 @@ def test_fast_screen_is_the_python_screen(policy: str, inst: Instance) -> None:
 
 
 @pytest.mark.parametrize("policy", ["vllm_fcfs", "svf_1bit:theta=4", "sorted_f"])
-@given(inst=instances(n=(FAST_MIN_N, FAST_MIN_N + 8), regime="all_at_zero"))
-def test_unsupported_policies_fall_back(policy: str, inst: Instance) -> None:
+@pytest.mark.parametrize("regime", ["all_at_zero", "online"])
+def test_unsupported_policies_fall_back(policy: str, regime: str) -> None:
+    from tests.ratio.test_fastsim import _space_trace
+
+    inst = _space_trace(FAST_MIN_N + 8, 3, regime)
     sim, _, _ = screen(inst, policy)
     assert not isinstance(sim, FastSimResult)
     assert_same_screen(inst, policy)

@@ -180,6 +180,33 @@ def test_without_numba_the_python_path_runs(monkeypatch: pytest.MonkeyPatch) -> 
     assert (sim.starts, lb, cert) == (want[0].starts, want[1], want[2])
 
 
+def test_a_process_without_numba_screens_with_python() -> None:
+    """numba blocked at import (as where the ``opt`` extra is not installed): ``ratio.fastsim``
+    imports, declines every run, and the screen gives the same values."""
+    import json
+    import subprocess
+    import sys
+
+    from adversaries.objective import screen
+
+    inst = _space_trace(200, 1, "all_at_zero")
+    sim, lb, cert = screen(inst, "svf", fast=False)
+    code = (
+        "import sys, json; sys.modules['numba'] = None\n"
+        "from tests.ratio.test_fastsim import _space_trace\n"
+        "from ratio import fastsim\n"
+        "from adversaries.objective import screen\n"
+        "inst = _space_trace(200, 1, 'all_at_zero')\n"
+        "assert not fastsim.available() and fastsim.simulate_fast(inst, 'svf') is None\n"
+        "sim, lb, cert = screen(inst, 'svf')\n"
+        "print(json.dumps([list(sim.starts), lb, cert, type(sim).__name__]))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert json.loads(out.stdout) == [list(sim.starts), lb, cert, "SimResult"]
+
+
 # --- the screen's bound and certificate --------------------------------------------------------
 @given(inst=st.one_of(traces(online=False), instances(n=(1, 30), regime="all_at_zero")))
 def test_lower_bound_matches(inst: Instance) -> None:
