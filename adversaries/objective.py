@@ -340,9 +340,11 @@ def _prepare(instance: Instance, policy: str) -> Instance:
 
 
 #: From this many requests on, :func:`screen` uses the compiled loop and the numpy bound
-#: (:mod:`ratio.fastsim`); below it the Python screen takes under 0.3 ms and loading the
-#: compiled code (about 1 s once per process) would not pay.
-FAST_MIN_N = 32
+#: (:mod:`ratio.fastsim`). Loading the compiled code costs about 1.2 s once per process
+#: (numba's import and its cache); below this size the Python screen takes about 1 ms or
+#: less and saves under 1 ms an evaluation, which a search of a thousand evaluations at such
+#: sizes would not win back.
+FAST_MIN_N = 128
 
 
 def screen(

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import adversaries.objective as objective
 import ratio.fastsim as fastsim
 from adversaries.objective import FAST_MIN_N, evaluate, screen
 from ratio import Instance
@@ -21,8 +22,16 @@ pytestmark = pytest.mark.skipif(not fastsim.available(), reason="numba is not in
 POLICIES = ["svf", "sjf", "spf", "fcfs", "mcsf", "svf:blocking=false"]
 
 
+def screen_fast_from_1(inst: Instance, policy: str) -> tuple:
+    """``screen`` with the compiled path from one request on (the property tests keep their
+    traces small; the threshold is only about when loading compiled code pays)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(objective, "FAST_MIN_N", 1)
+        return screen(inst, policy)
+
+
 def assert_same_screen(inst: Instance, policy: str) -> None:
-    sim, lb, cert = screen(inst, policy)
+    sim, lb, cert = screen_fast_from_1(inst, policy)
     ref_sim, ref_lb, ref_cert = screen(inst, policy, fast=False)
     assert type(ref_sim).__name__ == "SimResult"
     assert sim.starts == ref_sim.starts
@@ -35,14 +44,14 @@ def assert_same_screen(inst: Instance, policy: str) -> None:
 @pytest.mark.parametrize("policy", POLICIES)
 @given(
     inst=st.one_of(
-        instances(n=(FAST_MIN_N, FAST_MIN_N + 20), regime="all_at_zero"),
-        instances(n=(FAST_MIN_N, FAST_MIN_N + 20), regime="all_at_zero", alpha_max=Fraction(1)),
-        instances(n=(FAST_MIN_N, FAST_MIN_N + 20), regime="online", max_arrival=40),
+        instances(n=(1, 40), regime="all_at_zero"),
+        instances(n=(1, 40), regime="all_at_zero", alpha_max=Fraction(1)),
+        instances(n=(1, 40), regime="online", max_arrival=40),
     )
 )
 def test_fast_screen_is_the_python_screen(policy: str, inst: Instance) -> None:
     assert_same_screen(inst, policy)
-    sim, _, _ = screen(inst, policy)
+    sim, _, _ = screen_fast_from_1(inst, policy)
     assert isinstance(sim, FastSimResult)
 
 
@@ -58,9 +67,12 @@ def test_unsupported_policies_fall_back(policy: str, regime: str) -> None:
 
 
 def test_small_traces_take_the_python_path() -> None:
-    inst = Instance.from_tuples(44, [(0, 16, 1), (0, 16, 1), (0, 1, 16), (0, 6, 1), (0, 2, 16)])
-    sim, _, _ = screen(inst, "svf")
+    from tests.ratio.test_fastsim import _space_trace
+
+    sim, _, _ = screen(_space_trace(FAST_MIN_N - 1, 0, "all_at_zero"), "svf")
     assert not isinstance(sim, FastSimResult)
+    sim, _, _ = screen(_space_trace(FAST_MIN_N, 0, "all_at_zero"), "svf")
+    assert isinstance(sim, FastSimResult)
 
 
 @pytest.mark.parametrize("regime", ["all_at_zero", "online"])
