@@ -72,7 +72,7 @@ def main() -> None:
     if not fastsim.available():
         raise SystemExit("numba is not installed: pip install 'kvratio[opt]'")
     rows: list[dict[str, Any]] = []
-    warm = traces(64, "all_at_zero", 1)[0]
+    warm = traces(256, "all_at_zero", 1)[0]
     screen(to_instance(warm), "svf")  # load (or compile) the compiled loop before timing
     print(f"{'n':>6} {'regime':12} {'policy':6} {'fast ms':>8} {'python ms':>10} {'speedup':>8}")
     for n in (int(x) for x in a.sizes.split(",")):
