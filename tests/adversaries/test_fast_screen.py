@@ -67,11 +67,12 @@ def test_unsupported_policies_fall_back(policy: str, regime: str) -> None:
 
 
 def test_small_traces_take_the_python_path() -> None:
-    from tests.ratio.test_fastsim import _space_trace
+    def trace(n: int) -> Instance:
+        return Instance.from_tuples(60, [(0, 1 + i % 7, 1 + i % 5) for i in range(n)])
 
-    sim, _, _ = screen(_space_trace(FAST_MIN_N - 1, 0, "all_at_zero"), "svf")
+    sim, _, _ = screen(trace(FAST_MIN_N - 1), "svf")
     assert not isinstance(sim, FastSimResult)
-    sim, _, _ = screen(_space_trace(FAST_MIN_N, 0, "all_at_zero"), "svf")
+    sim, _, _ = screen(trace(FAST_MIN_N), "svf")
     assert isinstance(sim, FastSimResult)
 
 
