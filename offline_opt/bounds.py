@@ -21,7 +21,7 @@ from typing import Any
 
 from ratio.model import Instance
 from ratio.theory import busy_offset as shape_offset
-from ratio.theory import fluid_svf_segments, mean_busy_time_terms
+from ratio.theory import certain_ceil, fluid_svf_segments, mean_busy_time_terms
 
 __all__ = [
     "serial_lower_bound",
@@ -136,13 +136,13 @@ def mean_busy_time_lower_bound(instance: Instance) -> int:
     -----
     The terms are :func:`ratio.theory.mean_busy_time_terms` (the one implementation; its exact
     sum is :func:`ratio.theory.mean_busy_time_bound`), ``MBT*`` in integer token-time
-    (``tau * M``). They are summed in floats and exactly (as a
-    :class:`~fractions.Fraction`) whenever the float is within ``1e-6`` of an integer.
+    (``tau * M``). They are summed in floats, and exactly (as a :class:`~fractions.Fraction`)
+    whenever the floats' error bound leaves the ceiling open (:func:`ratio.theory.certain_ceil`).
     """
     terms = mean_busy_time_terms(instance)
-    fl = sum(a / b for a, b in terms)
-    if abs(fl - round(fl)) > 1e-6:
-        return math.ceil(fl)
+    sure = certain_ceil([a / b for a, b in terms])
+    if sure is not None:
+        return sure
     return math.ceil(sum((Fraction(a, b) for a, b in terms), Fraction(0)))
 
 

@@ -29,7 +29,6 @@ only; the certificate works either way.
 from __future__ import annotations
 
 import hashlib
-import math
 import sys
 import time
 from dataclasses import dataclass, field
@@ -41,6 +40,7 @@ import numpy as np
 from ratio.model import Instance, Schedule
 from ratio.policies import REGISTRY, Policy, get_policy
 from ratio.simulator import SimResult, make_view
+from ratio.theory import certain_ceil
 
 try:  # pragma: no cover - exercised by whichever environment runs the tests
     from numba import njit
@@ -515,13 +515,13 @@ def lower_bound_fast(instance: Instance) -> int | None:
     """``offline_opt.bounds.lower_bound(instance)``, in numpy (and numba with arrivals).
 
     The same three bounds (serial, volume, mean busy time) and the same arithmetic: the
-    mean-busy-time sum is Python's ``sum`` over the same floats in the same order, each term
+    mean-busy-time sum is :func:`ratio.theory.certain_ceil` over the same floats, each term
     the correctly rounded quotient of the same two integers (float64 division where both are
     below ``2^53``, as Python's ``int / int`` rounds; Python ints for the fluid terms with
     arrivals, whose numerators are squares of token times). Returns ``None`` (compute it with
     ``lower_bound``) when a value could leave int64 or exact floats, when there are arrivals
-    and no numba, or when that float sum is within ``1e-6`` of an integer (``lower_bound``
-    then sums the fractions exactly).
+    and no numba, or when the floats leave the ceiling open (``lower_bound`` then sums the
+    fractions exactly).
     """
     n = instance.n
     if n == 0:
@@ -588,12 +588,11 @@ def lower_bound_fast(instance: Instance) -> int | None:
     pairs = np.empty(2 * n, dtype=np.float64)
     pairs[0::2] = (2 * D + 1 - 2 * A).astype(np.float64) / 2.0
     pairs[1::2] = (-cnum).astype(np.float64) / vols.astype(np.float64)
-    # one call of the builtin sum over the whole list, as lower_bound makes it (from 3.12 on
-    # it compensates rounding across the whole sequence)
-    fl = sum(fluid + pairs.tolist())
-    if abs(fl - round(fl)) <= 1e-6:
+    # the same floats and the same certain-ceiling test as lower_bound
+    sure = certain_ceil(fluid + pairs.tolist())
+    if sure is None:
         return None
-    return max(serial, volume, math.ceil(fl))
+    return max(serial, volume, sure)
 
 
 if _HAVE_NUMBA:

@@ -21,6 +21,8 @@ All values are exact :class:`~fractions.Fraction`.
 from __future__ import annotations
 
 import heapq
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -154,6 +156,25 @@ def mean_busy_time_terms(instance: Instance) -> list[tuple[int, int]]:
         terms.append((2 * o + 1 - 2 * r.arrival, 2))
         terms.append((-cnum, v))
     return terms
+
+
+def certain_ceil(values: Sequence[float]) -> int | None:
+    """``ceil`` of the exact sum of the rationals that ``values`` round, or ``None`` when the
+    floats cannot decide it.
+
+    Each value must be its rational correctly rounded to a float (Python's ``int / int``, or
+    float64 division of integers below ``2**53``), so it is off by at most ``2**-53`` of itself;
+    ``math.fsum`` adds them with one more rounding. The true sum therefore lies within
+    ``err = 2**-51 * sum |x| + 2 ulp`` of the float sum (a margin of 2 over those bounds), and
+    the ceiling is certain when both ends of that interval share it. An exact integer sum is
+    never certain (its interval straddles the integer): the caller sums exactly then. (A fixed
+    tolerance is not enough: ``10**12 + 1/3``, ``-10**12`` and ``-1/3`` sum to 0 but their
+    floats to ``4.1e-5``.)
+    """
+    total = math.fsum(values)
+    err = math.fsum(abs(x) for x in values) * 2.0**-51 + 2 * math.ulp(total)
+    lo, hi = math.ceil(total - err), math.ceil(total + err)
+    return lo if lo == hi else None
 
 
 def mean_busy_time_bound(instance: Instance) -> Fraction:

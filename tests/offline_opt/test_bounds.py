@@ -190,3 +190,21 @@ def test_lagrangian_beats_mean_busy_time_online() -> None:
     lag = lagrangian_lower_bound(inst, horizon, ub=ub, iters=100)
     assert lag >= lower_bound(inst) * 13 // 10  # measured 617 against 448
     assert lag <= ub
+
+
+def test_mean_busy_time_bound_is_not_rounded_up_by_float_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Terms ``10**12 + 1/3``, ``-10**12`` and ``-1/3`` sum to 0; their floats sum to 4.1e-5,
+    beyond a fixed ``1e-6`` tolerance, whose ceiling 1 is not a lower bound. The error bound of
+    ``certain_ceil`` sends it to the exact sum."""
+    import offline_opt.bounds as bounds
+    from ratio.theory import certain_ceil
+
+    terms = [(3 * 10**12 + 1, 3), (-(10**12), 1), (-1, 3)]
+    assert sum(a / b for a, b in terms) > 1e-6
+    monkeypatch.setattr(bounds, "mean_busy_time_terms", lambda inst: terms)
+    inst = Instance.from_tuples(10, [(0, 1, 1)])
+    assert bounds.mean_busy_time_lower_bound(inst) == 0
+    assert certain_ceil([0.5, 0.25]) == 1
+    assert certain_ceil([0.1] * 10) is None  # exactly 1: left to the exact sum
