@@ -550,10 +550,11 @@ def repair_genome(space: SearchSpace, g: Genome) -> Genome:
         r = 1
         a, s, o, c = block[-1]
         block[-1] = (a, s, o, c + max(0, space.n_min - C))
+        C = sum(r[3] for r in block)
     W = space.work_max
     if W:
         # Total output r * sum(c * o) <= work_max: fewer repetitions first, then shorter
-        # outputs (n stays in range).
+        # outputs (n stays in range: r * C >= n_min already, so r only falls).
         per = sum(c * o for _, _, o, c in block)
         if r * per > W:
             r = max(1, -(-space.n_min // C), min(r, W // per))

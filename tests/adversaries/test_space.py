@@ -6,6 +6,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 import numpy as np
+import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -223,3 +224,18 @@ def test_repair_genome_counts_and_capacity() -> None:
     assert g[0] == sp.capacity_max  # M moved to the nearest allowed end, not reset
     kept = repair_genome(WIDE, (5000, ((0, 3000, 2, 2), (0, 1, 70, 1)), 9))
     assert kept == (5000, ((0, 3000, 2, 2), (0, 1, 70, 1)), 9)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_repair_keeps_n_when_n_min_equals_n_max(seed: int) -> None:
+    """At n_min = n_max = 10^4 with wide lengths, seed 4 once gave 11,120,000 requests: the
+    work cap's repetition count used the block's size from before the last row was padded."""
+    sp = SearchSpace(
+        regime="all_at_zero",
+        n_min=10_000,
+        n_max=10_000,
+        prompt_range=(1, 100_000),
+        output_range=(1, 100_000),
+        capacity_max=10**7,
+    )
+    assert genome_n(sample_genome(sp, np.random.default_rng(seed))) == 10_000
