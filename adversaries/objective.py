@@ -178,6 +178,18 @@ def _first_checked(
     raise RuntimeError("internal: no upper-bound schedule passed the checker")
 
 
+def _run(instance: Instance, spec: str) -> SimResult:
+    """``simulate(instance, spec)``, compiled where :func:`ratio.fastsim.simulate_fast` supports
+    it (the same run) and the trace is large enough to win back its loading."""
+    if instance.n >= FAST_MIN_N:
+        from ratio import fastsim
+
+        sim = fastsim.simulate_fast(instance, spec)
+        if sim is not None:
+            return sim
+    return simulate(instance, spec)
+
+
 def ub_candidates(
     instance: Instance,
     *,
@@ -197,7 +209,7 @@ def ub_candidates(
             continue
         sim = runs.get(spec)
         if sim is None:
-            sim = runs[spec] = simulate(instance, spec)
+            sim = runs[spec] = _run(instance, spec)
         if not sim.schedule.evicted:
             cands.append((sim.total_latency, len(cands), Schedule(sim.starts), spec))
             makespan = max(sim.completions)
