@@ -17,9 +17,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from ratio.policies.extended import EnginePolicy
+from ratio.policies.nested_wait import NestedWait
 from ratio.queueing.fluid_experiments import StablePoint, stable_range_point, ten_types
-from ratio.queueing.policies.nested_wait import NestedWait
-from ratio.queueing.policy import EnginePolicy
 
 pytestmark = pytest.mark.slow
 
