@@ -81,12 +81,14 @@ class GateAndRoute(EnginePolicy):
                 "policy 'gate_and_route': chunk must be an integer >= 0 (0: whole prompt)"
             )
         self.classes: tuple[RequestClass, ...] | None = None
+        self._lp_for: tuple[Any, int] | None = None
 
     def with_classes(self, classes: Sequence[RequestClass]) -> GateAndRoute:
         """The classes and their per-GPU rates (needed: the gate solves the LP from them)."""
         if not classes:
             raise InputError("policy 'gate_and_route': with_classes needs at least one class")
         self.classes = tuple(classes)
+        self._lp_for = None
         return self
 
     # --- set-up ----------------------------------------------------------------------------
@@ -123,7 +125,9 @@ class GateAndRoute(EnginePolicy):
         self.B = int(specs[0].max_requests)
         self.n = len(specs)
         self.kind: dict[int, tuple[int, int]] = {}  # request -> (prompt, output): its class
-        self.result = self.lp(specs[0].tau, self.B)
+        if self._lp_for != (specs[0].tau, self.B):  # one LP per set-up, not per run
+            self.result = self.lp(specs[0].tau, self.B)
+            self._lp_for = (specs[0].tau, self.B)
         xs = [self.result.solution[f"x_{i}"] for i in range(len(self.classes or ()))]
         self.target = [self.n * x for x in xs]
         if self.params["route"]:

@@ -37,6 +37,13 @@ BASE = [
 ]
 
 
+def test_every_base_policy_is_compared() -> None:
+    """The equivalence properties below draw from BASE; every policy of the registry that runs
+    on both loops (``engine = "base"``) is in it. Extended policies have no base-simulator
+    counterpart; tests/ratio/test_every_policy.py runs the battery on them."""
+    assert {p.split(":")[0] for p in BASE} == {n for n, c in REGISTRY.items() if c.engine == "base"}
+
+
 def _same(inst: Instance, policy: str, **kw: Any) -> None:
     try:
         a = ratio.simulate(inst, policy, **kw)
