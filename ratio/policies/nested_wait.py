@@ -7,7 +7,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
-from scipy.stats import CensoredData, ecdf
 
 from ratio.errors import InputError
 from ratio.policies.extended import EnginePolicy
@@ -56,6 +55,8 @@ def kaplan_meier(done: Mapping[int, int], running: Sequence[int]) -> dict[int, f
     >>> kaplan_meier({1: 2, 3: 1}, [2, 2, 0])
     {1: 0.4, 3: 0.6}
     """
+    from scipy.stats import CensoredData, ecdf  # the ``queueing`` extra
+
     if not done:
         return {}
     lengths = sorted(done)
