@@ -20,7 +20,7 @@ from ratio.testing import check_information_level, run_battery
 
 # Prompts and outputs stay small so that gate_and_route's classes (every (prompt, output) the
 # battery can produce, with its changed late requests: prompt <= 5, output <= 7) stay few.
-SMALL = {"prompt": (1, 5), "output": (1, 7)}
+SMALL: dict[str, Any] = {"prompt": (1, 5), "output": (1, 7)}
 
 
 def _gate_and_route() -> tuple[Policy, dict[str, Any]]:
@@ -72,7 +72,7 @@ VARIANTS = [
 
 def _case(spec: str) -> tuple[Policy, dict[str, Any]]:
     if spec in SETUP:
-        return SETUP[spec]()  # type: ignore[no-any-return]
+        return SETUP[spec]()
     try:
         return get_policy(spec), {}
     except InputError as exc:  # pragma: no cover - a new policy without a SETUP entry
@@ -134,14 +134,12 @@ class _PeekingKey(Policy):
 
     def key(self, view: RequestView) -> tuple[Any, ...]:
         frame = inspect.currentframe()
-        while (
-            frame is not None
-            and "self" not in frame.f_locals
-            or not hasattr(frame.f_locals.get("self"), "O")
-        ):
-            assert frame is not None
+        while frame is not None:
+            sim: Any = frame.f_locals.get("self")
+            if hasattr(sim, "O"):
+                return (sim.O[view.index],)
             frame = frame.f_back
-        return (frame.f_locals["self"].O[view.index],)
+        raise AssertionError("no simulator on the stack")
 
 
 # Three prompts of 2 at round 0 with outputs 3, 1, 2, one admitted at a time.
