@@ -229,7 +229,7 @@ def run_engine(
     requests
         The workload; request ``i`` is index ``i``.
     policy
-        An :class:`~ratio.queueing.policy.EnginePolicy`
+        An :class:`~ratio.policies.extended.EnginePolicy`
         (see :func:`ratio.queueing.get_engine_policy`).
     engines
         One :class:`EngineSpec` per engine (Q3); default one unit-time engine, unbounded.
