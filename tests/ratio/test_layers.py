@@ -79,6 +79,24 @@ def engine_imports(mods: Mapping[str, str]) -> list[str]:
     return bad
 
 
+def private_reads(mods: Mapping[str, str]) -> list[str]:
+    """``module:line attr`` for every read, in a policies module, of another object's private
+    attribute (``state._r``: the engine behind the read-only state); ``self._x`` is fine."""
+    out = []
+    for name, src in sorted(mods.items()):
+        if ".policies" not in f".{name}.":
+            continue
+        for node in ast.walk(ast.parse(src)):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr.startswith("_")
+                and not node.attr.startswith("__")
+                and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))
+            ):
+                out.append(f"{name}:{node.lineno} {node.attr}")
+    return out
+
+
 def cycles(mods: Mapping[str, str]) -> list[list[str]]:
     """The import circles (strongly connected components of more than one module, or a module
     importing itself) among ``mods`` (Tarjan's algorithm)."""
@@ -121,6 +139,13 @@ def test_no_policies_module_imports_an_engine() -> None:
     mods = sources()
     assert "ratio.policies.nested_wait" in mods and "ratio.queueing.engine" in mods
     assert engine_imports(mods) == []
+
+
+def test_no_policy_reads_behind_the_state() -> None:
+    assert private_reads(sources()) == []
+    mods = sources()
+    mods["ratio.policies.sarathi"] += "\n\ndef _peek(state):\n    return state._r.O\n"
+    assert [r.split(" ")[1] for r in private_reads(mods)] == ["_r"]
 
 
 def test_no_import_circle() -> None:
