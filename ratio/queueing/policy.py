@@ -16,12 +16,13 @@ from typing import Any
 
 from ratio.admission import blocks, fits_lookahead, fits_reactive, fits_reservation
 from ratio.errors import InputError
-from ratio.policies import REGISTRY, get_policy
+from ratio.policies import get_policy
 from ratio.policies.base import Policy, RunningView, SystemView
 from ratio.policies.extended import EnginePolicy
 from ratio.queueing.views import EngineSetup, EngineState, Progress, QView, Work
 
-__all__ = ["EnginePolicy", "BasePolicyAdapter", "get_engine_policy", "base_policy_names"]
+# EnginePolicy is re-exported for the experiment drivers that import it from here.
+__all__ = ["EnginePolicy", "BasePolicyAdapter", "get_engine_policy"]
 
 _BIG = 1 << 62
 
@@ -241,8 +242,3 @@ class BasePolicyAdapter(EnginePolicy):
             keep.extend(q)
             q[:] = keep
         return out
-
-
-def base_policy_names() -> list[str]:
-    """Names usable on the engine through the adapter."""
-    return sorted(n for n, c in REGISTRY.items() if c.engine == "base")
