@@ -74,20 +74,9 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         from ratio.interop.noise import attach_info
 
         inst, info = attach_info(inst, args.info, args.policy)
-    from ratio.policies import REGISTRY, parse_spec
+    from ratio.policies import needs_extended_engine
 
-    extended = False
-    if parse_spec(args.policy)[0] not in REGISTRY:
-        from ratio.queueing.dispatch import is_extended_policy
-
-        extended = is_extended_policy(args.policy)
-        if not extended:
-            from ratio.queueing.policy import POLICIES
-
-            names = sorted(set(REGISTRY) | set(POLICIES))
-            raise InputError(
-                f"unknown policy {parse_spec(args.policy)[0]!r} (valid: {', '.join(names)})"
-            )
+    extended = needs_extended_engine(args.policy)  # unknown names fail here, with the list
     res: Any
     if extended:
         # Policies of queueing.md (token budgets, pausing, several engines) run on the
@@ -204,13 +193,11 @@ def _wallclock(
 # --- policies ---------------------------------------------------------------------------------
 def _cmd_policies(args: argparse.Namespace) -> int:
     from ratio.policies import REGISTRY
-    from ratio.queueing.policy import POLICIES
 
     rows = []
     objs = []
-    both = [(n, c, "base") for n, c in REGISTRY.items()]
-    both += [(n, c, "extended") for n, c in POLICIES.items() if n not in REGISTRY]
-    for name, cls, engine in sorted(both, key=lambda x: (x[2], x[0])):
+    for name, cls in sorted(REGISTRY.items(), key=lambda x: (x[1].engine, x[0])):
+        engine = cls.engine
         # Class attributes only: some extended policies need parameters to be built.
         summary = cls.summary or (cls.__doc__ or "").strip().splitlines()[0]
         params = {k: v for k, v in cls.PARAMS.items()}

@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from ratio.admission import blocks as _blocks
+from ratio.admission import fits_lookahead, fits_reactive, fits_reservation
 from ratio.costs import Costs, compute_costs, memory_trace
 from ratio.errors import InputError, StuckError
 from ratio.model import Instance, Run, Schedule
@@ -102,10 +104,6 @@ def make_view(instance: Instance, i: int, info: str, theta: int | None = None) -
     if info == "none":
         return RequestView(i, r.arrival, r.prompt)
     raise InputError(f"unknown information level {info!r}")
-
-
-def _blocks(tokens: int, b: int) -> int:
-    return -(-tokens // b) * b
 
 
 def simulate(
@@ -198,6 +196,7 @@ class _Simulator:
         self.info = pol.info
         self.theta = theta
         self.exact = pol.info == "full"
+        self.reservation = pol.test == "reservation"
         self.may_overflow = pol.admission == "reactive" or not self.exact
         # Running state (request index -> values); the look-ahead list is sorted by believed
         # completion round, ascending.
@@ -226,110 +225,32 @@ class _Simulator:
             return self.sumB + len(self.start) * t
         return sum(_blocks(self._b(i) + t, self.B) for i in self.start)
 
-    def fits_lookahead(self, t: int, i: int, ob: int) -> bool:
-        """Spec section 6: with the running set and candidate ``i`` (planned output ``ob``)
-        and nothing else ever admitted, memory stays ``<= M`` at every round just before a
-        member completes (memory of a fixed set only grows between completions)."""
-        M, e, B = self.M, self.e, self.B
-        b_c = self.S[i] - t + 1 - e
-        Cc = t + ob
-        if B == 1 and self.exact:
-            # Sufficient: every member's memory is at most its peak (exact lengths only).
-            if self.sumP + self.S[i] + ob - e <= M:
-                return True
-            Cs, bs = self.la_C, self.la_b
-            sufB = 0
-            sufN = 0
-            own = False
-            # Walk completions from the latest down; checking at tau = C - 1 after adding
-            # each member (not only whole groups of equal C) only adds checks that count a
-            # subset of the true memory, so it never rejects a feasible candidate.
-            # On a failure, retry_at is a round before which the same check fails for sure
-            # while the running set is unchanged: a check at a member's completion C < Cc
-            # loses one token a round of waiting (the candidate starts later), so it passes
-            # after ``excess`` rounds; the candidate's own peak check only grows until the
-            # earliest completion among the members it counts (k + 1 below) leaves it.
-            for k in range(len(Cs) - 1, -1, -1):
-                C = Cs[k]
-                if Cc > C:
-                    if not own:
-                        tau = Cc - 1
-                        if sufB + sufN * tau + b_c + tau > M:
-                            self.retry_at = Cs[k + 1] - ob + 1
-                            return False
-                        own = True
-                    sufB += bs[k]
-                    sufN += 1
-                    tau = C - 1
-                    excess = sufB + sufN * tau + b_c + tau - M
-                    if excess > 0:
-                        self.retry_at = t + excess
-                        return False
-                else:
-                    sufB += bs[k]
-                    sufN += 1
-            if not own:
-                tau = Cc - 1
-                if sufB + sufN * tau + b_c + tau > M:
-                    self.retry_at = Cs[0] - ob + 1
-                    return False
-            return True
-        la_C, la_i, start, S = self.la_C, self.la_i, self.start, self.S
-        t1 = t + 1
-        if B == 1:
-            # Imperfect information: a request past its planned completion may end any round.
-            sufB = 0
-            sufN = 0
-            k = len(la_C) - 1
-            while k >= 0 and max(la_C[k], t1) >= Cc:
-                sufB += self.la_b[k]
-                sufN += 1
-                k -= 1
-            tau = Cc - 1
-            if sufB + sufN * tau + b_c + tau > M:
-                return False
-            while k >= 0:
-                C = max(la_C[k], t1)
-                sufB += self.la_b[k]
-                sufN += 1
-                k -= 1
-                tau = C - 1
-                if sufB + sufN * tau + b_c + tau > M:
-                    return False
-            return True
-        # Block rounding: not linear in tau, so sum member by member.
-        members = [(max(C, t1), S[j] - start[j] + 1 - e) for C, j in zip(la_C, la_i, strict=True)]
-        checkpoints = {C - 1 for C, _ in members if Cc > C} | {Cc - 1}
-        for tau in checkpoints:
-            total = _blocks(b_c + tau, B)
-            for C, b in members:
-                if tau < C:
-                    total += _blocks(b + tau, B)
-            if total > M:
-                return False
-        return True
-
-    def fits_reservation(self, i: int, ob: int) -> bool:
-        return self.sumP + _blocks(self.S[i] + ob - self.e, self.B) <= self.M
-
     def try_admit(self, t: int, i: int, final_start: list[int], admitted_order: list[int]) -> bool:
         """Admit waiting request ``i`` at round ``t`` if the policy's admission test passes:
         look-ahead or reservation (model §6) with the policy's planned output, or the current
-        round's memory (reactive, model §7)."""
-        pol, M = self.pol, self.M
+        round's memory (reactive, model §7); the tests are :mod:`ratio.admission`'s."""
+        pol, M, S, e, B = self.pol, self.M, self.S, self.e, self.B
         cand = self.views[i]
         assert cand is not None
-        self.retry_at = None
         if pol.admission == "lookahead":
             ob = pol.believed_output(cand, M)
-            ok = (
-                self.fits_reservation(i, ob)
-                if pol.test == "reservation"
-                else self.fits_lookahead(t, i, ob)
-            )
+            peak = S[i] + ob - e
+            if B != 1:
+                peak = _blocks(peak, B)
+            if self.reservation:
+                ok = fits_reservation(self.sumP, peak, M)
+                self.retry_at = None
+            else:
+                fail = fits_lookahead(
+                    self.la_C, self.la_b, t, S[i] - t + 1 - e, t + ob, M, B, self.exact,
+                    self.sumP, peak,
+                )  # fmt: skip
+                ok = fail is None
+                self.retry_at = fail or None
         else:
             ob = self.O[i]
-            ok = self.mem_now(t) + _blocks(self.S[i] + 1 - self.e, self.B) <= M
+            ok = fits_reactive(self.mem_now(t), _blocks(S[i] + 1 - e, B), M)
+            self.retry_at = None
         if ok:
             self.admit(t, i, ob)
             final_start[i] = t

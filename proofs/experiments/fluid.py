@@ -263,9 +263,9 @@ def safety_margin_sweep(
     """Nested WAIT's safety margin (issue 9): run ``NestedWait(L)``, given the output-length
     distribution of the mix, at ``L = round(f * safe)`` for each ``f`` in ``factors``, where
     ``safe`` is the memory-safe threshold for the mean prompt
-    (:func:`~ratio.queueing.policies.nested_wait.max_nested_threshold`), on one Poisson trace at
+    (:func:`~ratio.policies.nested_wait.max_nested_threshold`), on one Poisson trace at
     ``load`` times Ao's fluid boundary (default mix: the ten types scaled by 1/10, M = 20000)."""
-    from ratio.queueing.policies.nested_wait import NestedWait, max_nested_threshold
+    from ratio.policies.nested_wait import NestedWait, max_nested_threshold
 
     ts = list(types) if types is not None else ten_types(prompt=6, step=5)
     outs = {t.output: t.rate for t in ts}
@@ -344,7 +344,7 @@ def gate_route_revenue(
     rounds, of length 2 mixed and 1 decode-only here, meet on a common grid and KV moves between
     ready engines). No abandonment: the LP's excess arrivals stay in the prefill queue."""
     # long: one experiment: setup, the run with its per-batch accounting, the results
-    from ratio.queueing.policies.gate_and_route import GateAndRoute, RequestClass
+    from ratio.policies.gate_and_route import GateAndRoute, RequestClass
     from ratio.queueing.tau import MixedSolo, parse_tau
 
     cls = (
@@ -370,7 +370,10 @@ def gate_route_revenue(
     acc = {"tok": 0.0, "mixed": 0.0, "solo": 0.0}
     pf = [0.0] * len(cls)
 
+    last: list[Any] = []
+
     def on_batch(state: Any, plan: Sequence[Any]) -> None:
+        last[:] = [state]  # its queries read the run as it ends, too
         # Each engine's iteration counts for the part of it inside the window; its decode
         # tokens are credited in the same proportion (the fluid view of a token).
         t = float(state.time)
@@ -398,9 +401,7 @@ def gate_route_revenue(
         if c is not None and c > warm
     )
     solo = n - pol.mixed
-    sim = pol.sim
-    running = {i for on in sim.run_on for i in on}
-    waiting = sum(1 for i in running if sim.prefilled[i] >= sim.S[i] and i not in pol.slot)
+    waiting = sum(1 for p in last[0].running() if p.prefill_left <= 0 and p.index not in pol.slot)
     assert isinstance(spec.tau, MixedSolo)
     split = pol.lp(spec.tau, B, mixed_share=pol.mixed / n).optimum
     return GateRouteRun(

@@ -46,9 +46,9 @@ import matplotlib.pyplot as plt
 
 import ratio
 from proofs.experiments.fluid import boundary, stable_range_point, ten_types
+from ratio.policies.extended import EnginePolicy
+from ratio.policies.nested_wait import NestedWait
 from ratio.queueing.fluid import nested_boundary_lp
-from ratio.queueing.policies.nested_wait import NestedWait
-from ratio.queueing.policy import EnginePolicy
 
 QUICK = os.environ.get("KVRATIO_QUICK") == "1"
 PART = "scaled" if QUICK else os.environ.get("KVRATIO_STABLE_RANGE", "all")

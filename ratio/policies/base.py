@@ -111,6 +111,9 @@ class Policy:
     summary: ClassVar[str] = ""
     PARAMS: ClassVar[Mapping[str, Any]] = {}
     admission: str = "lookahead"
+    #: Which engine the policy needs: ``"base"`` (:func:`ratio.simulate`; the extended engine
+    #: runs it through an adapter) or ``"extended"`` (``ratio.queueing`` only).
+    engine: ClassVar[str] = "base"
     blocking: bool = True
     test: str = "lookahead"
 

@@ -5,50 +5,45 @@ token-budget policies of Dai et al. (arXiv 2504.07347), agent jobs, and the stab
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from ratio.errors import InputError
-from ratio.model import Instance
-from ratio.policies import Policy
-from ratio.queueing.engine import (
-    EngineSpec,
-    EngineState,
-    ExtResult,
-    Progress,
-    QRequest,
-    QView,
-    Work,
-    requests_of,
-    run_engine,
-)
-from ratio.queueing.policy import (
-    POLICIES,
-    BasePolicyAdapter,
-    EnginePolicy,
-    get_engine_policy,
-    register_engine_policy,
-)
-from ratio.queueing.tau import parse_tau
-from ratio.queueing.workconserving import is_work_conserving
+if TYPE_CHECKING:
+    from ratio.model import Instance
+    from ratio.policies import Policy
+    from ratio.queueing.engine import EngineSpec, ExtResult
 
-__all__ = [
-    "POLICIES",
-    "BasePolicyAdapter",
-    "EnginePolicy",
-    "EngineSpec",
-    "EngineState",
-    "ExtResult",
-    "Progress",
-    "QRequest",
-    "QView",
-    "Work",
-    "get_engine_policy",
-    "is_work_conserving",
-    "parse_tau",
-    "register_engine_policy",
-    "run_engine",
-    "simulate_extended",
-]
+# Names are loaded on first use (PEP 562), so that importing a light module of this package
+# (``ratio.queueing.views``, ``tau``, ``fluid``: what the policies read) does not load the
+# engine, and the policies package never imports it.
+_LAZY = {
+    "EngineSpec": "ratio.queueing.views",
+    "EngineSetup": "ratio.queueing.views",
+    "EngineState": "ratio.queueing.views",
+    "Progress": "ratio.queueing.views",
+    "QRequest": "ratio.queueing.views",
+    "QView": "ratio.queueing.views",
+    "Work": "ratio.queueing.views",
+    "ExtResult": "ratio.queueing.engine",
+    "requests_of": "ratio.queueing.engine",
+    "run_engine": "ratio.queueing.engine",
+    "BasePolicyAdapter": "ratio.queueing.policy",
+    "get_engine_policy": "ratio.queueing.policy",
+    "EnginePolicy": "ratio.policies.extended",
+    "parse_tau": "ratio.queueing.tau",
+    "is_work_conserving": "ratio.queueing.workconserving",
+}
+
+__all__ = [*sorted(_LAZY), "simulate_extended"]
+
+
+def __getattr__(name: str) -> Any:
+    mod = _LAZY.get(name)
+    if mod is None:
+        raise AttributeError(f"module 'ratio.queueing' has no attribute {name!r}")
+    value = getattr(importlib.import_module(mod), name)
+    globals()[name] = value
+    return value
 
 
 def simulate_extended(
@@ -74,9 +69,12 @@ def simulate_extended(
     InputError
         Unknown policy or bad parameters.
     """
+    from ratio.errors import InputError
+    from ratio.queueing.engine import EngineSpec, requests_of, run_engine
+    from ratio.queueing.policy import get_engine_policy
+    from ratio.queueing.tau import parse_tau
+
     pol = get_engine_policy(policy_spec)
-    if isinstance(pol, BasePolicyAdapter):
-        pol.predictions = instance.predictions
     if engines is None:
         engines = [EngineSpec(instance.capacity, token_budget, max_requests, parse_tau(tau))]
     elif token_budget is not None or max_requests is not None or tau is not None:

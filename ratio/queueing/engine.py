@@ -34,7 +34,6 @@ import bisect
 import heapq
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from fractions import Fraction
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -44,14 +43,27 @@ from ratio.costs import Costs, compute_costs, summarise
 from ratio.errors import InputError, StuckError
 from ratio.model import Instance, Run, Schedule
 from ratio.policies.base import RequestView
-from ratio.queueing.tau import TauModel, Unit, parse_tau
+from ratio.queueing.views import (
+    BatchRecord,
+    EngineSetup,
+    EngineSpec,
+    EngineState,
+    Number,
+    Progress,
+    QRequest,
+    QView,
+    Work,
+    held_tokens,
+)
+from ratio.simulator import make_view
 
 if TYPE_CHECKING:
-    from ratio.queueing.policy import EnginePolicy
+    from ratio.policies.extended import EnginePolicy
 
 __all__ = [
     "QRequest",
     "EngineSpec",
+    "EngineSetup",
     "QView",
     "Progress",
     "Work",
@@ -65,209 +77,15 @@ __all__ = [
     "PREFILL",
 ]
 
-Number = int | Fraction | float
 FIRST_TOKEN = ("with_prefill", "separate")
 PREFILL = ("whole", "chunked")
 
 _FUTURE, _WAITING, _RUNNING, _DONE = 0, 1, 2, 3
 
 
-@dataclass(frozen=True, slots=True)
-class QRequest:
-    """A request of the extended model: the base fields plus job structure (Q4).
-
-    ``arrival`` is a time (an integer round in the base model, any non-negative number with a
-    batch-time model). ``after`` lists indices of requests (of the same ``job``) that must
-    complete first. ``cls`` is a class label for multi-class policies; ``engine`` pins the
-    request to one engine (routing of an agent network), ``None`` lets the policy choose.
-    """
-
-    arrival: Number
-    prompt: int
-    output: int
-    id: str | None = None
-    job: str | None = None
-    after: tuple[int, ...] = ()
-    cls: int = 0
-    engine: int | None = None
-
-    def moved(self, offset: int, job: str) -> QRequest:
-        """This request in a longer trace: ``after`` indices shifted by ``offset`` (where its
-        job starts there) and the job renamed ``job``."""
-        return replace(self, job=job, after=tuple(offset + a for a in self.after))
-
-
-@dataclass(frozen=True)
-class EngineSpec:
-    """One engine (Q3): KV capacity in tokens (``None``: unbounded), token budget and request
-    cap per round (``None``: unbounded), and its batch-time model."""
-
-    capacity: int | None = None
-    token_budget: int | None = None
-    max_requests: int | None = None
-    tau: TauModel = field(default_factory=Unit)
-
-    def __post_init__(self) -> None:
-        for name in ("capacity", "token_budget", "max_requests"):
-            v = getattr(self, name)
-            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
-                raise InputError(f"engine {name} must be an integer >= 1 or None, got {v!r}")
-        object.__setattr__(self, "tau", parse_tau(self.tau))
-
-
-@dataclass(frozen=True, slots=True)
-class QView:
-    """What a policy may know of a request (``model.md`` section 5): ``output`` only at the
-    ``full`` information level. ``base`` is the foundation's view, for base policies."""
-
-    index: int
-    arrival: Number
-    prompt: int
-    output: int | None
-    job: str | None
-    cls: int
-    engine: int | None
-    available: Number
-    base: RequestView
-
-
-@dataclass(frozen=True, slots=True)
-class Progress:
-    """A running request: its view, engine, prompt tokens processed, outputs produced, start
-    round and time, admission sequence number and the tokens it holds now."""
-
-    request: QView
-    engine: int
-    prefilled: int
-    produced: int
-    start: int
-    start_time: Number
-    seq: int
-    held: int
-    can_decode: bool
-
-    @property
-    def index(self) -> int:
-        return self.request.index
-
-    @property
-    def prefill_left(self) -> int:
-        return self.request.prompt - self.prefilled
-
-
-@dataclass(frozen=True, slots=True)
-class Work:
-    """One request's work in a round: ``prefill`` prompt tokens and/or one decode token on
-    ``engine``. Naming a waiting request admits it there."""
-
-    request: int
-    engine: int = 0
-    prefill: int = 0
-    decode: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class BatchRecord:
-    """One executed round of one engine."""
-
-    round: int
-    time: Number
-    engine: int
-    work: tuple[Work, ...]
-    duration: Number
-    memory: int
-
-
-def held_tokens(prompt: int, prefilled: int, produced: int, e: int, block: int) -> int:
-    """KV tokens held (Q1 memory; ``model.md`` section 2): prompt tokens processed plus output
-    tokens, ``s + k - e`` in the round producing output ``k``, in whole blocks."""
-    tokens = prefilled + produced - e if produced > 0 else prefilled
-    if block == 1:
-        return tokens
-    return -(-tokens // block) * block
-
-
 def requests_of(instance: Instance) -> tuple[QRequest, ...]:
     """The extended requests of a base instance (no jobs, no pins)."""
     return tuple(QRequest(r.arrival, r.prompt, r.output, r.id) for r in instance.requests)
-
-
-class EngineState:
-    """The view a policy gets at one step. Built by the engine; a policy reads it only through
-    these methods (no output length below the policy's information level)."""
-
-    __slots__ = ("_sim", "round", "time", "ready", "engines", "prefill", "first_token", "preempted")
-
-    def __init__(self, sim: _Engine, ready: tuple[int, ...], preempted: dict[int, bool]) -> None:
-        self._sim = sim
-        self.round: int = sim.r
-        self.time: Number = sim.T
-        self.ready = ready
-        self.engines: tuple[EngineSpec, ...] = sim.engines
-        self.prefill: str = sim.prefill
-        self.first_token: str = sim.first_token
-        self.preempted = preempted
-
-    # --- queries --------------------------------------------------------------------------
-    def waiting(self, engine: int | None = None) -> list[QView]:
-        """Waiting requests in FCFS order (available time, arrival, index); with ``engine``,
-        only those that may be placed there."""
-        sim = self._sim
-        out = [sim.views[k[2]] for k in sim.waiting]
-        if engine is not None:
-            out = [v for v in out if v.engine is None or v.engine == engine]
-        return out
-
-    def running(self, engine: int | None = None) -> list[Progress]:
-        """Running requests (on ``engine`` or all) in admission order."""
-        sim = self._sim
-        engines = range(len(sim.engines)) if engine is None else (engine,)
-        out = []
-        for e in engines:
-            for i in sim.run_on[e]:
-                out.append(sim.progress(i))
-        if engine is None:
-            out.sort(key=lambda p: p.seq)
-        return out
-
-    def held(self, engine: int) -> int:
-        """Tokens held now on ``engine``."""
-        return self._sim.memory(engine, advance=False)
-
-    def demand(self, engine: int) -> int:
-        """Tokens held on ``engine`` if every running request that can decode advances one
-        token (the memory a reactive policy admits against, ``model.md`` section 7)."""
-        return self._sim.memory(engine, advance=True)
-
-    def capacity(self, engine: int) -> int | None:
-        return self.engines[engine].capacity
-
-    def held_after(self, index: int, prefill: int, decode: bool) -> int:
-        """Tokens request ``index`` would hold after doing this work (0 if waiting now)."""
-        sim = self._sim
-        s = sim.S[index]
-        pf, pr = (
-            (sim.prefilled[index], sim.produced[index]) if sim.status[index] == _RUNNING else (0, 0)
-        )
-        pf += prefill
-        if prefill and pf == s and sim.with_prefill:
-            pr += 1
-        if decode:
-            pr += 1
-        return held_tokens(s, pf, pr, sim.e, sim.block)
-
-    def held_now(self, index: int) -> int:
-        sim = self._sim
-        if sim.status[index] != _RUNNING:
-            return 0
-        return held_tokens(
-            sim.S[index], sim.prefilled[index], sim.produced[index], sim.e, sim.block
-        )
-
-    def next_held(self, index: int) -> int:
-        """What a running request holds after one more decode step if it can decode, else now."""
-        sim = self._sim
-        return sim.held_next(index)
 
 
 @dataclass(frozen=True)
@@ -411,7 +229,7 @@ def run_engine(
     requests
         The workload; request ``i`` is index ``i``.
     policy
-        An :class:`~ratio.queueing.policy.EnginePolicy`
+        An :class:`~ratio.policies.extended.EnginePolicy`
         (see :func:`ratio.queueing.get_engine_policy`).
     engines
         One :class:`EngineSpec` per engine (Q3); default one unit-time engine, unbounded.
@@ -501,6 +319,10 @@ class _Engine:
         self.record_backlog = record_backlog
         self.on_batch = on_batch
         self.unit_time = all(sp.tau.is_unit for sp in self.engines)
+        self.instance: Instance | None = None
+        self.setup = EngineSetup(
+            self.engines, prefill, first_token, convention, block_size, len(self.reqs)
+        )
         n = len(self.reqs)
         self.n = n
         self.S = [r.prompt for r in self.reqs]
@@ -586,6 +408,47 @@ class _Engine:
             return False
         return self.produced[i] >= 1 or not self.with_prefill
 
+    # --- what EngineState reads (views at the policy's information level) -------------------
+    def waiting_views(self, engine: int | None) -> list[QView]:
+        out = [self.views[k[2]] for k in self.waiting]
+        if engine is not None:
+            out = [v for v in out if v.engine is None or v.engine == engine]
+        return out
+
+    def running_progress(self, engine: int | None) -> list[Progress]:
+        engines = range(len(self.engines)) if engine is None else (engine,)
+        out = [self.progress(i) for x in engines for i in self.run_on[x]]
+        if engine is None:
+            out.sort(key=lambda p: p.seq)
+        return out
+
+    def view_of(self, i: int) -> QView | None:
+        return self.views[i] if 0 <= i < self.n else None
+
+    def progress_of(self, i: int) -> Progress | None:
+        if not 0 <= i < self.n or self.status[i] != _RUNNING:
+            return None
+        return self.progress(i)
+
+    def held_after(self, i: int, prefill: int, decode: bool) -> int:
+        s = self.S[i]
+        running = self.status[i] == _RUNNING
+        pf, pr = (self.prefilled[i], self.produced[i]) if running else (0, 0)
+        pf += prefill
+        if prefill and pf == s and self.with_prefill:
+            pr += 1
+        if decode:
+            pr += 1
+        return held_tokens(s, pf, pr, self.e, self.block)
+
+    def held_now(self, i: int) -> int:
+        if self.status[i] != _RUNNING:
+            return 0
+        return held_tokens(self.S[i], self.prefilled[i], self.produced[i], self.e, self.block)
+
+    def _state(self, ready: tuple[int, ...], preempted: dict[int, bool]) -> EngineState:
+        return EngineState(self, self.r, self.T, ready, self.setup, preempted)
+
     def held_next(self, i: int) -> int:
         pr = self.produced[i] + (1 if self.can_decode(i) else 0)
         return held_tokens(self.S[i], self.prefilled[i], pr, self.e, self.block)
@@ -622,9 +485,26 @@ class _Engine:
 
     # --- state changes --------------------------------------------------------------------
     def _make_view(self, i: int) -> QView:
+        """Request ``i``'s view at the policy's information level (``model.md`` section 5),
+        built here and never by the policy."""
         r = self.reqs[i]
-        base = self.pol.base_view(i, self.arrival_round[i], r)
-        out = r.output if self.pol.info == "full" else None
+        info = self.pol.info
+        rnd = self.arrival_round[i]
+        base: RequestView
+        if self.instance is not None:
+            base = make_view(self.instance, i, info, getattr(self.pol, "theta", None))
+            if base.arrival != rnd:
+                base = replace(base, arrival=rnd)
+        elif info == "full":
+            base = RequestView(i, rnd, r.prompt, output=r.output)
+        elif info == "none":
+            base = RequestView(i, rnd, r.prompt)
+        else:
+            raise InputError(
+                f"policy {self.pol.spec!r}: information level {info!r} needs the base instance "
+                "(use simulate_extended)"
+            )
+        out = r.output if info == "full" else None
         return QView(i, r.arrival, r.prompt, out, r.job, r.cls, r.engine, self.avail[i], base)
 
     def _enqueue(self, i: int) -> None:
@@ -655,7 +535,7 @@ class _Engine:
         self.completion_time[i] = end
         self.backlog_reqs -= 1
         self.done += 1
-        self.pol.on_complete(i)
+        self.pol.on_complete(i, self.O[i])  # a completion reveals the length
         for d in self.dependants[i]:
             self.unmet[d] -= 1
             if self.avail[d] < end:
@@ -671,7 +551,8 @@ class _Engine:
         n = self.n
         self.done = 0
         pol = self.pol
-        pol.reset(self)
+        self.instance = instance
+        pol.reset(self.setup)
         for i, x, pf, pr in self.warm:
             self.arrival_round[i] = 0
             self.views[i] = self._make_view(i)
@@ -732,7 +613,7 @@ class _Engine:
                 cap = engines[x].capacity
                 victims: list[int] = []
                 if cap is not None and self.run_on[x] and self.memory(x, advance=True) > cap:
-                    victims = pol.evict(EngineState(self, ready, {}), x)
+                    victims = pol.evict(self._state(ready, {}), x)
                     for i in victims:
                         if self.status[i] != _RUNNING or self.engine_of[i] != x:
                             raise InputError(
@@ -745,7 +626,7 @@ class _Engine:
                         )
                 preempted[x] = bool(victims)
             # 4. plan.
-            state = EngineState(self, ready, preempted)
+            state = self._state(ready, preempted)
             plan = list(pol.plan(state))
             if self.on_batch is not None:
                 self.on_batch(state, plan)

@@ -517,7 +517,7 @@ def nested_boundary_lp(
     solver: str = "highs",
 ) -> LPResult:
     """The fluid boundary of Nested WAIT (unknown output lengths; Ao et al., arXiv 2504.11320,
-    section 5, as read in :mod:`ratio.queueing.policies.nested_wait`), in unit time and the
+    section 5, as read in :mod:`ratio.policies.nested_wait`), in unit time and the
     ``with_prefill`` convention.
 
     Admitting ``theta`` requests per round, a share ``A_k = sum_{o_j >= b_k} lambda_j /

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ratio.queueing.engine import EngineState, Work
-from ratio.queueing.policies._batching import BatchBuilder
+from ratio.policies._batching import BatchBuilder
+from ratio.queueing.views import EngineState, Work
 
 __all__ = ["is_work_conserving"]
 

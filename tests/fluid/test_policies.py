@@ -15,8 +15,12 @@ from proofs.experiments.fluid import (
 from ratio.check import check
 from ratio.errors import InputError
 from ratio.model import Instance
+from ratio.policies import needs_extended_engine
 from ratio.queueing import simulate_extended
-from ratio.queueing.dispatch import is_extended_policy
+from proofs.experiments.fluid import (
+    gate_route_revenue,
+    safety_margin_sweep,
+)
 
 SMALL = Instance.from_tuples(
     40, [(0, 3, 4), (0, 5, 2), (1, 3, 4), (2, 5, 2), (2, 3, 4), (6, 5, 2), (9, 3, 4)]
@@ -63,9 +67,9 @@ def test_wait_threshold_that_cannot_fit_is_a_clear_error() -> None:
 
 
 def test_dispatch() -> None:
-    assert is_extended_policy("wait:L=60") and is_extended_policy("nested_wait")
-    assert is_extended_policy("greedy_evict") and is_extended_policy("gate_and_route")
-    assert not is_extended_policy("svf") and not is_extended_policy("fcfs")
+    assert needs_extended_engine("wait:L=60") and needs_extended_engine("nested_wait")
+    assert needs_extended_engine("greedy_evict") and needs_extended_engine("gate_and_route")
+    assert not needs_extended_engine("svf") and not needs_extended_engine("fcfs")
 
 
 def test_nested_safety_margin() -> None:
@@ -93,7 +97,7 @@ def test_kaplan_meier_removes_the_survivor_bias() -> None:
     """Requests arrive one per round with lengths 5 and 50 in equal shares and run without
     waiting; at round 100 the completed ones over-represent length 5 (95 against 50), the
     Kaplan-Meier estimate with the running ones censored does not."""
-    from ratio.queueing.policies.nested_wait import kaplan_meier
+    from ratio.policies.nested_wait import kaplan_meier
 
     t = 100
     lengths = [5 if a % 2 else 50 for a in range(t)]

@@ -14,8 +14,8 @@ from __future__ import annotations
 import pytest
 
 from proofs.experiments.fluid import StablePoint, stable_range_point, ten_types
+from ratio.policies.nested_wait import NestedWait, max_nested_threshold
 from ratio.queueing.fluid import ao_equilibrium_lp, nested_boundary_lp, nested_thresholds
-from ratio.queueing.policies.nested_wait import NestedWait, max_nested_threshold
 
 
 @pytest.fixture(scope="module")

@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 
 from proofs.experiments.fluid import StablePoint, stable_range_point, ten_types
-from ratio.queueing.policies.nested_wait import NestedWait
-from ratio.queueing.policy import EnginePolicy
+from ratio.policies.extended import EnginePolicy
+from ratio.policies.nested_wait import NestedWait
 
 pytestmark = pytest.mark.slow
 

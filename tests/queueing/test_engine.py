@@ -97,7 +97,7 @@ def test_dependencies_and_time() -> None:
 
 
 def test_bad_plans_are_clear_errors() -> None:
-    from ratio.queueing.policy import EnginePolicy
+    from ratio.policies.extended import EnginePolicy
 
     class Greedy(EnginePolicy):
         name = "greedy_test"

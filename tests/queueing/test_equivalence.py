@@ -16,7 +16,8 @@ from ratio.errors import InputError, StuckError
 from ratio.gen import generate
 from ratio.io import load
 from ratio.model import Instance
-from ratio.queueing import POLICIES, simulate_extended
+from ratio.policies import REGISTRY
+from ratio.queueing import simulate_extended
 from ratio.strategies import instances
 
 BASE = [
@@ -34,6 +35,13 @@ BASE = [
     "vllm_priority:priority=output",
     "vllm_priority:priority=arrival",
 ]
+
+
+def test_every_base_policy_is_compared() -> None:
+    """The equivalence properties below draw from BASE; every policy of the registry that runs
+    on both loops (``engine = "base"``) is in it. Extended policies have no base-simulator
+    counterpart; tests/ratio/test_every_policy.py runs the battery on them."""
+    assert {p.split(":")[0] for p in BASE} == {n for n, c in REGISTRY.items() if c.engine == "base"}
 
 
 def _same(inst: Instance, policy: str, **kw: Any) -> None:
@@ -107,11 +115,11 @@ def test_larger_poisson_trace() -> None:
 
 
 def test_base_simulator_refuses_engine_policies() -> None:
-    assert {"orca", "sarathi", "fastertransformer", "vllm_prefill_first"} <= set(POLICIES)
+    assert {"orca", "sarathi", "fastertransformer", "vllm_prefill_first"} <= set(REGISTRY)
     inst = Instance.from_tuples(10, [(0, 2, 2)])
-    with pytest.raises(InputError, match="unknown policy 'sarathi'"):
+    with pytest.raises(InputError, match="extended engine"):
         ratio.simulate(inst, "sarathi")
-    pol = POLICIES["sarathi"]()
+    pol = REGISTRY["sarathi"]()
     with pytest.raises(InputError, match="extended engine"):
         ratio.simulate(inst, pol)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from ratio.errors import InputError
-from ratio.queueing.engine import EngineState
-from ratio.queueing.policies._batching import BatchBuilder
-from ratio.queueing.policies.common import TokenBudgetPolicy
+from ratio.policies._batching import BatchBuilder
+from ratio.policies._token_budget import TokenBudgetPolicy
+from ratio.queueing.views import EngineState
 
 
 class ClassPriority(TokenBudgetPolicy):

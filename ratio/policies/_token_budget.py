@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from ratio.errors import InputError
-from ratio.queueing.engine import EngineState, Work
-from ratio.queueing.policies._batching import BatchBuilder
-from ratio.queueing.policy import EnginePolicy
+from ratio.policies._batching import BatchBuilder
+from ratio.policies.extended import EnginePolicy
+from ratio.queueing.views import EngineState, Work
 
 __all__ = ["TokenBudgetPolicy"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
-from ratio.queueing.engine import EngineState, Work
-from ratio.queueing.policy import POLICIES, EnginePolicy, register_engine_policy
+from ratio.policies.extended import EnginePolicy
+from ratio.queueing.views import EngineState, Work
 
 __all__ = ["GreedyEvict"]
 
@@ -55,7 +55,3 @@ class GreedyEvict(EnginePolicy):
                 if room is not None:
                     room -= need
         return work
-
-
-if "greedy_evict" not in POLICIES:
-    register_engine_policy(GreedyEvict)

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from ratio.errors import InputError
-from ratio.queueing.engine import EngineState, QView, Work
+from ratio.policies.extended import EnginePolicy
 from ratio.queueing.fluid import FluidType, max_wait_threshold, stage_memory, wait_thresholds
-from ratio.queueing.policy import POLICIES, EnginePolicy, register_engine_policy
-
-if TYPE_CHECKING:
-    from ratio.queueing.engine import _Engine
+from ratio.queueing.views import EngineSetup, EngineState, QView, Work
 
 __all__ = ["Wait", "check_patience", "check_threshold", "first_round_tokens", "one_engine"]
 
@@ -35,9 +32,9 @@ def check_patience(name: str, patience: Any) -> None:
         )
 
 
-def one_engine(name: str, state_or_sim: Any) -> None:
-    if len(state_or_sim.engines) != 1:
-        raise InputError(f"policy {name!r} runs on one engine; got {len(state_or_sim.engines)}")
+def one_engine(name: str, setup: EngineSetup | EngineState) -> None:
+    if len(setup.engines) != 1:
+        raise InputError(f"policy {name!r} runs on one engine; got {len(setup.engines)}")
 
 
 class Wait(EnginePolicy):
@@ -86,10 +83,10 @@ class Wait(EnginePolicy):
         return self
 
     # --- state -----------------------------------------------------------------------------
-    def reset(self, sim: _Engine) -> None:
-        one_engine(self.name, sim)
-        self.capacity = sim.engines[0].capacity
-        self.first_token = sim.first_token
+    def reset(self, setup: EngineSetup) -> None:
+        one_engine(self.name, setup)
+        self.capacity = setup.engines[0].capacity
+        self.first_token = setup.first_token
         self.counts: dict[tuple[int, int], int] = {}
         self.queues: dict[tuple[int, int], deque[int]] = {}
         self.last_run = 0
@@ -210,7 +207,3 @@ class Wait(EnginePolicy):
 def first_round_tokens(prompt: int, first_token: str) -> int:
     """Tokens a newly admitted request holds in its first round (whole prefill)."""
     return prompt + 1 if first_token == "with_prefill" else prompt
-
-
-if "wait" not in POLICIES:
-    register_engine_policy(Wait)

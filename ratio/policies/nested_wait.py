@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import bisect
 from collections import deque
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
+
+import numpy as np
 
 from ratio.errors import InputError
-from ratio.queueing.engine import EngineState, QView, Work
+from ratio.policies.extended import EnginePolicy
+from ratio.policies.wait import check_patience, check_threshold, one_engine
 from ratio.queueing.fluid import largest_fitting, nested_segments, nested_thresholds
-from ratio.queueing.policies.wait import check_patience, check_threshold, one_engine
-from ratio.queueing.policy import POLICIES, EnginePolicy, register_engine_policy
-
-if TYPE_CHECKING:
-    from ratio.queueing.engine import _Engine
+from ratio.queueing.views import EngineSetup, EngineState, QView, Work
 
 __all__ = ["NestedWait", "kaplan_meier", "nested_memory", "max_nested_threshold"]
 
@@ -44,9 +42,10 @@ def nested_memory(outputs: Mapping[int, float], prompt: float, L: float) -> floa
 def kaplan_meier(done: Mapping[int, int], running: Sequence[int]) -> dict[int, float]:
     """The output-length distribution from completed lengths ``done`` (``{o: count}``) and the
     tokens ``running`` requests have produced so far (each is known to be longer: censored),
-    by the Kaplan-Meier estimator. The plain histogram of completed lengths is biased to short
-    outputs while long requests are still running (at round ``t`` a length ``o`` is
-    under-counted by about ``o / t``; it made the learned plan overflow, ``docs/fluid.md``).
+    by the Kaplan-Meier estimator (:func:`scipy.stats.ecdf` on right-censored data). The
+    plain histogram of completed lengths is biased to short outputs while long requests are
+    still running (at round ``t`` a length ``o`` is under-counted by about ``o / t``; it made
+    the learned plan overflow, ``docs/fluid.md``).
     Mass beyond the longest completed length (requests still running) goes to the longer of
     that length and one more than the most tokens a running request has produced.
 
@@ -56,25 +55,26 @@ def kaplan_meier(done: Mapping[int, int], running: Sequence[int]) -> dict[int, f
     >>> kaplan_meier({1: 2, 3: 1}, [2, 2, 0])
     {1: 0.4, 3: 0.6}
     """
+    from scipy.stats import CensoredData, ecdf  # the ``queueing`` extra
+
+    if not done:
+        return {}
     lengths = sorted(done)
-    censored = sorted(running)
-    surv = 1.0
+    uncensored = np.repeat(np.array(lengths, dtype=float), [done[o] for o in lengths])
+    sf = ecdf(CensoredData(uncensored=uncensored, right=np.array(running, dtype=float))).sf
+    surv = dict(zip(sf.quantiles.tolist(), sf.probabilities.tolist(), strict=True))
     out: dict[int, float] = {}
-    total_done = sum(done.values())
-    done_below = 0
-    for o in lengths:
-        # At risk at o: completed with length >= o, plus running requests that produced >= o.
-        risk = (total_done - done_below) + (len(censored) - bisect.bisect_left(censored, o))
-        d = done[o]
-        nxt = surv * (1.0 - d / risk) if risk > 0 else 0.0
-        out[o] = surv - nxt
-        surv = nxt
-        done_below += d
-    if lengths and surv > 0:
+    prev = 1.0
+    for q in sorted(surv):
+        if int(q) == q and int(q) in done:
+            out[int(q)] = prev - surv[q]
+        prev = surv[q]
+    tail = surv[float(lengths[-1])]
+    if tail > 0:
         # The tail is censored: its requests are longer than every length seen so far and
         # than what the longest-running one has produced; put it there (a lower bound).
-        tail = max(lengths[-1], censored[-1] + 1 if censored else 0)
-        out[tail] = out.get(tail, 0.0) + surv
+        top = max(lengths[-1], max(running) + 1 if running else 0)
+        out[top] = out.get(top, 0.0) + tail
     return out
 
 
@@ -139,10 +139,10 @@ class NestedWait(EnginePolicy):
         return self
 
     # --- state -----------------------------------------------------------------------------
-    def reset(self, sim: _Engine) -> None:
-        one_engine(self.name, sim)
-        self.capacity = sim.engines[0].capacity
-        self.sim = sim
+    def reset(self, setup: EngineSetup) -> None:
+        one_engine(self.name, setup)
+        self.capacity = setup.engines[0].capacity
+        self.prompt_of: dict[int, int] = {}
         self.new: deque[int] = deque()
         self.arrival_round: dict[int, int] = {}
         self.seen_prompt = 0
@@ -158,30 +158,32 @@ class NestedWait(EnginePolicy):
             self.seen += 1
             self.seen_prompt += view.prompt
         self.arrival_round[view.index] = view.base.arrival
+        self.prompt_of[view.index] = view.prompt
         self.new.append(view.index)
 
     def on_evict(self, index: int) -> None:
         self.limit.pop(index, None)
         self.paused_at.pop(index, None)
 
-    def on_complete(self, index: int) -> None:
+    def on_complete(self, index: int, output: int) -> None:
         self.limit.pop(index, None)
         self.paused_at.pop(index, None)
-        o = self.sim.O[index]  # revealed by completion (information level none)
-        self.done_outputs[o] = self.done_outputs.get(o, 0) + 1
+        # The only place an output length reaches this policy (information level none).
+        self.done_outputs[output] = self.done_outputs.get(output, 0) + 1
 
     # --- plan of segments ------------------------------------------------------------------
-    def outputs(self) -> dict[int, float] | None:
-        """The output-length distribution: fixed, or estimated from what has been seen."""
+    def outputs(self, state: EngineState) -> dict[int, float] | None:
+        """The output-length distribution: fixed, or estimated from what has been seen
+        (completed lengths; running requests censored at what they have produced)."""
         if self.fixed_outputs is not None:
             return self.fixed_outputs
         if not self.done_outputs:
             return None
-        return kaplan_meier(self.done_outputs, [self.sim.produced[i] for i in self.sim.run_on[0]])
+        return kaplan_meier(self.done_outputs, [p.produced for p in state.running(0)])
 
-    def segments(self) -> tuple[list[int], list[int]] | None:
+    def segments(self, state: EngineState) -> tuple[list[int], list[int]] | None:
         """Boundaries and thresholds for the current estimate (``None`` before any)."""
-        outs = self.outputs()
+        outs = self.outputs(state)
         if outs is None:
             return None
         key = tuple(sorted(outs.items()))
@@ -198,11 +200,11 @@ class NestedWait(EnginePolicy):
             self._plan_key = key
         return self._bounds, self._thr
 
-    def patience_rounds(self) -> int:
+    def patience_rounds(self, state: EngineState) -> int:
         p = self.params["patience"]
         if p is not None:
             return int(p)
-        outs = self.outputs()
+        outs = self.outputs(state)
         return (max(outs) + 1) if outs else 1
 
     def _next_bound(self, produced: int, bounds: list[int]) -> int:
@@ -216,10 +218,10 @@ class NestedWait(EnginePolicy):
         if 0 not in state.ready:
             return []
         t = state.round
-        seg = self.segments()
+        seg = self.segments(state)
         running = state.running(0)
         work: list[Work] = []
-        pat = self.patience_rounds()
+        pat = self.patience_rounds(state)
         if seg is None:
             for p in running:
                 if p.can_decode:
@@ -268,23 +270,19 @@ class NestedWait(EnginePolicy):
             room = cap - state.demand(0)
         for _ in range(count):
             i = self.new[0]
-            v = self.sim.views[i]
-            need = state.held_after(i, v.prompt, False)
+            prompt = self.prompt_of[i]
+            need = state.held_after(i, prompt, False)
             if cap is not None and need > room:
                 break
             self.new.popleft()
-            work.append(Work(i, 0, v.prompt))
+            work.append(Work(i, 0, prompt))
             if cap is not None:
                 room -= need
 
     def wake_time(self, state: EngineState) -> Any:
         if 0 not in state.ready or not (self.new or self.paused_at):
             return None
-        if self.patience_rounds() == 0:
+        if self.patience_rounds(state) == 0:
             return None
         tau = state.engines[0].tau
         return state.time + (1 if tau.is_unit else tau.duration(0, 1))
-
-
-if "nested_wait" not in POLICIES:
-    register_engine_policy(NestedWait)

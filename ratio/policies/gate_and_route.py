@@ -6,16 +6,13 @@ import math
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from ratio.errors import InputError
-from ratio.queueing.engine import EngineState, QView, Work
+from ratio.policies.extended import EnginePolicy
 from ratio.queueing.fluid import LPResult, ZhangClass, zhang_lp
-from ratio.queueing.policy import POLICIES, EnginePolicy, register_engine_policy
 from ratio.queueing.tau import MixedSolo
-
-if TYPE_CHECKING:
-    from ratio.queueing.engine import _Engine
+from ratio.queueing.views import EngineSetup, EngineState, QView, Work
 
 __all__ = ["GateAndRoute", "RequestClass"]
 
@@ -84,12 +81,14 @@ class GateAndRoute(EnginePolicy):
                 "policy 'gate_and_route': chunk must be an integer >= 0 (0: whole prompt)"
             )
         self.classes: tuple[RequestClass, ...] | None = None
+        self._lp_for: tuple[Any, int] | None = None
 
     def with_classes(self, classes: Sequence[RequestClass]) -> GateAndRoute:
         """The classes and their per-GPU rates (needed: the gate solves the LP from them)."""
         if not classes:
             raise InputError("policy 'gate_and_route': with_classes needs at least one class")
         self.classes = tuple(classes)
+        self._lp_for = None
         return self
 
     # --- set-up ----------------------------------------------------------------------------
@@ -106,13 +105,13 @@ class GateAndRoute(EnginePolicy):
             mixed_share=mixed_share,
         )
 
-    def reset(self, sim: _Engine) -> None:
+    def reset(self, setup: EngineSetup) -> None:
         if self.classes is None:
             raise InputError(
                 "policy 'gate_and_route' needs its classes and rates: use "
                 "GateAndRoute().with_classes([RequestClass(prompt, output, rate, reward), ...])"
             )
-        specs = sim.engines
+        specs = setup.engines
         taus = {s.tau for s in specs}
         Bs = {s.max_requests for s in specs}
         if len(taus) != 1 or not isinstance(specs[0].tau, MixedSolo):
@@ -121,12 +120,14 @@ class GateAndRoute(EnginePolicy):
             raise InputError(
                 "policy 'gate_and_route': every engine needs the same max_requests B >= 2"
             )
-        if sim.first_token != "separate":
+        if setup.first_token != "separate":
             raise InputError("policy 'gate_and_route' models first_token='separate'")
         self.B = int(specs[0].max_requests)
         self.n = len(specs)
-        self.sim = sim
-        self.result = self.lp(specs[0].tau, self.B)
+        self.kind: dict[int, tuple[int, int]] = {}  # request -> (prompt, output): its class
+        if self._lp_for != (specs[0].tau, self.B):  # one LP per set-up, not per run
+            self.result = self.lp(specs[0].tau, self.B)
+            self._lp_for = (specs[0].tau, self.B)
         xs = [self.result.solution[f"x_{i}"] for i in range(len(self.classes or ()))]
         self.target = [self.n * x for x in xs]
         if self.params["route"]:
@@ -147,6 +148,7 @@ class GateAndRoute(EnginePolicy):
         self._next_seq = 0
 
     def on_waiting(self, view: QView) -> None:
+        self.kind[view.index] = (view.prompt, view.output or 0)
         k = self.class_of.get((view.prompt, view.output or 0))
         if k is None:
             raise InputError(
@@ -158,7 +160,7 @@ class GateAndRoute(EnginePolicy):
         else:
             self.fcfs.append(view.index)
 
-    def on_complete(self, index: int) -> None:
+    def on_complete(self, index: int, output: int) -> None:
         x = self.slot.pop(index, None)
         if x is not None:
             self.per_engine[x] -= 1
@@ -177,7 +179,7 @@ class GateAndRoute(EnginePolicy):
         return self.queues[best[1]][0] if best else None
 
     def _take(self, i: int) -> None:
-        k = self.class_of[(self.sim.S[i], self.sim.O[i])]
+        k = self.class_of[self.kind[i]]
         if self.params["gate"]:
             self.queues[k].popleft()
         else:
@@ -185,15 +187,15 @@ class GateAndRoute(EnginePolicy):
         self.inprefill[k] += 1
 
     def plan(self, state: EngineState) -> list[Work]:
-        sim = self.sim
         ready = set(state.ready)
         # A prefill whose last chunk has run frees its engine's prefill slot. The engine
         # applies a chunk when its iteration starts, so the slot (and the class count X_i of
         # the gate) is released only once that iteration has ended, i.e. the engine is ready.
         for x, i in list(self.prefilling.items()):
-            if x in ready and sim.prefilled[i] >= sim.S[i]:
+            p = state.progress(i)
+            if x in ready and (p is None or p.prefill_left <= 0):
                 del self.prefilling[x]
-                k = self.class_of[(sim.S[i], sim.O[i])]
+                k = self.class_of[self.kind[i]]
                 self.inprefill[k] -= 1
                 self.decode_seq[i] = self._next_seq
                 self._next_seq += 1
@@ -247,9 +249,11 @@ class GateAndRoute(EnginePolicy):
                     continue
                 self._take(cur)
                 self.prefilling[x] = cur
-                left = sim.S[cur]
+                left = self.kind[cur][0]
             else:
-                left = sim.S[cur] - sim.prefilled[cur]
+                pc = state.progress(cur)
+                assert pc is not None
+                left = pc.prefill_left
             amount = left if not self.chunk else min(self.chunk, left)
             work.append(Work(cur, x, amount))
         return work
@@ -258,7 +262,3 @@ class GateAndRoute(EnginePolicy):
         self.slot[i] = y
         self.per_engine[y] += 1
         work.append(Work(i, y, 0, True))
-
-
-if "gate_and_route" not in POLICIES:
-    register_engine_policy(GateAndRoute)

@@ -7,7 +7,7 @@ reactive rule of ``model.md`` section 7 (the memory if every decoding request ad
 
 from __future__ import annotations
 
-from ratio.queueing.engine import EngineState, Progress, Work
+from ratio.queueing.views import EngineState, Progress, Work
 
 __all__ = ["BatchBuilder", "decoders", "prefill_candidates"]
 

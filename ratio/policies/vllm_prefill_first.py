@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ratio.queueing.engine import EngineState
-from ratio.queueing.policies._batching import BatchBuilder, decoders, prefill_candidates
-from ratio.queueing.policies.common import TokenBudgetPolicy
+from ratio.policies._batching import BatchBuilder, decoders, prefill_candidates
+from ratio.policies._token_budget import TokenBudgetPolicy
+from ratio.queueing.views import EngineState
 
 
 class VLLMPrefillFirst(TokenBudgetPolicy):
