@@ -231,28 +231,13 @@ class MilpUndecided(InputError):
 
 
 def _solve_quietly(instance: Instance, time_limit: float) -> Any:
-    """:func:`offline_opt.solve` with the solver's banner sent to stderr (file descriptor 1 is
-    redirected, as HiGHS prints from C++), so that ``--json`` output stays one object."""
-    import os
-    import sys
-
+    """:func:`offline_opt.solve` with the solver's banner kept off stdout
+    (:func:`ratio.quiet.quiet_stdout`), so that ``--json`` output stays one object."""
     from offline_opt import solve
+    from ratio.quiet import quiet_stdout
 
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        os.dup2(2, 1)
+    with quiet_stdout():
         return solve(instance, solver="highs", time_limit=time_limit)
-    finally:
-        sys.stdout.flush()
-        try:  # flush C stdio buffers while fd 1 still points at stderr
-            import ctypes
-
-            ctypes.CDLL(None).fflush(None)
-        except (OSError, AttributeError):
-            pass
-        os.dup2(saved, 1)
-        os.close(saved)
 
 
 # --- the objective -------------------------------------------------------------------------

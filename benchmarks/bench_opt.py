@@ -52,9 +52,9 @@ from typing import Any
 import numpy as np
 
 from offline_opt import bnb, solve
-from offline_opt.cli import _quiet_stdout
 from ratio.gen import generate
 from ratio.model import Instance
+from ratio.quiet import quiet_stdout
 
 METHODS: dict[str, dict[str, Any]] = {
     "naive": {"solver": "cbc", "warm_start": False, "formulation": "naive"},
@@ -110,7 +110,7 @@ def run(
         kw = dict(METHODS[m])
         bnb.LAGRANGIAN = kw.pop("lagrangian", True)
         bnb.ENGINE = kw.pop("engine", "auto")
-        with _quiet_stdout():  # solver banners go to stderr
+        with quiet_stdout():  # solver banners go to stderr
             return solve(inst, time_limit=limit, **kw)
 
     # untimed warm-up of every method on every distribution (imports, compiled code, first

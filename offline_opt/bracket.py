@@ -602,10 +602,10 @@ def _exact_stage(
     if skipped:
         return skipped, None
     from offline_opt import solve
-    from offline_opt.cli import _quiet_stdout
+    from ratio.quiet import quiet_stdout
 
     say(f"OPT in [{lower}, {upper}]; exact methods ({solver})")
-    with _quiet_stdout():
+    with quiet_stdout():
         res = solve(instance, solver=solver, time_limit=exact_left, incumbent=(upper, sched))
     return "", res
 

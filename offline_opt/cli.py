@@ -7,12 +7,12 @@ imported inside the handlers so that ``kvratio simulate`` stays light.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import math
 import os
 import sys
-from collections.abc import Iterator
 from typing import Any
+
+from ratio.quiet import quiet_stdout
 
 __all__ = ["register"]
 
@@ -27,30 +27,6 @@ def _time_limit(text: str) -> float:
     if not math.isfinite(v) or v <= 0:
         raise argparse.ArgumentTypeError(f"time limit must be a positive number, got {text!r}")
     return v
-
-
-@contextlib.contextmanager
-def _quiet_stdout() -> Iterator[None]:
-    """Keep anything a solver prints on stdout (HiGHS prints a banner) out of stdout, so that
-    ``--json`` output stays exactly one JSON object. It goes to ``/dev/null``: on stderr it
-    landed inside the one-line progress display (issue 19). ``KVRATIO_SOLVER_LOG=1`` sends it
-    to stderr instead, for debugging a solver."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    sink = -1
-    try:
-        if os.environ.get("KVRATIO_SOLVER_LOG") == "1":
-            os.dup2(2, 1)
-        else:
-            sink = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(sink, 1)
-        yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
-        if sink >= 0:
-            os.close(sink)
 
 
 def _load(path: str) -> Any:
@@ -79,7 +55,7 @@ def _cmd_opt(args: argparse.Namespace) -> int:
     inst = _load(args.trace)
     prog = _progress(args)
     try:
-        with _quiet_stdout():
+        with quiet_stdout():
             br = bracket(inst, time_limit=args.time_limit, solver=args.solver, progress=prog)
     finally:
         prog.close()
@@ -114,12 +90,13 @@ def _cmd_opt(args: argparse.Namespace) -> int:
 
 def _cmd_ratio(args: argparse.Namespace) -> int:
     from offline_opt import ratio_of
-    from ratio.cli import _sliced_trace, emit
+    from ratio.cli import emit
+    from ratio.traceops import sliced
 
-    inst = _sliced_trace(args, _load(args.trace))
+    inst = sliced(args, _load(args.trace))
     prog = _progress(args)
     try:
-        with _quiet_stdout():
+        with quiet_stdout():
             cr = ratio_of(
                 args.policy, inst, time_limit=args.time_limit, solver=args.solver, progress=prog
             )
@@ -169,15 +146,14 @@ def _cmd_ratio(args: argparse.Namespace) -> int:
 
 def _ratio_seconds(args: argparse.Namespace, inst: Any, obj: dict[str, Any]) -> list[str]:
     """Seconds beside rounds (issue 19) for the policy's run, with a time base."""
-    from ratio.cli import _wallclock
     from ratio.simulator import simulate
-    from ratio.traceops import time_base_ms
+    from ratio.traceops import time_base_ms, wallclock
 
     if time_base_ms(inst, args.round_ms) is None:
-        _wallclock(args, inst, None, obj)  # the slice report only
+        wallclock(args, inst, None, obj)  # the slice report only
         return []
     run = simulate(inst, args.policy)
-    rows = _wallclock(args, inst, run.costs, obj)
+    rows = wallclock(args, inst, run.costs, obj)
     return [f"{k:<30}{v}" for k, v in rows]
 
 

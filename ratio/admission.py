@@ -47,6 +47,8 @@ def fits_lookahead(
         ``None`` if the candidate fits. Otherwise a round before which the same test fails for
         sure while the members stay (exact lengths, ``B = 1``), or ``0`` when unknown.
     """
+    # long: one test in its three cases (exact lengths, believed lengths, blocks), inline on the
+    # simulator's hot path
     if B == 1 and exact:
         # Sufficient: every member's memory is at most its peak (exact lengths only).
         if sum_peaks + peak_c <= M:

@@ -61,13 +61,14 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     from ratio.check import check
     from ratio.io import load
     from ratio.simulator import simulate
+    from ratio.traceops import sliced, wallclock
     from ratio.validate import MAX_PLOT_ROUNDS, guard_work
 
     if args.plot:
         from ratio.validate import check_plot_path
 
         check_plot_path(args.plot, "--plot")
-    inst = _sliced_trace(args, load(args.trace))
+    inst = sliced(args, load(args.trace))
     guard_work(inst, str(args.trace))
     info = None
     if args.info:
@@ -150,7 +151,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         ("evictions", c.evictions),
         ("wasted tokens", c.wasted_tokens),
     ]
-    rows += _wallclock(args, inst, c, obj)
+    rows += wallclock(args, inst, c, obj)
     how = "extended engine" if extended else "checker: feasible"
     text = f"policy {res.policy} on {args.trace} (rounds, tokens; {how})\n"
     text += table(rows, ("cost", "value"))
@@ -161,35 +162,6 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 
 # --- trace slicing and wall-clock units (issue 19; ratio.traceops) ----------------------------
-def _sliced_trace(args: argparse.Namespace, inst: Any) -> Any:
-    from ratio.traceops import apply_slice, slice_from_args
-
-    spec = slice_from_args(args)
-    if spec.empty:
-        return inst
-    out = apply_slice(inst, spec, round_ms=getattr(args, "round_ms", None))
-    args.slice_report = out.report
-    print(f"sliced {out.report['n_before']} -> {out.instance.n} requests", file=sys.stderr)
-    return out.instance
-
-
-def _wallclock(
-    args: argparse.Namespace, inst: Any, costs: Any, obj: dict[str, Any]
-) -> list[tuple[str, str]]:
-    """Seconds beside rounds with a time base (``--round-ms`` or the trace's own): adds the
-    fields to ``obj`` and returns the table rows."""
-    from ratio.traceops import seconds_from_costs, seconds_rows, time_base_ms
-
-    rms = time_base_ms(inst, getattr(args, "round_ms", None))
-    if getattr(args, "slice_report", None):
-        obj["slice"] = args.slice_report
-    if rms is None or costs is None:
-        return []
-    sec = seconds_from_costs(costs, inst.n, rms)
-    obj.update(sec)
-    return seconds_rows(sec)
-
-
 # --- policies ---------------------------------------------------------------------------------
 def _cmd_policies(args: argparse.Namespace) -> int:
     from ratio.policies import REGISTRY

@@ -138,11 +138,11 @@ def compare(
         skipped = "not asked (--no-bracket)"
     else:
         from offline_opt.bracket import bracket
-        from offline_opt.cli import _quiet_stdout
+        from ratio.quiet import quiet_stdout
 
         offered = {r.policy: r for r in runs if not r.schedule.evicted}
         try:
-            with _quiet_stdout():
+            with quiet_stdout():
                 br = bracket(
                     instance, time_limit=time_limit, policy_runs=offered, progress=progress
                 )

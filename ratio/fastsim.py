@@ -283,6 +283,8 @@ if _HAVE_NUMBA:
         member after its equals as ``bisect_right`` puts it), ``la_b`` (``b_j = s_j - p_j + 1
         - e``) in ``[lo, hi)``; completions leave from the front. Returns (status, starts,
         admission order)."""
+        # long: a numba kernel that mirrors ratio.simulator's round loop step by step; compiled as
+        # one loop
         n = A.shape[0]
         starts = np.full(n, -1, dtype=np.int64)
         order = np.empty(n, dtype=np.int64)
@@ -523,6 +525,8 @@ def lower_bound_fast(instance: Instance) -> int | None:
     and no numba, or when the floats leave the ceiling open (``lower_bound`` then sums the
     fractions exactly).
     """
+    # long: mirrors offline_opt.bounds.lower_bound's three bounds term by term, so its floats are
+    # the same
     n = instance.n
     if n == 0:
         return None

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import math
 import random
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,6 +53,7 @@ __all__ = [
     "seconds_rows",
     "scale_to_capacity",
     "sliced",
+    "wallclock",
     "add_slice_args",
     "slice_from_args",
     "trace_stats",
@@ -289,10 +291,30 @@ def slice_from_args(args: Any) -> SliceSpec:
 
 
 def sliced(args: Any, instance: Instance) -> Instance:
-    """The instance cut by the command's slicing options (unchanged without them)."""
-    return apply_slice(
-        instance, slice_from_args(args), round_ms=getattr(args, "round_ms", None)
-    ).instance
+    """The instance cut by the command's slicing options (unchanged without them); a cut is
+    said on stderr and its report kept in the instance's ``meta["slice"]``."""
+    spec = slice_from_args(args)
+    if spec.empty:
+        return instance
+    out = apply_slice(instance, spec, round_ms=getattr(args, "round_ms", None))
+    print(f"sliced {out.report['n_before']} -> {out.instance.n} requests", file=sys.stderr)
+    return out.instance
+
+
+def wallclock(
+    args: Any, instance: Instance, costs: Any, obj: dict[str, Any]
+) -> list[tuple[str, str]]:
+    """Seconds beside rounds for a command's report, with a time base (``--round-ms`` or the
+    trace's own): adds the fields (and this command's slice report) to ``obj`` and returns the
+    table rows."""
+    if not slice_from_args(args).empty:
+        obj["slice"] = dict(instance.meta["slice"])
+    rms = time_base_ms(instance, getattr(args, "round_ms", None))
+    if rms is None or costs is None:
+        return []
+    sec = seconds_from_costs(costs, instance.n, rms)
+    obj.update(sec)
+    return seconds_rows(sec)
 
 
 # --- kvratio trace stats ---------------------------------------------------------------------

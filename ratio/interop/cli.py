@@ -105,6 +105,8 @@ def _slice_line(cut: dict[str, Any]) -> str:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
+    # long: one command: load, optional rescaling with its re-certification, the write and its
+    # report
     from ratio.atomic import check_output_path
     from ratio.errors import InputError
     from ratio.interop.exporters import (
@@ -177,10 +179,10 @@ def _scale_and_certify(args: argparse.Namespace, inst: Any) -> tuple[Any, dict[s
     import sys
 
     from offline_opt.bracket import TerminalProgress, bracket
-    from offline_opt.cli import _quiet_stdout
     from ratio.check import check
     from ratio.errors import InputError
     from ratio.io import dump
+    from ratio.quiet import quiet_stdout
     from ratio.simulator import simulate
     from ratio.traceops import scale_to_capacity
     from ratio.validate import guard_work
@@ -208,7 +210,7 @@ def _scale_and_certify(args: argparse.Namespace, inst: Any) -> tuple[Any, dict[s
             entry: dict[str, Any] = {"policy_cost": run.total_latency}
             try:
                 offered = {run.policy: run} if not run.schedule.evicted else None
-                with _quiet_stdout():
+                with quiet_stdout():
                     br = bracket(tr, time_limit=args.time_limit, policy_runs=offered, progress=prog)
             except InputError as e:
                 entry.update({"opt_lower": None, "opt_upper": None, "bracket_skipped": str(e)})

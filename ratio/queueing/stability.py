@@ -453,6 +453,7 @@ def plot_report(
 ) -> str:
     """Backlog against time per rate, and slope (+- 2 SE) against load with the boundary and
     the fluid prediction ``max(0, lambda E[W] - b_max / tau(b_max))`` drawn."""
+    # long: one figure of two panels, each with its axes, boundary markers and legend
     import matplotlib
 
     matplotlib.use("Agg")

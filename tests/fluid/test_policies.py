@@ -17,10 +17,6 @@ from ratio.errors import InputError
 from ratio.model import Instance
 from ratio.policies import needs_extended_engine
 from ratio.queueing import simulate_extended
-from proofs.experiments.fluid import (
-    gate_route_revenue,
-    safety_margin_sweep,
-)
 
 SMALL = Instance.from_tuples(
     40, [(0, 3, 4), (0, 5, 2), (1, 3, 4), (2, 5, 2), (2, 3, 4), (6, 5, 2), (9, 3, 4)]

@@ -283,9 +283,9 @@ def test_solver_banner_stays_out_of_the_progress_line(capfd: pytest.CaptureFixtu
     one-line progress display."""
     import os
 
-    from offline_opt.cli import _quiet_stdout
+    from ratio.quiet import quiet_stdout
 
-    with _quiet_stdout():
+    with quiet_stdout():
         os.write(1, b"Running HiGHS 1.16.0\n")
     out, err = capfd.readouterr()
     assert "HiGHS" not in out and "HiGHS" not in err
