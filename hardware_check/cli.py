@@ -40,6 +40,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="KV block size B (default: 1 for --engine scheduler, 32 on CPU, 16 on CUDA)",
     )
+    p.add_argument(
+        "--eviction",
+        choices=("resume", "restart"),
+        default="resume",
+        help=(
+            "the model's eviction mode (docs/model.md section 7): resume keeps a preempted "
+            "request's tokens, as vLLM 0.32 does (default %(default)s)"
+        ),
+    )
     p.add_argument("--model", default=None, help="model folder with a config.json (full engine)")
     p.add_argument("--plot", default=None, help="write a PNG of memory per step")
     p.add_argument("--records", default=None, help="write per-step records as JSON")
@@ -81,7 +90,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
         from hardware_check.scheduler_replay import TINY_MODEL
 
         run = replay_engine(plan, model=model or TINY_MODEL, device=args.device)
-    cmp = compare(plan, run)
+    cmp = compare(plan, run, eviction=args.eviction)
     obj = cmp.to_dict()
     obj["trace"] = args.trace
     if args.plot:
@@ -98,6 +107,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     text = (
         f"replay of {args.trace}: policy {plan.policy}, vLLM {run.vllm_version} "
         f"{run.engine} ({run.device}), B = {B}, {plan.usable_blocks} usable blocks, "
+        f"eviction={args.eviction}, "
         f"{len(run.steps)} steps, {run.seconds:.1f} s\n"
     )
     text += table(rows, ("figure", "model", "engine")) + "\n"

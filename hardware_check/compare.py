@@ -10,13 +10,17 @@ Three layers, from strictest to loosest:
 2. **Schedule vs the toolkit** (policies with a reactive twin: ``vllm_priority``, ``vllm_fcfs``,
    and ``svf``/``sjf``/``spf``/``fcfs`` whose vLLM run *is* that twin, see
    :func:`hardware_check.mapping.reference_policy`).  The twin is simulated with
-   ``ratio.simulate(inst, twin, convention="engine", block_size=B)``; per step the set of running
-   requests and the blocks of each must equal vLLM's, and per request the completion round.
-   Every differing step or completion is a *mismatch*; the first is reported.
+   ``ratio.simulate(inst, twin, convention="engine", block_size=B, eviction=E)``, ``E`` =
+   ``"resume"`` by default (what vLLM 0.32 does, model §7, §9) or ``"restart"``; per step the
+   set of running requests and the blocks of each must equal vLLM's, and per request the
+   completion round.  Every differing step or completion is a *mismatch*; the first is reported.
 3. **Explanation.**  :func:`hardware_check.mirror.mirror` restates vLLM's rules with two
    switches.  If vLLM equals the mirror with ``resume="keep", stall=True`` step for step and the
-   toolkit equals it with ``resume="restart", stall=False``, every mismatch of layer 2 is
-   explained by those two rules; otherwise the mismatches are *unexplained*.
+   toolkit equals it with the model's switches (``resume`` as ``E``, ``stall=False``), every
+   mismatch of layer 2 is accounted for by the documented rules that differ (the priority stall
+   of model §9, and under ``E = "restart"`` vLLM's keeping of produced tokens): the verdict is
+   ``explained``.  Otherwise the mismatches are *unexplained* and the verdict ``mismatch``.
+   ``match`` means no mismatch and no accounting difference at all.
 """
 
 from __future__ import annotations
@@ -30,10 +34,10 @@ from hardware_check.mapping import ReplayPlan
 from hardware_check.mirror import MirrorRun, mirror
 from hardware_check.observe import EngineRun
 from ratio.costs import memory_trace
-from ratio.model import Schedule
+from ratio.model import Run, Schedule, check_eviction
 from ratio.simulator import SimResult, simulate
 
-__all__ = ["Mismatch", "Comparison", "compare", "plot_comparison"]
+__all__ = ["Mismatch", "Comparison", "compare", "engine_schedule", "plot_comparison"]
 
 RESUME_NOTE = (
     "vLLM keeps a preempted request's outputs and resumes it with s + j tokens (model §7 "
@@ -82,10 +86,17 @@ class Comparison:
     figures: tuple[tuple[str, Any, Any], ...]
     engine_memory: np.ndarray = field(repr=False)
     mirror_run: MirrorRun = field(repr=False)
+    eviction: str = "resume"
 
     @property
     def verdict(self) -> str:
-        return "match" if not self.mismatches and not self.accounting else "mismatch"
+        """``match`` (no difference), ``explained`` (every difference accounted for by a
+        documented rule, module docstring layer 3) or ``mismatch``."""
+        if self.accounting:
+            return "mismatch"
+        if not self.mismatches:
+            return "match"
+        return "mismatch" if self.unexplained or not self.explanations else "explained"
 
     @property
     def first_mismatch(self) -> Mismatch | None:
@@ -96,13 +107,18 @@ class Comparison:
         steps = len(self.run.steps)
         ref = self.plan.reference
         if self.verdict == "match":
-            what = f"ratio.simulate({ref!r})" if ref else "the model's accounting"
+            what = (
+                f"ratio.simulate({ref!r}, eviction={self.eviction!r})"
+                if ref
+                else "the model's accounting"
+            )
             return f"verdict: match - vLLM agrees with {what} in all {steps} steps"
         fm = self.first_mismatch
         assert fm is not None
         n_un = len(self.unexplained) + len(self.accounting)
         text = (
-            f"verdict: mismatch - {len(self.mismatches) + len(self.accounting)} difference(s) "
+            f"verdict: {self.verdict} - {len(self.mismatches) + len(self.accounting)} "
+            f"difference(s) (eviction={self.eviction}) "
             f"over {steps} steps, first at step {fm.step} ({fm.kind}"
             + (f", request {fm.request}" if fm.request is not None else "")
             + f"); {n_un} unexplained"
@@ -123,6 +139,7 @@ class Comparison:
             "unexplained": len(self.unexplained) + len(self.accounting),
             "explanations": list(self.explanations),
             "accounting_mismatches": len(self.accounting),
+            "eviction": self.eviction,
             "policy": self.plan.policy,
             "reference": self.plan.reference,
             "engine": self.run.engine,
@@ -219,12 +236,10 @@ def _accounting(plan: ReplayPlan, run: EngineRun) -> list[Mismatch]:
 
 
 def _sim_steps(inst: Any, sim: SimResult, B: int) -> dict[int, dict[int, int]]:
-    """Per round: request -> blocks held (engine convention, restart semantics)."""
+    """Per round: request -> blocks held (engine convention, in the schedule's eviction mode:
+    under resume a run's prompt includes the tokens kept from the request's earlier runs)."""
     steps: dict[int, dict[int, int]] = {}
-    runs = [(r.request, r.start, r.rounds) for r in sim.schedule.evicted]
-    runs += [(i, p, inst.requests[i].output) for i, p in enumerate(sim.starts)]
-    for i, p, length in runs:
-        s = inst.requests[i].prompt
+    for i, s, p, length in sim.schedule.runs(inst):
         for k in range(1, length + 1):
             steps.setdefault(p + k - 1, {})[i] = -(-(s + k - 1) // B)
     return steps
@@ -269,17 +284,31 @@ def _mirror_equal(run: EngineRun, m: MirrorRun) -> bool:
     return e == w and run.completion == m.completion and run.runs == m.runs
 
 
-def compare(plan: ReplayPlan, run: EngineRun) -> Comparison:
-    """Compare ``run`` (from either replay path) with the model; see the module docstring."""
+def engine_schedule(run: EngineRun) -> Schedule:
+    """The engine's runs as a resume-mode schedule (model §7): each run but the last of
+    request ``i`` lasted until the next began with more tokens produced."""
+    evicted = []
+    for i, rs in run.runs.items():
+        for (p, j), (_p2, j2) in zip(rs, rs[1:], strict=False):
+            evicted.append(Run(i, p, j2 - j))
+    return Schedule(run.starts, tuple(evicted), "resume")
+
+
+def compare(plan: ReplayPlan, run: EngineRun, *, eviction: str = "resume") -> Comparison:
+    """Compare ``run`` (from either replay path) with the model; see the module docstring.
+
+    ``eviction`` is the model's mode for the twin (model §7): ``"resume"`` (default, vLLM's
+    rule) or ``"restart"``."""
     # long: one comparison per quantity of the module docstring, in its order, into one report
+    eviction = check_eviction(eviction)
     inst = plan.instance
     B = plan.block_size
     n = inst.n
     accounting = _accounting(plan, run)
     # The policy under test as the papers state it: model convention, tokens (model §2).
-    policy_sim = simulate(inst, plan.policy)
+    policy_sim = simulate(inst, plan.policy, eviction=eviction)
     ref = (
-        simulate(inst, plan.reference, convention="engine", block_size=B)
+        simulate(inst, plan.reference, convention="engine", block_size=B, eviction=eviction)
         if plan.reference
         else None
     )
@@ -288,13 +317,14 @@ def compare(plan: ReplayPlan, run: EngineRun) -> Comparison:
     vllm_is_mirror = _mirror_equal(run, mir)
     toolkit_is_mirror = True
     if ref is not None:
-        m2 = mirror(plan, resume="restart", stall=False)
+        m2 = mirror(plan, resume="keep" if eviction == "resume" else "restart", stall=False)
         toolkit_is_mirror = (
             tuple(m2.runs[i][-1][0] for i in range(n)) == ref.starts
             and sum(m2.preemptions.values()) == ref.evictions
+            and tuple(m2.completion[i] for i in range(n)) == ref.completions
         )
     explanations: list[str] = []
-    if run.total_preemptions:
+    if run.total_preemptions and eviction == "restart":
         explanations.append(RESUME_NOTE)
     if mir.stalls:
         explanations.append(f"{STALL_NOTE} ({mir.stalls} request-steps skipped)")
@@ -351,13 +381,16 @@ def compare(plan: ReplayPlan, run: EngineRun) -> Comparison:
         ("vLLM = mirror(resume=keep, stall)", None, vllm_is_mirror),
         ("stalled request-steps (mirror)", 0, mir.stalls),
     ]
-    if not run.total_preemptions and not mir.stalls:
-        # The engine's own schedule, in the toolkit's accounting, must give its memory exactly.
-        own = memory_trace(inst, Schedule(run.starts), convention="engine", block_size=B)
+    if not mir.stalls:
+        # The engine's own runs, in the toolkit's accounting (resume mode, model §7), must give
+        # its memory exactly.
+        own = memory_trace(inst, engine_schedule(run), convention="engine", block_size=B)
         same = len(own) <= len(eng_blocks) and bool(
             np.array_equal(own, eng_blocks[: len(own)]) and not eng_blocks[len(own) :].any()
         )
-        figures.append(("memory per step = ratio.costs.memory_trace(engine starts)", True, same))
+        figures.append(
+            ("memory per step = ratio.costs.memory_trace(engine runs, resume)", True, same)
+        )
         if not same:
             accounting.append(
                 Mismatch(
@@ -381,6 +414,7 @@ def compare(plan: ReplayPlan, run: EngineRun) -> Comparison:
         figures=tuple(figures),
         engine_memory=eng_blocks,
         mirror_run=mir,
+        eviction=eviction,
     )
 
 

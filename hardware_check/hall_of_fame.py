@@ -35,10 +35,13 @@ def replayable(entry: dict[str, Any]) -> bool:
     return len(reqs) <= MAX_REPLAY_N and entry["trace"]["M"] <= MAX_REPLAY_TOKENS
 
 
-def replay_hall_of_fame(directory: Path = HOF, *, block_size: int = 1) -> list[dict[str, Any]]:
+def replay_hall_of_fame(
+    directory: Path = HOF, *, block_size: int = 1, eviction: str = "resume"
+) -> list[dict[str, Any]]:
     """One row per distinct replayable hall-of-fame line (policy and trace; a trace that
     stands for several alpha caps is replayed once): the model-vs-vLLM verdict and its
-    figures. Lines beyond :func:`replayable` are left out."""
+    figures, the model in ``eviction`` mode (model §7; vLLM's is ``resume``). Lines beyond
+    :func:`replayable` are left out."""
     from hardware_check.compare import compare
     from hardware_check.mapping import plan_replay
     from hardware_check.scheduler_replay import replay_scheduler
@@ -57,7 +60,7 @@ def replay_hall_of_fame(directory: Path = HOF, *, block_size: int = 1) -> list[d
             seen.add(key)
             inst = from_dict(entry["trace"], source=f"{path.name}:{k}")
             plan = plan_replay(inst, entry["policy"], block_size=block_size)
-            cmp = compare(plan, replay_scheduler(plan))
+            cmp = compare(plan, replay_scheduler(plan), eviction=eviction)
             d = cmp.to_dict()
             rows.append(
                 {
@@ -73,6 +76,7 @@ def replay_hall_of_fame(directory: Path = HOF, *, block_size: int = 1) -> list[d
                     "accounting_mismatches": d["accounting_mismatches"],
                     "unexplained": d["unexplained"],
                     "explanations": d["explanations"],
+                    "stalls": cmp.mirror_run.stalls,
                 }
             )
     return rows
@@ -82,8 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("directory", nargs="?", default=str(HOF))
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--eviction", choices=("resume", "restart"), default="resume")
     args = ap.parse_args(argv)
-    rows = replay_hall_of_fame(Path(args.directory))
+    rows = replay_hall_of_fame(Path(args.directory), eviction=args.eviction)
     if args.json:
         print(json.dumps({"rows": rows}))
     else:
@@ -96,7 +101,9 @@ def main(argv: list[str] | None = None) -> int:
         bad = sum(r["unexplained"] for r in rows)
         print(
             f"{len(rows)} traces, {sum(r['verdict'] == 'match' for r in rows)} match, "
-            f"{bad} unexplained differences"
+            f"{sum(r['verdict'] == 'explained' for r in rows)} explained, "
+            f"{sum(r['mismatches'] for r in rows)} differences, {bad} unexplained "
+            f"(eviction={args.eviction})"
         )
     return 0 if all(r["unexplained"] == 0 for r in rows) else 1
 

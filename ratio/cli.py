@@ -85,6 +85,11 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         # paused requests.
         from ratio.queueing import simulate_extended
 
+        if args.eviction != "restart":
+            raise InputError(
+                f"--eviction {args.eviction}: the extended engine (ratio.queueing) restarts "
+                "evicted requests only"
+            )
         res = simulate_extended(
             inst, args.policy, convention=args.convention, block_size=args.block_size
         )
@@ -93,7 +98,13 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         if args.plot:
             raise InputError("--plot is for base-model policies; use kvratio stability --plot")
     else:
-        res = simulate(inst, args.policy, convention=args.convention, block_size=args.block_size)
+        res = simulate(
+            inst,
+            args.policy,
+            convention=args.convention,
+            block_size=args.block_size,
+            eviction=args.eviction,
+        )
     verdict = (
         check(inst, res.schedule, convention=args.convention, block_size=args.block_size)
         if not extended
@@ -117,6 +128,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         "M": inst.capacity,
         "alpha": str(inst.alpha),
         "convention": args.convention,
+        "eviction": args.eviction,
         "costs": c.to_dict(),
     }
     if info is not None:
@@ -265,6 +277,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--policy", default="svf", help="NAME[:key=value,...] (see `kvratio policies`)")
     p.add_argument("--convention", choices=("model", "engine"), default="model")
     p.add_argument("--block-size", type=int, default=1)
+    p.add_argument(
+        "--eviction",
+        choices=("restart", "resume"),
+        default="restart",
+        help="what an evicted request keeps (docs/model.md section 7; vLLM 0.32 resumes)",
+    )
     p.add_argument("--plot", metavar="PNG", help="write memory-over-time and Gantt chart")
     p.add_argument(
         "--info",

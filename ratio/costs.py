@@ -22,6 +22,8 @@ __all__ = [
     "summarise",
     "total_latency",
     "volume_engine",
+    "run_volume",
+    "wasted_tokens",
 ]
 
 
@@ -36,12 +38,34 @@ def volume_engine(prompt: int, output: int) -> int:
 
 
 def _runs(instance: Instance, schedule: Schedule) -> list[tuple[int, int, int]]:
-    """Every run as ``(prompt, start, rounds)``: evicted runs and final runs."""
-    out = [(instance.requests[r.request].prompt, r.start, r.rounds) for r in schedule.evicted]
-    out.extend(
-        (r.prompt, p, r.output) for p, r in zip(schedule.starts, instance.requests, strict=False)
-    )
-    return out
+    """Every run as ``(prompt, start, rounds)``: evicted runs and final runs, each with the
+    prompt it holds in the schedule's eviction mode (model §7: under ``resume`` a run's prompt
+    includes the tokens its request kept from earlier runs)."""
+    if not schedule.evicted:
+        return [
+            (r.prompt, p, r.output)
+            for p, r in zip(schedule.starts, instance.requests, strict=False)
+        ]
+    return [(s, p, k) for _i, s, p, k in schedule.runs(instance)]
+
+
+def run_volume(instance: Instance, schedule: Schedule) -> int:
+    """Area (token-rounds, model convention) of every run, evicted ones included.
+
+    Under ``eviction=resume`` a request evicted after ``j`` tokens holds ``s + j + k`` in the
+    k-th round of its next run, which is what it would have held uninterrupted, so the runs of
+    each request add up to exactly ``V_i`` (model §4, §7): the area spent before an eviction is
+    not lost, and the recomputed prompt ``s + j`` is counted in the readmitted run's area."""
+    return sum(s * k + k * (k + 1) // 2 for s, _p, k in _runs(instance, schedule))
+
+
+def wasted_tokens(instance: Instance, schedule: Schedule) -> int:
+    """KV tokens thrown away by evictions (model §7): for each evicted run, the prompt it held
+    plus the tokens it produced, all of which must be recomputed. Under ``restart`` that is
+    ``s + j``; under ``resume`` the run's prompt already includes the tokens kept from earlier
+    runs, so it is ``s + J_before + j``."""
+    runs = schedule.runs(instance)[: len(schedule.evicted)]  # evicted runs come first
+    return sum(s + k for _i, s, _p, k in runs)
 
 
 def memory_trace(
@@ -177,13 +201,15 @@ def summarise(
     arrivals: Sequence[int] | None = None,
     peak_memory: int | None = None,
     mean_memory: float | None = None,
+    volume: int | None = None,
 ) -> Costs:
     """The costs of model §3 from start and completion rounds and the memory held in
     the rounds to average over (shared by the base model and the extended engine, whose
     paused requests complete later than ``p_i + o_i`` and whose arrival rounds may come from
     a batch-time model: ``arrivals`` overrides the instance's). ``peak_memory`` and
     ``mean_memory``, when given, replace the figures taken from ``memory`` (which may then be
-    empty): a caller that skipped idle rounds computes them from events."""
+    empty): a caller that skipped idle rounds computes them from events. ``volume``, when
+    given, replaces ``sum_i V_i`` (the resume mode counts its runs' area, model §7)."""
     if instance.n == 0:
         return Costs(0, 0.0, 0.0, 0.0, 0.0, 0.0, 0, 0.0, 0, 0.0, 0, 0, 0)
     a = instance.arrivals if arrivals is None else np.asarray(arrivals, dtype=np.int64)
@@ -211,7 +237,7 @@ def summarise(
         ),
         evictions=evictions,
         wasted_tokens=wasted_tokens,
-        volume=sum(instance.volumes),
+        volume=sum(instance.volumes) if volume is None else volume,
     )
 
 
@@ -228,7 +254,8 @@ def compute_costs(
     completions = schedule.completions(instance)
     makespan = max(completions)
     first = min(r.arrival for r in instance.requests)
-    wasted = sum(instance.requests[r.request].prompt + r.rounds for r in schedule.evicted)
+    wasted = wasted_tokens(instance, schedule)
+    vol = run_volume(instance, schedule) if schedule.eviction == "resume" else None
     if makespan > DENSE_MAX_ROUNDS:
         # Every run lies in [first arrival, makespan), so the busy rounds hold all the tokens.
         peak, token_rounds = memory_stats(
@@ -243,6 +270,7 @@ def compute_costs(
             wasted_tokens=wasted,
             peak_memory=peak,
             mean_memory=token_rounds / max(1, makespan - first),
+            volume=vol,
         )
     mem = memory_trace(instance, schedule, convention=convention, block_size=block_size)
     busy = mem[first:makespan] if makespan > first else mem
@@ -253,4 +281,5 @@ def compute_costs(
         busy,
         evictions=len(schedule.evicted),
         wasted_tokens=wasted,
+        volume=vol,
     )

@@ -22,6 +22,8 @@ __all__ = [
     "Instance",
     "Run",
     "Schedule",
+    "EVICTION_MODES",
+    "check_eviction",
     "volume",
     "peak",
 ]
@@ -247,10 +249,26 @@ class Instance:
         return Instance(self.capacity, tuple(requests), dict(self.meta))
 
 
+#: The eviction modes of model §7: ``restart`` (default) loses an evicted run's progress;
+#: ``resume`` (vLLM 0.32) keeps its tokens, so the next run starts with the prompt grown by them.
+EVICTION_MODES = ("restart", "resume")
+
+
+def check_eviction(mode: Any) -> str:
+    """``mode`` if it names an eviction mode of model §7, else a clear :class:`InputError`."""
+    if mode not in EVICTION_MODES:
+        raise InputError(f"eviction must be 'restart' or 'resume', got {mode!r}")
+    return str(mode)
+
+
 @dataclass(frozen=True, slots=True)
 class Run:
     """An interrupted run of a request (model §7): it started at ``start`` and was evicted
-    after producing ``rounds`` tokens (it held memory in rounds ``start .. start+rounds-1``)."""
+    after producing ``rounds`` tokens (it held memory in rounds ``start .. start+rounds-1``).
+
+    Under ``eviction=restart`` every run of request ``i`` has prompt ``s_i``; under
+    ``eviction=resume`` a run's prompt is ``s_i`` plus the rounds of the request's earlier runs
+    (see :meth:`Schedule.runs`)."""
 
     request: int
     start: int
@@ -266,23 +284,60 @@ class Run:
 class Schedule:
     """Start rounds ``p_i`` of the final (completing) runs, plus evicted runs (model §2, 7).
 
-    Request ``i`` runs in rounds ``p_i .. p_i + o_i - 1`` and completes at ``C_i = p_i + o_i``.
+    ``eviction="restart"`` (default): request ``i``'s final run is rounds
+    ``p_i .. p_i + o_i - 1`` and it completes at ``C_i = p_i + o_i``.
+    ``eviction="resume"``: with ``J_i`` the rounds of its evicted runs, the final run has prompt
+    ``s_i + J_i`` and ``o_i - J_i`` rounds, so ``C_i = p_i + o_i - J_i``.
     """
 
     starts: tuple[int, ...]
     evicted: tuple[Run, ...] = ()
+    eviction: str = "restart"
 
     def __post_init__(self) -> None:
         object.__setattr__(
             self, "starts", tuple(_check_int(f"start {i}", p, 0) for i, p in enumerate(self.starts))
         )
         object.__setattr__(self, "evicted", tuple(self.evicted))
+        object.__setattr__(self, "eviction", check_eviction(self.eviction))
+
+    def produced_before_final(self) -> dict[int, int]:
+        """``J_i``: tokens request ``i`` keeps from its evicted runs (resume mode; empty under
+        restart, where an evicted run keeps nothing)."""
+        if self.eviction != "resume":
+            return {}
+        out: dict[int, int] = {}
+        for run in self.evicted:
+            out[run.request] = out.get(run.request, 0) + run.rounds
+        return out
+
+    def runs(self, instance: Instance) -> list[tuple[int, int, int, int]]:
+        """Every run as ``(request, prompt, start, rounds)``, evicted runs first (by start
+        within a request) then the final runs, with the prompt each run holds in its mode."""
+        reqs = instance.requests
+        resume = self.eviction == "resume"
+        kept: dict[int, int] = {}
+        out = []
+        for run in sorted(self.evicted, key=lambda r: (r.request, r.start)):
+            before = kept.get(run.request, 0)
+            out.append((run.request, reqs[run.request].prompt + before, run.start, run.rounds))
+            if resume:
+                kept[run.request] = before + run.rounds
+        for i, (p, r) in enumerate(zip(self.starts, reqs, strict=False)):
+            j = kept.get(i, 0)
+            out.append((i, r.prompt + j, p, r.output - j))
+        return out
 
     def completions(self, instance: Instance) -> tuple[int, ...]:
-        return tuple(p + r.output for p, r in zip(self.starts, instance.requests, strict=True))
+        kept = self.produced_before_final()
+        return tuple(
+            p + r.output - kept.get(i, 0)
+            for i, (p, r) in enumerate(zip(self.starts, instance.requests, strict=True))
+        )
 
     def total_latency(self, instance: Instance) -> int:
         """``L = sum_i (C_i - a_i)`` (model §3)."""
         return sum(
-            p + r.output - r.arrival for p, r in zip(self.starts, instance.requests, strict=True)
+            c - r.arrival
+            for c, r in zip(self.completions(instance), instance.requests, strict=True)
         )

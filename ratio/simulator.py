@@ -27,7 +27,7 @@ from ratio.admission import blocks as _blocks
 from ratio.admission import fits_lookahead, fits_reactive, fits_reservation
 from ratio.costs import Costs, compute_costs, memory_trace
 from ratio.errors import InputError, StuckError
-from ratio.model import Instance, Run, Schedule
+from ratio.model import Instance, Run, Schedule, check_eviction
 from ratio.policies import Policy, RequestView, RunningView, SystemView, get_policy
 
 __all__ = ["SimResult", "simulate", "make_view"]
@@ -63,6 +63,11 @@ class SimResult:
     @property
     def evictions(self) -> int:
         return len(self.schedule.evicted)
+
+    @property
+    def eviction(self) -> str:
+        """The eviction mode of the run (model §7): ``restart`` or ``resume``."""
+        return self.schedule.eviction
 
     @cached_property
     def memory(self) -> np.ndarray:
@@ -113,6 +118,7 @@ def simulate(
     convention: str = "model",
     block_size: int = 1,
     max_rounds: int | None = None,
+    eviction: str = "restart",
 ) -> SimResult:
     """Simulate ``policy`` on ``instance`` (model §2, 5-7).
 
@@ -130,6 +136,13 @@ def simulate(
         ``M`` stays in tokens.
     max_rounds
         Safety limit; exceeding it raises :class:`StuckError`.
+    eviction
+        What an evicted request keeps (model §7), for the policies that may evict (reactive
+        ones and those with imperfect information): ``"restart"`` (default) loses all
+        progress; ``"resume"`` (vLLM 0.32) keeps the ``j`` tokens produced, and the request is
+        readmitted as if its prompt were ``s + j`` with ``o - j`` tokens left. A request's
+        view and key stay those of its arrival (vLLM's priority does not change on
+        preemption).
 
     Returns
     -------
@@ -150,6 +163,7 @@ def simulate(
     (3, 0, 0)
     """
     pol = get_policy(policy)
+    eviction = check_eviction(eviction)
     if convention not in ("model", "engine"):
         raise InputError(f"convention must be 'model' or 'engine', got {convention!r}")
     if isinstance(block_size, bool) or not isinstance(block_size, int) or block_size < 1:
@@ -159,7 +173,7 @@ def simulate(
             f"policy {pol.spec!r} needs the extended engine (ratio.queueing), "
             "not the base simulator"
         )
-    sim = _Simulator(instance, pol, convention, block_size, max_rounds)
+    sim = _Simulator(instance, pol, convention, block_size, max_rounds, eviction)
     schedule, order = sim.run()
     return SimResult(instance, pol.spec, schedule, convention, block_size, tuple(order))
 
@@ -174,15 +188,20 @@ class _Simulator:
         convention: str,
         block_size: int,
         max_rounds: int | None,
+        eviction: str = "restart",
     ) -> None:
         self.inst = instance
+        self.eviction = eviction
         self.pol = pol
         self.M = instance.capacity
         self.e = 1 if convention == "engine" else 0
         self.B = block_size
         self.max_rounds = max_rounds
+        # Prompt and output of each request's next run: under eviction=resume an eviction
+        # after j tokens moves j tokens from O to S (model §7); ``kept`` counts them.
         self.S = [r.prompt for r in instance.requests]
         self.O = [r.output for r in instance.requests]
+        self.kept = [0] * instance.n
         self.A = [r.arrival for r in instance.requests]
         for i in range(instance.n):
             first = self.S[i] + 1 - self.e
@@ -234,6 +253,8 @@ class _Simulator:
         assert cand is not None
         if pol.admission == "lookahead":
             ob = pol.believed_output(cand, M)
+            if self.kept[i]:  # resumed: plan with what is left of the policy's belief
+                ob = max(1, min(ob - self.kept[i], M - S[i]))
             peak = S[i] + ob - e
             if B != 1:
                 peak = _blocks(peak, B)
@@ -290,7 +311,7 @@ class _Simulator:
         for i, p in self.start.items():
             v = self.views[i]
             assert v is not None
-            out.append(RunningView(v, p, t - p, self.seq[i]))
+            out.append(RunningView(v, p, self.kept[i] + t - p, self.seq[i]))
         return out
 
     # --- the loop -------------------------------------------------------------------------
@@ -357,6 +378,10 @@ class _Simulator:
                     comp.remove((p + self.O[i], i))
                     heapq.heapify(comp)
                     evicted.append(Run(i, p, t - p))
+                    if self.eviction == "resume":
+                        self.S[i] += t - p
+                        self.O[i] -= t - p
+                        self.kept[i] += t - p
                     enqueue(i)
                     preempted = True
 
@@ -440,4 +465,4 @@ class _Simulator:
 
         if any(p < 0 for p in final_start):
             raise StuckError("internal: a request never started", round=t, waiting=[])
-        return Schedule(tuple(final_start), tuple(evicted)), admitted_order
+        return Schedule(tuple(final_start), tuple(evicted), self.eviction), admitted_order

@@ -47,6 +47,23 @@ def test_mirror_with_spec_switches_is_ratio_simulate(inst: Instance, policy: str
     assert evicted == sorted((i, p) for i, rs in m.runs.items() for p, _ in rs[:-1])
 
 
+@settings(max_examples=150, deadline=None)
+@given(inst=traces(), policy=st.sampled_from(POLICIES), B=st.sampled_from([1, 2, 4]))
+def test_mirror_keep_without_stall_is_ratio_simulate_resume(
+    inst: Instance, policy: str, B: int
+) -> None:
+    """vLLM's resume rule is the model's eviction=resume (model §7): the mirror keeping the
+    produced tokens, without the priority stall, is ``simulate(..., eviction="resume")``."""
+    plan = plan_replay(inst, policy, block_size=B)
+    assert plan.reference is not None
+    ref = simulate(inst, plan.reference, convention="engine", block_size=B, eviction="resume")
+    m = mirror(plan, resume="keep", stall=False)
+    assert tuple(m.runs[i][-1][0] for i in range(inst.n)) == ref.starts
+    assert tuple(m.completion[i] for i in range(inst.n)) == ref.completions
+    evicted = sorted((r.request, r.start) for r in ref.schedule.evicted)
+    assert evicted == sorted((i, p) for i, rs in m.runs.items() for p, _ in rs[:-1])
+
+
 @settings(deadline=None)
 @given(inst=traces(), B=st.sampled_from([1, 4]))
 def test_mirror_keep_never_overflows_and_finishes(inst: Instance, B: int) -> None:

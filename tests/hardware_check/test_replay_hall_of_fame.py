@@ -36,7 +36,10 @@ def test_hall_of_fame_replays_without_unexplained_differences() -> None:
     for r in rows:
         assert r["accounting_mismatches"] == 0, r
         assert r["unexplained"] == 0, r
-        # Without preemption vLLM and the model agree step for step.
-        if r["preemptions"] == 0:
+        # In resume mode (model §7, vLLM's rule) vLLM and the model agree step for step,
+        # preemptions included, unless vLLM's priority stall (model §9) fired.
+        if r["stalls"] == 0:
             assert r["verdict"] == "match", r
-    assert any(r["preemptions"] > 0 for r in rows)
+        else:
+            assert r["verdict"] in ("match", "explained"), r
+    assert any(r["preemptions"] > 0 and r["verdict"] == "match" for r in rows)

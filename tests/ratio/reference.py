@@ -63,9 +63,12 @@ def reactive(
     key: Callable[[int], Any],
     *,
     victim: str,
+    eviction: str = "restart",
 ) -> Schedule:
     """vLLM-like: evict on overflow (``victim`` = "latest_admitted" or "largest_key"), no
-    admission in a round that evicted, head-of-line admission by current memory."""
+    admission in a round that evicted, head-of-line admission by current memory.
+    ``eviction="resume"``: a request evicted after j tokens keeps them, its next run holds
+    ``s + j + k`` in its k-th round and lasts ``o - j`` rounds (model §7)."""
     reqs = inst.requests
     n = inst.n
     running: dict[int, tuple[int, int]] = {}  # i -> (start, admission sequence)
@@ -73,16 +76,17 @@ def reactive(
     done: set[int] = set()
     runs: list[Run] = []
     seq = 0
+    kept = [0] * n  # tokens kept from evicted runs (resume only)
     t = 0
     while len(done) < n:
         assert t < 10_000, "reference simulator did not finish"
         for i, (p, _) in list(running.items()):
-            if p + reqs[i].output <= t:
+            if p + reqs[i].output - kept[i] <= t:
                 done.add(i)
                 del running[i]
 
         def mem(t: int = t) -> int:
-            return sum(reqs[i].prompt + t - p + 1 for i, (p, _) in running.items())
+            return sum(reqs[i].prompt + kept[i] + t - p + 1 for i, (p, _) in running.items())
 
         evicted = False
         while running and mem() > inst.capacity:
@@ -92,6 +96,8 @@ def reactive(
                 v = max(running, key=lambda i: (key(i), reqs[i].arrival, i))
             p, _ = running.pop(v)
             runs.append(Run(v, p, t - p))
+            if eviction == "resume":
+                kept[v] += t - p
             del starts[v]
             evicted = True
         if not evicted:
@@ -100,11 +106,11 @@ def reactive(
             ]
             waiting.sort(key=lambda i: (key(i), reqs[i].arrival, i))
             for c in waiting:
-                if mem() + reqs[c].prompt + 1 <= inst.capacity:
+                if mem() + reqs[c].prompt + kept[c] + 1 <= inst.capacity:
                     running[c] = (t, seq)
                     seq += 1
                     starts[c] = t
                 else:
                     break
         t += 1
-    return Schedule(tuple(starts[i] for i in range(n)), tuple(runs))
+    return Schedule(tuple(starts[i] for i in range(n)), tuple(runs), eviction)
