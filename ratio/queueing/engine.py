@@ -57,7 +57,7 @@ from ratio.queueing.views import (
     Work,
     held_tokens,
 )
-from ratio.simulator import make_view
+from ratio.simulator import SimResult, make_view
 
 if TYPE_CHECKING:
     from ratio.policies.extended import EnginePolicy
@@ -364,22 +364,8 @@ def _run_base(
     tokens = sum(prompts) + sum(outputs) - n
     tokens += sum(prompts[r.request] + r.rounds - 1 for r in evicted)
     wasted = sum(prompts[r.request] + r.rounds for r in evicted)
-    mem_rounds: tuple[tuple[int, int, int], ...] = ()
     end = max(completions, default=0)
-    steps = 0
-    if n:
-        run_p = np.array([*starts, *(r.start for r in evicted)], dtype=np.int64)
-        run_k = np.array([*outputs, *(r.rounds for r in evicted)], dtype=np.int64)
-        count = np.zeros(end + 1, dtype=np.int64)
-        np.add.at(count, run_p, 1)
-        np.add.at(count, run_p + run_k, -1)
-        busy = np.cumsum(count)[:end] > 0
-        rounds = np.flatnonzero(busy)
-        held = res.memory[rounds]
-        mem_rounds = tuple(zip(rounds.tolist(), [0] * len(rounds), held.tolist(), strict=True))
-        # A step per busy round, and one with no work where the cache empties before the end
-        # (the engine then idles until the next arrival).
-        steps = len(mem_rounds) + int(np.count_nonzero(busy[:-1] & ~busy[1:]))
+    mem_rounds, steps = _steps(res, outputs, end)
     return ExtResult(
         requests,
         policy.spec,
@@ -401,6 +387,27 @@ def _run_base(
         convention,
         block_size,
     )
+
+
+def _steps(
+    res: SimResult, outputs: list[int], end: int
+) -> tuple[tuple[tuple[int, int, int], ...], int]:
+    """The general loop's memory records ``(round, engine, tokens)`` and step count for a base
+    run that ends at ``end``: a step per round in which something runs, and one with no work
+    where the cache empties before the end (the engine then idles until the next arrival)."""
+    if not outputs:
+        return (), 0
+    evicted = res.schedule.evicted
+    run_p = np.array([*res.starts, *(r.start for r in evicted)], dtype=np.int64)
+    run_k = np.array([*outputs, *(r.rounds for r in evicted)], dtype=np.int64)
+    count = np.zeros(end + 1, dtype=np.int64)
+    np.add.at(count, run_p, 1)
+    np.add.at(count, run_p + run_k, -1)
+    busy = np.cumsum(count)[:end] > 0
+    rounds = np.flatnonzero(busy)
+    held = res.memory[rounds]
+    mem_rounds = tuple(zip(rounds.tolist(), [0] * len(rounds), held.tolist(), strict=True))
+    return mem_rounds, len(mem_rounds) + int(np.count_nonzero(busy[:-1] & ~busy[1:]))
 
 
 class _Engine:
