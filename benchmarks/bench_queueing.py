@@ -1,11 +1,15 @@
-"""Base simulator vs extended engine on the same trace (issue 8: keep the base model's speed).
+"""Base simulator vs extended engine on the same trace (issues 8 and 18: keep the base model's
+speed; the extended engine costs only where its features are used).
 
 Uses the trace of ``benchmarks/bench_simulator.py`` (log-normal chat lengths, Poisson at 0.5
 per round, M = 24,576). For each policy it times :func:`ratio.simulate` and
-:func:`ratio.queueing.simulate_extended` with default parameters on the same instance in the
-same process, checks that the schedules are identical, and reports both times and their ratio.
+:func:`ratio.queueing.simulate_extended` with default parameters (the engine's fast path, the
+base model's loop) on the same instance in the same process, checks that the schedules are
+identical, and reports both times and their ratio. ``--general`` also times the engine's
+general loop (``fast=False``, what any extended parameter runs) on the same trace.
 
-Run: ``python benchmarks/bench_queueing.py [--n 100000] [--policies fcfs,svf] [--json]``
+Run: ``python benchmarks/bench_queueing.py [--n 100000] [--policies fcfs,svf] [--general]
+[--json]``
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--policies", default="fcfs,svf,vllm_fcfs")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--general", action="store_true", help="also time the general loop")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     inst = make_trace(args.n, args.seed)
@@ -39,23 +44,31 @@ def main(argv: list[str] | None = None) -> int:
         t1 = time.perf_counter()
         ext = simulate_extended(inst, pol)
         t2 = time.perf_counter()
-        rows.append(
-            {
-                "policy": pol,
-                "n": inst.n,
-                "base_seconds": round(t1 - t0, 3),
-                "extended_seconds": round(t2 - t1, 3),
-                "ratio": round((t2 - t1) / max(t1 - t0, 1e-9), 2),
-                "identical": base.starts == ext.starts and base.schedule.evicted == ext.evicted,
-            }
-        )
+        row = {
+            "policy": pol,
+            "n": inst.n,
+            "base_seconds": round(t1 - t0, 3),
+            "extended_seconds": round(t2 - t1, 3),
+            "ratio": round((t2 - t1) / max(t1 - t0, 1e-9), 2),
+            "identical": base.starts == ext.starts and base.schedule.evicted == ext.evicted,
+        }
+        if args.general:
+            gen = simulate_extended(inst, pol, fast=False)
+            t3 = time.perf_counter()
+            row["general_seconds"] = round(t3 - t2, 3)
+            row["general_ratio"] = round((t3 - t2) / max(t1 - t0, 1e-9), 2)
+            row["identical"] = row["identical"] and gen.starts == ext.starts
+        rows.append(row)
     if args.json:
         print(json.dumps({"results": rows}))
     else:
         for r in rows:
+            general = ""
+            if "general_seconds" in r:
+                general = f"general loop {r['general_seconds']:.2f}s ({r['general_ratio']}x)  "
             print(
                 f"{r['policy']:<12} n={r['n']}  base {r['base_seconds']:.2f}s  "
-                f"extended {r['extended_seconds']:.2f}s  ({r['ratio']}x)  "
+                f"extended {r['extended_seconds']:.2f}s  ({r['ratio']}x)  {general}"
                 f"identical={r['identical']}"
             )
     return 0 if all(r["identical"] for r in rows) else 1

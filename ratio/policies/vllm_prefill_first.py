@@ -14,6 +14,13 @@ class VLLMPrefillFirst(TokenBudgetPolicy):
     (FCFS, within ``token_budget`` and ``max_requests``). Prefill and decode never share a
     batch.
 
+    Under memory pressure it preempts as vLLM's scheduler does: when the running requests
+    cannot all grow, the most recently admitted are evicted (``model.md`` section 7) and that
+    step is decode-only, so a victim is not re-admitted in the step that evicted it (vLLM v0
+    preempts only while scheduling the running queue, which it does in the steps that schedule
+    no prefill). Without this rule a victim could be evicted and re-admitted in every step
+    while nothing decodes.
+
     Not work-conserving; Dai et al. report divergence at 0.75 of capacity for a 129/112-token
     mix, and a head prompt longer than the budget blocks every later admission.
 
@@ -25,6 +32,12 @@ class VLLMPrefillFirst(TokenBudgetPolicy):
     summary = "prefill-first, no mixing, whole prefills, head-of-line (vanilla vLLM)"
 
     def fill(self, state: EngineState, engine: int, b: BatchBuilder) -> None:
+        if state.preempted.get(engine, False):
+            # A preemption step schedules the running queue only (vLLM v0).
+            for p in decoders(state, engine):
+                if not b.add_decode(p):
+                    break
+            return
         for i, left, held, new in prefill_candidates(state, engine, b.taken):
             if not b.add_prefill(i, left, held, new):
                 break

@@ -1,7 +1,8 @@
 """Queueing extensions of the model (``docs/queueing.md``): the extended engine (Q1-Q5), the
 token-budget policies of Dai et al. (arXiv 2504.07347), agent jobs, and the stability harness
-(Q6). The base simulator :func:`ratio.simulate` stays the fast path; with default parameters
-:func:`simulate_extended` reproduces it exactly."""
+(Q6). With a base policy and default parameters :func:`simulate_extended` runs the base
+model's loop (:func:`ratio.simulate`) as the engine's fast path; the extended features run in
+the engine's general loop, which reproduces the fast path exactly on the base model."""
 
 from __future__ import annotations
 

@@ -1,13 +1,15 @@
 """The extended round engine (``docs/queueing.md`` Q1-Q5).
 
-A second, independent implementation of the round loop of ``model.md``, generalised to token
-budgets and request caps per round, whole or chunked prefill, the two first-token conventions,
-batch-time models, several engines, agent jobs with dependencies, and eviction with
-wasted-token accounting. With every parameter at its default (one engine, unbounded memory
-budget other than ``M``, ``unit`` time, whole prefill, ``first_token="with_prefill"``) and a
-base policy (:mod:`ratio.policies`), it reproduces :func:`ratio.simulate` exactly: same starts,
-completions, evictions and costs (``tests/queueing/test_equivalence.py``). It is kept separate
-from :mod:`ratio.simulator`, which stays the fast path of the search.
+The round loop of ``model.md`` generalised to token budgets and request caps per round, whole
+or chunked prefill, the two first-token conventions, batch-time models, several engines, agent
+jobs with dependencies, and eviction with wasted-token accounting. With every parameter at its
+default (one engine of capacity ``M``, no budget or request cap, ``unit`` time, whole prefill,
+``first_token="with_prefill"``, no jobs or pins) and a base policy (:mod:`ratio.policies`),
+:func:`run_engine` takes its fast path, the base model's loop (:mod:`ratio.simulator`), and
+reports the run as the general loop below would: the tests run both (``fast=False`` forces the
+general loop) and require the same starts, completions, evictions, costs, memory and step
+counts (``tests/queueing/test_equivalence.py``). So the extended features cost only where
+they are used.
 
 The loop. Each engine has its own clock (``free_at``); at an event time ``T`` the engines whose
 previous round has ended are *ready*. At ``T`` the engine
@@ -55,7 +57,7 @@ from ratio.queueing.views import (
     Work,
     held_tokens,
 )
-from ratio.simulator import make_view
+from ratio.simulator import SimResult, make_view
 
 if TYPE_CHECKING:
     from ratio.policies.extended import EnginePolicy
@@ -221,6 +223,7 @@ def run_engine(
     on_batch: Callable[[EngineState, list[Work]], None] | None = None,
     instance: Instance | None = None,
     initial: dict[int, tuple[int, int, int]] | None = None,
+    fast: bool = True,
 ) -> ExtResult:
     """Run ``policy`` on ``requests`` (``docs/queueing.md`` Q1-Q5).
 
@@ -248,6 +251,12 @@ def run_engine(
     initial
         Requests already running at time 0: ``index -> (engine, prefilled, produced)``
         (warm starts such as Dai et al.'s worked example); they must arrive at time 0.
+    fast
+        With a base policy and the base model's parameters (one engine of the instance's
+        capacity, unit time, no budget or request cap, whole prefill with the first token,
+        no jobs or pins, nothing recorded, no ``until``), the run takes the base model's loop
+        (:mod:`ratio.simulator`), the engine's fast path, and returns the same result as the
+        general loop. ``False`` forces the general loop (the tests cross-check the two).
 
     Raises
     ------
@@ -256,6 +265,12 @@ def run_engine(
     StuckError
         Work remains, nothing more will arrive and the policy plans nothing.
     """
+    if fast and not initial and _base_fast_path(
+        requests, policy, engines, prefill, first_token, block_size, instance, until,
+        record_batches, record_backlog, on_batch,
+    ):  # fmt: skip
+        assert instance is not None
+        return _run_base(tuple(requests), instance, policy, convention, block_size, max_rounds)
     sim = _Engine(
         requests,
         policy,
@@ -273,6 +288,126 @@ def run_engine(
     if initial:
         sim.warm_start(initial)
     return sim.run(instance)
+
+
+def _base_fast_path(
+    requests: Sequence[QRequest],
+    policy: EnginePolicy,
+    engines: Sequence[EngineSpec] | None,
+    prefill: str | None,
+    first_token: str | None,
+    block_size: int,
+    instance: Instance | None,
+    until: Number | None,
+    record_batches: bool,
+    record_backlog: bool,
+    on_batch: Callable[[EngineState, list[Work]], None] | None,
+) -> bool:
+    """Whether a run is the base model's: a base policy with every engine parameter at its
+    default, on the requests of ``instance`` itself."""
+    from ratio.queueing.policy import BasePolicyAdapter
+
+    if type(policy) is not BasePolicyAdapter or instance is None:
+        return False
+    if policy.base.admission == "batch" and block_size != 1:
+        # A batch policy chooses in tokens; in blocks its batch can outgrow M later, which
+        # only the general loop checks (it evicts).
+        return False
+    if until is not None or record_batches or record_backlog or on_batch is not None:
+        return False
+    if prefill not in (None, "whole") or first_token not in (None, "with_prefill"):
+        return False
+    if engines:
+        if len(engines) != 1:
+            return False
+        sp = engines[0]
+        if sp.capacity != instance.capacity or sp.token_budget is not None:
+            return False
+        if sp.max_requests is not None or not sp.tau.is_unit:
+            return False
+    else:
+        return False  # one unbounded engine: not the base model's M
+    if len(requests) != instance.n:
+        return False
+    return all(
+        q.after == () and q.engine is None and q.job is None
+        and (q.arrival, q.prompt, q.output) == (r.arrival, r.prompt, r.output)
+        for q, r in zip(requests, instance.requests, strict=True)
+    )  # fmt: skip
+
+
+def _run_base(
+    requests: tuple[QRequest, ...],
+    instance: Instance,
+    policy: EnginePolicy,
+    convention: str,
+    block_size: int,
+    max_rounds: int | None,
+) -> ExtResult:
+    """The fast path: the base model's loop, its schedule reported as the engine reports it
+    (every running request decodes each round: one step per round that runs a batch)."""
+    from ratio.queueing.policy import BasePolicyAdapter
+    from ratio.simulator import simulate
+
+    assert isinstance(policy, BasePolicyAdapter)
+    res = simulate(
+        instance, policy.base, convention=convention, block_size=block_size, max_rounds=max_rounds
+    )
+    n = instance.n
+    prompts = [r.prompt for r in instance.requests]
+    outputs = [r.output for r in instance.requests]
+    starts = res.schedule.starts
+    completions = tuple(p + o for p, o in zip(starts, outputs, strict=True))
+    evicted = res.schedule.evicted
+    # Each run holds memory and has one batch item per round; a run of k rounds processes its
+    # prompt and k - 1 decode tokens (the first output comes with the prefill).
+    tokens = sum(prompts) + sum(outputs) - n
+    tokens += sum(prompts[r.request] + r.rounds - 1 for r in evicted)
+    wasted = sum(prompts[r.request] + r.rounds for r in evicted)
+    end = max(completions, default=0)
+    mem_rounds, steps = _steps(res, outputs, end)
+    return ExtResult(
+        requests,
+        policy.spec,
+        starts,
+        completions,
+        tuple(r.arrival for r in instance.requests),
+        starts,
+        completions,
+        (0,) * n,
+        evicted,
+        wasted,
+        end,
+        steps,
+        tokens,
+        mem_rounds,
+        (),
+        None,
+        instance,
+        convention,
+        block_size,
+    )
+
+
+def _steps(
+    res: SimResult, outputs: list[int], end: int
+) -> tuple[tuple[tuple[int, int, int], ...], int]:
+    """The general loop's memory records ``(round, engine, tokens)`` and step count for a base
+    run that ends at ``end``: a step per round in which something runs, and one with no work
+    where the cache empties before the end (the engine then idles until the next arrival)."""
+    if not outputs:
+        return (), 0
+    evicted = res.schedule.evicted
+    run_p = np.array([*res.starts, *(r.start for r in evicted)], dtype=np.int64)
+    run_k = np.array([*outputs, *(r.rounds for r in evicted)], dtype=np.int64)
+    count = np.zeros(end + 1, dtype=np.int64)
+    np.add.at(count, run_p, 1)
+    np.add.at(count, run_p + run_k, -1)
+    busy = np.cumsum(count)[:end] > 0
+    rounds = np.flatnonzero(busy)
+    held = res.memory[rounds]
+    mem_rounds = tuple(zip(rounds.tolist(), [0] * len(rounds), held.tolist(), strict=True))
+    return mem_rounds, len(mem_rounds) + int(np.count_nonzero(busy[:-1] & ~busy[1:]))
 
 
 class _Engine:

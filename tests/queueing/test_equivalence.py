@@ -1,6 +1,9 @@
 """The extended engine with default parameters reproduces the base simulator bit for bit
 (``docs/queueing.md``: "a property test checks that the defaults give identical schedules and
-costs on random instances"). Two independent implementations checking each other."""
+costs on random instances"). Two independent implementations checking each other: the
+engine's general loop (``fast=False``) against the base model's loop, which the engine itself
+runs as its fast path for these parameters; the fast path's result must equal the general
+loop's in every field."""
 
 from __future__ import annotations
 
@@ -44,14 +47,27 @@ def test_every_base_policy_is_compared() -> None:
     assert {p.split(":")[0] for p in BASE} == {n for n, c in REGISTRY.items() if c.engine == "base"}
 
 
+#: What the engine reports of a run (every field but the optional records).
+FIELDS = (
+    "starts", "completions", "arrival_rounds", "start_times", "completion_times", "engine_of",
+    "evicted", "wasted_tokens", "end_time", "rounds", "tokens_processed", "memory_rounds",
+    "policy", "convention", "block_size",
+)  # fmt: skip
+
+
 def _same(inst: Instance, policy: str, **kw: Any) -> None:
     try:
         a = ratio.simulate(inst, policy, **kw)
     except StuckError:
         with pytest.raises(StuckError):
+            simulate_extended(inst, policy, fast=False, **kw)
+        with pytest.raises(StuckError):
             simulate_extended(inst, policy, **kw)
         return
-    b = simulate_extended(inst, policy, **kw)
+    b = simulate_extended(inst, policy, fast=False, **kw)
+    f = simulate_extended(inst, policy, **kw)
+    for name in FIELDS:
+        assert getattr(f, name) == getattr(b, name), (policy, name)
     assert b.starts == a.starts, policy
     assert b.completions == a.completions, policy
     assert b.evicted == a.schedule.evicted, policy
@@ -98,6 +114,8 @@ def test_conventions_and_blocks(inst: Instance, policy: str, convention: str, bl
     except InputError:
         with pytest.raises(InputError):
             simulate_extended(inst, policy, convention=convention, block_size=block)
+        with pytest.raises(InputError):
+            simulate_extended(inst, policy, convention=convention, block_size=block, fast=False)
         return
     _same(inst, policy, convention=convention, block_size=block)
 
@@ -128,3 +146,29 @@ def test_unknown_policy_lists_both_registries() -> None:
     inst = Instance.from_tuples(10, [(0, 2, 2)])
     with pytest.raises(InputError, match="sarathi.*svf|svf.*sarathi"):
         simulate_extended(inst, "nope")
+
+
+def test_fast_path_only_for_the_base_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The base model's parameters take the fast path (the general loop never runs); any
+    extended parameter, an extended policy, or a batch policy in blocks takes the general
+    loop."""
+    from ratio.queueing import engine
+
+    calls: list[str] = []
+    general = engine._Engine.run
+
+    def spy(self: Any, instance: Any) -> Any:
+        calls.append(self.pol.spec)
+        return general(self, instance)
+
+    monkeypatch.setattr(engine._Engine, "run", spy)
+    inst = generate(30, capacity=40, arrivals="poisson", rate=0.8, seed=2)
+    for policy in BASE:
+        simulate_extended(inst, policy, convention="engine")
+    assert calls == []
+    simulate_extended(inst, "svf", token_budget=64)
+    simulate_extended(inst, "svf", tau="staircase:c=11.28,a=35.47,b0=128")
+    simulate_extended(inst, "sorted_f", block_size=2)
+    simulate_extended(inst, "sarathi")
+    simulate_extended(inst, "svf", record_batches=True)
+    assert calls == ["svf", "svf", "sorted_f", "sarathi", "svf"]
