@@ -392,6 +392,8 @@ class _Simulator:
                     M,
                     tuple(self.views[w[2]] for w in sorted(waiting)),  # type: ignore[misc]
                     tuple(self.running_views(t)),
+                    self.B,
+                    self.e,
                 )
                 chosen = list(pol.decide(state))
                 if chosen:

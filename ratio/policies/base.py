@@ -70,6 +70,10 @@ class SystemView:
     capacity: int
     waiting: tuple[RequestView, ...]
     running: tuple[RunningView, ...]
+    #: memory accounting of the run (model §2, §9): tokens held per request in its k-th round
+    #: are ``s + k - offset`` (offset 1 in the engine convention), rounded up to blocks
+    block_size: int = 1
+    offset: int = 0
 
 
 def parse_value(text: str) -> Any:

@@ -41,7 +41,7 @@ class SortedF(Policy):
         for v in order:
             assert v.output is not None
             trial = [*chosen, (v.prompt, v.output, v.index)]
-            if not _fits_together(trial, state.capacity):
+            if not _fits_together(trial, state.capacity, state.block_size, state.offset):
                 continue
             chosen = trial
             total_o += v.output
@@ -53,14 +53,17 @@ class SortedF(Policy):
         return [idx for _, _, idx in chosen[:best_k]]
 
 
-def _fits_together(batch: list[tuple[int, int, int]], capacity: int) -> bool:
+def _fits_together(
+    batch: list[tuple[int, int, int]], capacity: int, block_size: int = 1, offset: int = 0
+) -> bool:
     """All members start in the same round on an empty cache: memory peaks in the round just
-    before each member completes (model §6)."""
+    before each member completes (model §6), when a member of output ``o >= o_end`` holds
+    ``s + o_end - offset`` tokens rounded up to whole blocks (model §2, §9)."""
     for _, o_end, _ in batch:
         total = 0
         for s, o, _ in batch:
             if o >= o_end:
-                total += s + o_end
+                total += -(-(s + o_end - offset) // block_size) * block_size
         if total > capacity:
             return False
     return True

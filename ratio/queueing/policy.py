@@ -147,6 +147,8 @@ class BasePolicyAdapter(EnginePolicy):
             M if M is not None else _BIG,
             tuple(self.views[e[2]].base for e in waiting),
             tuple(self._running_view(p) for p in running),
+            self.block,
+            self.e,
         )
         chosen = list(self.base.decide(view))
         if not chosen:

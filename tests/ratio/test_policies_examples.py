@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
 from ratio import Instance, Run, check, simulate
+from ratio.strategies import instances
 
 # A: M = 10; r0 = (a 0, s 6, o 2), r1 = (0, 3, 1), r2 = (0, 1, 3).
 A = Instance.from_tuples(10, [(0, 6, 2), (0, 3, 1), (0, 1, 3)])
@@ -80,3 +84,20 @@ def test_mcsf_with_predictions_evicts_on_overflow() -> None:
     # With exact predictions it is SJF.
     exact = Instance(10, A.requests, predictions=(2, 1, 3))
     assert simulate(exact, "mcsf:predicted=true").starts == simulate(A, "sjf").starts == (1, 0, 2)
+
+
+@settings(deadline=None)
+@given(
+    inst=instances(n=(1, 7), capacity=(8, 40), prompt=(1, 12), output=(1, 10)),
+    block_size=st.sampled_from([2, 4]),
+    convention=st.sampled_from(["model", "engine"]),
+)
+def test_sorted_f_batches_fit_in_blocks(inst: Instance, block_size: int, convention: str) -> None:
+    """Sorted-F forms its batches with the run's block rounding and convention: the base
+    simulator never rechecks a batch's memory, so a batch sized in tokens overflowed M with
+    blocks (M = 15, B = 4) without an error."""
+    e = 1 if convention == "engine" else 0
+    peaks = [-(-(r.prompt + r.output - e) // block_size) * block_size for r in inst.requests]
+    assume(max(peaks) <= inst.capacity)
+    run = simulate(inst, "sorted_f", convention=convention, block_size=block_size)
+    assert check(inst, run.schedule, convention=convention, block_size=block_size)
