@@ -103,7 +103,7 @@ def list_schedule(
     --------
     >>> inst = Instance.from_tuples(10, [(0, 6, 2), (0, 3, 1), (0, 1, 3)])
     >>> list_schedule(inst, [1, 2, 0])
-    (9, Schedule(starts=(3, 0, 0), evicted=()))
+    (9, Schedule(starts=(3, 0, 0), evicted=(), eviction='restart'))
     """
     cost, starts, _ = _place(instance, order, 0, None, deadline)
     return cost, Schedule(tuple(starts))
