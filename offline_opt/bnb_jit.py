@@ -25,14 +25,14 @@ false and :func:`offline_opt.bnb.solve_bnb` runs the Python engine.
 
 from __future__ import annotations
 
-import hashlib
 import math
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from ratio.jitcache import compile_announced, compiled_marker
 
 try:  # pragma: no cover - exercised by whichever environment runs the tests
     from numba import njit, objmode
@@ -913,12 +913,7 @@ _WARM = False
 
 
 def _compiled_marker() -> Path:
-    """A file beside numba's cache that says this source, under this numba, was compiled."""
-    import numba
-
-    digest = hashlib.sha1(Path(__file__).read_bytes() + numba.__version__.encode()).hexdigest()
-    base = numba.config.CACHE_DIR or str(Path(__file__).parent / "__pycache__")
-    return Path(base) / f"kvratio-bnb_jit-{digest[:16]}.compiled"
+    return compiled_marker(__file__, "bnb_jit")
 
 
 def warm() -> None:
@@ -932,30 +927,24 @@ def warm() -> None:
     if _WARM:
         return
     _WARM = True
-    marker = _compiled_marker()
-    first = not marker.exists()
-    if first:
-        print(
-            "kvratio: compiling the exact solver (one time, about 60 s; cached afterwards)",
-            file=sys.stderr,
-            flush=True,
-        )
-    t0 = time.perf_counter()
-    eng = _Engine(
-        [1, 2], [2, 1], 4, None, lagrangian=True, lag_iters=2, lag_gap=15, theta=1.0, table_bits=8
+
+    def compile_all() -> None:
+        eng = _Engine(
+            [1, 2], [2, 1], 4, None, lagrangian=True, lag_iters=2, lag_gap=15, theta=1.0,
+            table_bits=8,
+        )  # fmt: skip
+        root = np.zeros(2, dtype=np.int64)
+        eng.search(root, 1 << 40)
+        eng.h(root)
+        eng.lag(root, 1 << 40, 2)
+        _lookup_choice(root, eng.P, eng.TK, eng.TV, eng.TF, eng.TC)
+
+    compile_announced(
+        _compiled_marker(),
+        "compiling the exact solver (one time, about 60 s; cached afterwards)",
+        "solver compiled",
+        compile_all,
     )
-    root = np.zeros(2, dtype=np.int64)
-    eng.search(root, 1 << 40)
-    eng.h(root)
-    eng.lag(root, 1 << 40, 2)
-    _lookup_choice(root, eng.P, eng.TK, eng.TV, eng.TF, eng.TC)
-    if first:
-        print(f"kvratio: solver compiled in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
-        try:
-            marker.parent.mkdir(parents=True, exist_ok=True)
-            marker.touch()
-        except OSError:  # a read-only install: the notice shows again, nothing else changes
-            pass
 
 
 def run_search(

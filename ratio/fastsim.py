@@ -28,15 +28,13 @@ only; the certificate works either way.
 
 from __future__ import annotations
 
-import hashlib
-import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ratio.jitcache import compile_announced, compiled_marker
 from ratio.model import Instance, Schedule
 from ratio.policies import REGISTRY, Policy, get_policy
 from ratio.simulator import SimResult, make_view
@@ -436,12 +434,7 @@ _WARM = False
 
 
 def _compiled_marker() -> Path:
-    """A file beside numba's cache that says this source, under this numba, was compiled."""
-    import numba
-
-    digest = hashlib.sha1(Path(__file__).read_bytes() + numba.__version__.encode()).hexdigest()
-    base = numba.config.CACHE_DIR or str(Path(__file__).parent / "__pycache__")
-    return Path(base) / f"kvratio-fastsim-{digest[:16]}.compiled"
+    return compiled_marker(__file__, "fastsim")
 
 
 def _warm() -> None:
@@ -451,29 +444,19 @@ def _warm() -> None:
     if _WARM:
         return
     _WARM = True
-    marker = _compiled_marker()
-    first = not marker.exists()
-    if first:
-        print(
-            "kvratio: compiling the fast simulator (one time, a few seconds; cached afterwards)",
-            file=sys.stderr,
-            flush=True,
-        )
-    t0 = time.perf_counter()
-    one = np.ones(1, dtype=np.int64)
-    zero = np.zeros(1, dtype=np.int64)
-    _run(zero, one, one, zero, zero, zero, 4, 0, True, False)
-    _fluid_swf(zero, one, 4, zero, zero, zero)
-    if first:
-        print(
-            f"kvratio: fast simulator compiled in {time.perf_counter() - t0:.0f} s",
-            file=sys.stderr,
-        )
-        try:
-            marker.parent.mkdir(parents=True, exist_ok=True)
-            marker.touch()
-        except OSError:  # a read-only install: the notice shows again, nothing else changes
-            pass
+
+    def compile_all() -> None:
+        one = np.ones(1, dtype=np.int64)
+        zero = np.zeros(1, dtype=np.int64)
+        _run(zero, one, one, zero, zero, zero, 4, 0, True, False)
+        _fluid_swf(zero, one, 4, zero, zero, zero)
+
+    compile_announced(
+        _compiled_marker(),
+        "compiling the fast simulator (one time, a few seconds; cached afterwards)",
+        "fast simulator compiled",
+        compile_all,
+    )
 
 
 # --- the screen's other two steps, as arrays -------------------------------------------------
