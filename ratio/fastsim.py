@@ -4,8 +4,8 @@
 same admission order, exact ints) for the policies the adversary search screens most: ``svf``,
 ``sjf``, ``spf``, ``fcfs`` and ``mcsf`` (full information), blocking or not, with the
 look-ahead or the reservation test, in the ``model`` or ``engine`` convention, with
-``block_size = 1``. It is the loop of :class:`ratio.simulator._Simulator` for that case, the
-same steps in the same order, with the policy's key turned into one integer rank per request
+``block_size = 1``. It is the engine's round loop with its base-model layer
+(:class:`ratio.engine._Rounds`) for that case, the same steps in the same order, with the policy's key turned into one integer rank per request
 (key, then arrival, then index, as the simulator breaks ties) and the running set kept in
 arrays sorted by completion round. Anything else (other policies, predicted or 1-bit
 information, blocks, a round limit, values that could overflow int64, a run that would stop
@@ -274,7 +274,7 @@ if _HAVE_NUMBA:
         blocking: bool,
         reservation: bool,
     ) -> tuple[int, Any, Any]:
-        """The loop of ``_Simulator.run`` for exact lengths, ``B = 1``, look-ahead admission.
+        """The loop of ``ratio.engine._Rounds`` for exact lengths, ``B = 1``, look-ahead admission.
 
         Waiting requests are ranks (``perm[rank] = index``): a heap when blocking, a sorted
         array otherwise. The running set is ``la_C`` (completion rounds, ascending, a new

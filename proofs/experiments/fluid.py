@@ -12,10 +12,11 @@ from typing import Any
 
 import numpy as np
 
+from ratio.engine import run_engine
 from ratio.model import Instance, Request
-from ratio.queueing.engine import EngineSpec, QRequest, run_engine
 from ratio.queueing.fluid import FluidType, ao_equilibrium_lp
 from ratio.queueing.policy import EnginePolicy, get_engine_policy
+from ratio.queueing.views import EngineSpec, QRequest
 
 __all__ = [
     "TEN_TYPE_WEIGHTS",
@@ -124,7 +125,7 @@ def run_load(
 ) -> dict[str, Any]:
     """Run a policy on a trace with one unit-time engine: throughput (completions per round over
     the second half), evictions, backlog slope (requests per round, second half), latencies."""
-    from ratio.queueing.engine import requests_of
+    from ratio.engine import requests_of
 
     pol = get_engine_policy(policy)
     horizon = until if until is not None else None

@@ -14,7 +14,7 @@ from fractions import Fraction
 import networkx as nx
 import numpy as np
 
-from ratio.queueing.engine import EngineSpec, QRequest, run_engine
+from ratio.engine import run_engine
 from ratio.queueing.jobs import chain, fork_join
 from ratio.queueing.policy import get_engine_policy
 from ratio.queueing.stability import (
@@ -26,6 +26,7 @@ from ratio.queueing.stability import (
     run_stability,
 )
 from ratio.queueing.tau import parse_tau
+from ratio.queueing.views import EngineSpec, QRequest
 
 __all__ = [
     "STAIR",

@@ -1,8 +1,9 @@
-"""Queueing extensions of the model (``docs/queueing.md``): the extended engine (Q1-Q5), the
-token-budget policies of Dai et al. (arXiv 2504.07347), agent jobs, and the stability harness
-(Q6). With a base policy and default parameters :func:`simulate_extended` runs the base
-model's loop (:func:`ratio.simulate`) as the engine's fast path; the extended features run in
-the engine's general loop, which reproduces the fast path exactly on the base model."""
+"""Queueing extensions of the model (``docs/queueing.md``): the layers of the round engine
+(:mod:`ratio.engine`) beyond the base model (token budgets, batch-time models, several engines,
+agent jobs, Q1-Q5), the token-budget policies' adapter, and the stability harness (Q6). With a
+base policy and default parameters :func:`simulate_extended` runs the engine's base-model layer,
+the same as :func:`ratio.simulate`; the extended features run its per-request progress layer,
+which reproduces the base layer exactly on the base model."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ratio.engine import ExtResult
     from ratio.model import Instance
     from ratio.policies import Policy
-    from ratio.queueing.engine import EngineSpec, ExtResult
+    from ratio.queueing.views import EngineSpec
 
 # Names are loaded on first use (PEP 562), so that importing a light module of this package
 # (``ratio.queueing.views``, ``tau``, ``fluid``: what the policies read) does not load the
@@ -25,9 +27,9 @@ _LAZY = {
     "QRequest": "ratio.queueing.views",
     "QView": "ratio.queueing.views",
     "Work": "ratio.queueing.views",
-    "ExtResult": "ratio.queueing.engine",
-    "requests_of": "ratio.queueing.engine",
-    "run_engine": "ratio.queueing.engine",
+    "ExtResult": "ratio.engine",
+    "requests_of": "ratio.engine",
+    "run_engine": "ratio.engine",
     "BasePolicyAdapter": "ratio.queueing.policy",
     "get_engine_policy": "ratio.queueing.policy",
     "EnginePolicy": "ratio.policies.extended",
@@ -61,7 +63,7 @@ def simulate_extended(
 
     Without ``engines``, one engine with the instance's capacity ``M``, the given
     ``token_budget``, ``max_requests`` and batch-time model ``tau`` (a spec string or model).
-    Other keyword arguments go to :func:`~ratio.queueing.engine.run_engine` (``prefill``,
+    Other keyword arguments go to :func:`~ratio.engine.run_engine` (``prefill``,
     ``first_token``, ``convention``, ``block_size``, ``until``, ``record_batches``, ...).
     With defaults and a base policy the result equals :func:`ratio.simulate`'s.
 
@@ -70,10 +72,11 @@ def simulate_extended(
     InputError
         Unknown policy or bad parameters.
     """
+    from ratio.engine import requests_of, run_engine
     from ratio.errors import InputError
-    from ratio.queueing.engine import EngineSpec, requests_of, run_engine
     from ratio.queueing.policy import get_engine_policy
     from ratio.queueing.tau import parse_tau
+    from ratio.queueing.views import EngineSpec
 
     pol = get_engine_policy(policy_spec)
     if engines is None:

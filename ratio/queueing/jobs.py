@@ -21,7 +21,7 @@ import numpy as np
 from ratio.errors import InputError
 from ratio.io import from_dict, read_json
 from ratio.model import Instance
-from ratio.queueing.engine import QRequest
+from ratio.queueing.views import QRequest
 
 __all__ = [
     "JobTrace",

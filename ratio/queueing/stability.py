@@ -32,10 +32,11 @@ from typing import Any
 
 import numpy as np
 
+from ratio.engine import run_engine
 from ratio.errors import InputError
-from ratio.queueing.engine import EngineSpec, QRequest, run_engine
 from ratio.queueing.policy import get_engine_policy
 from ratio.queueing.tau import parse_tau
+from ratio.queueing.views import EngineSpec, QRequest
 
 __all__ = [
     "Workload",

@@ -1,7 +1,7 @@
 """What an extended-engine policy sees (``docs/queueing.md`` Q1-Q5): the request and engine
 types, the per-request views, and :class:`EngineState`, the read-only state of one step.
 
-The engine (:mod:`ratio.queueing.engine`) builds these objects; a policy reads them and returns
+The engine (:mod:`ratio.engine`) builds these objects; a policy reads them and returns
 :class:`Work`. Nothing here advances time or holds the engine's arrays, so the policies package
 imports this module and never the engine (``tests/ratio/test_imports.py`` checks it). Output
 lengths appear only where the policy's information level allows (``QView.output`` at the

@@ -149,19 +149,19 @@ def test_unknown_policy_lists_both_registries() -> None:
 
 
 def test_fast_path_only_for_the_base_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The base model's parameters take the fast path (the general loop never runs); any
-    extended parameter, an extended policy, or a batch policy in blocks takes the general
-    loop."""
-    from ratio.queueing import engine
+    """The base model's parameters take the base-model layer (the per-request layer never
+    runs); any extended parameter, an extended policy, or a batch policy in blocks takes the
+    per-request layer."""
+    from ratio import engine
 
     calls: list[str] = []
-    general = engine._Engine.run
+    general = engine._Steps.begin
 
-    def spy(self: Any, instance: Any) -> Any:
+    def spy(self: Any) -> Any:
         calls.append(self.pol.spec)
-        return general(self, instance)
+        return general(self)
 
-    monkeypatch.setattr(engine._Engine, "run", spy)
+    monkeypatch.setattr(engine._Steps, "begin", spy)
     inst = generate(30, capacity=40, arrivals="poisson", rate=0.8, seed=2)
     for policy in BASE:
         simulate_extended(inst, policy, convention="engine")

@@ -1,33 +1,38 @@
-"""The extended round engine (``docs/queueing.md`` Q1-Q5).
+"""The round engine: one loop for the base model (``docs/model.md``) and its queueing
+extensions (``docs/queueing.md`` Q1-Q5).
 
-The round loop of ``model.md`` generalised to token budgets and request caps per round, whole
-or chunked prefill, the two first-token conventions, batch-time models, several engines, agent
-jobs with dependencies, and eviction with wasted-token accounting. With every parameter at its
-default (one engine of capacity ``M``, no budget or request cap, ``unit`` time, whole prefill,
-``first_token="with_prefill"``, no jobs or pins) and a base policy (:mod:`ratio.policies`),
-:func:`run_engine` takes its fast path, the base model's loop (:mod:`ratio.simulator`), and
-reports the run as the general loop below would: the tests run both (``fast=False`` forces the
-general loop) and require the same starts, completions, evictions, costs, memory and step
-counts (``tests/queueing/test_equivalence.py``). So the extended features cost only where
-they are used.
+The loop (:func:`_loop`) is written once. At each event time it
 
-The loop. Each engine has its own clock (``free_at``); at an event time ``T`` the engines whose
-previous round has ended are *ready*. At ``T`` the engine
+1. ends the rounds that finished: requests that produced their last token complete (memory
+   freed; with jobs, dependants released, Q4);
+2. moves arrivals to the waiting queue, as views built for the policy's information level
+   (``model.md`` section 5; a request's arrival round is the first round that starts at or
+   after its arrival, Q2);
+3. evicts on overflow by the policy's victim rule (``model.md`` section 7, Q5);
+4. lets the policy decide (admission of ``model.md`` sections 6-7, from
+   :mod:`ratio.admission`, or a plan of work) and applies the decision;
+5. asks its clock for the next event.
 
-1. ends the rounds that finished by ``T``: requests that produced their last token complete
-   (memory freed, dependants of the same job released, Q4);
-2. moves requests that are available (``max(arrival, completion of after)``) to the waiting
-   queue; a request's arrival round is the first round that starts at or after its arrival
-   (Q2);
-3. on each ready engine whose memory would overflow if every decoding request advanced one
-   token, evicts by the policy's victim rule until it fits (Q5, ``model.md`` section 7);
-4. asks the policy for this step's work on the ready engines (:meth:`EnginePolicy.plan`);
-5. checks the plan (budget, request cap, prefill mode, first-token convention, memory) and
-   applies it; each engine's round lasts ``tau(batch)`` of its batch-time model.
+What changes between the base model and the extensions is the *progress layer* the loop runs:
 
-A running request left out of a batch keeps its memory and makes no progress (Q1; WAIT pauses
-this way). Rounds are counted as time when every engine uses ``unit`` time (so starts and
-completions are the base model's rounds); otherwise the round index counts scheduling steps.
+- :class:`_Rounds`, the base model: every running request produces one token per round, so
+  progress is implied by the start round, completions are known at admission, memory is two
+  running sums, and rounds in which nothing can change are skipped. It is used when no
+  request can pause: a base policy (:mod:`ratio.policies`), one engine of the instance's
+  capacity, unit time, no token budget or request cap, whole prefill with the first token, no
+  jobs or pins. :func:`ratio.simulate` is this engine with those defaults.
+- :class:`_Steps`, everything else: per-request prefill and decode progress (a request left
+  out of a batch keeps its memory and makes no progress, Q1), token budgets and request caps,
+  chunked prefill and a separate first token, a batch-time model and clock per engine, several
+  engines, agent jobs, and policies that plan batches (:class:`EnginePolicy`). A base policy
+  runs here through :class:`ratio.queueing.policy.BasePolicyAdapter`, which applies the same
+  admission tests.
+
+On base-model settings the two layers give the same starts, completions, evictions, costs,
+memory and step counts (``tests/queueing/test_equivalence.py``: ``run_engine(..., fast=False)``
+forces :class:`_Steps`), so the extended features cost only where they are used. Rounds are
+counted as time when every engine uses ``unit`` time; otherwise the round index counts
+scheduling steps.
 """
 
 from __future__ import annotations
@@ -37,14 +42,16 @@ import heapq
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from ratio.costs import Costs, compute_costs, summarise
+from ratio.admission import blocks as _blocks
+from ratio.admission import fits_lookahead, fits_reactive, fits_reservation
+from ratio.costs import Costs, compute_costs, memory_trace, summarise
 from ratio.errors import InputError, StuckError
 from ratio.model import Instance, Run, Schedule
-from ratio.policies.base import RequestView
+from ratio.policies.base import Policy, RequestView, RunningView, SystemView
 from ratio.queueing.views import (
     BatchRecord,
     EngineSetup,
@@ -57,24 +64,16 @@ from ratio.queueing.views import (
     Work,
     held_tokens,
 )
-from ratio.simulator import SimResult, make_view
 
 if TYPE_CHECKING:
     from ratio.policies.extended import EnginePolicy
 
 __all__ = [
-    "QRequest",
-    "EngineSpec",
-    "EngineSetup",
-    "QView",
-    "Progress",
-    "Work",
-    "BatchRecord",
-    "EngineState",
     "ExtResult",
     "run_engine",
+    "run_rounds",
     "requests_of",
-    "held_tokens",
+    "make_view",
     "FIRST_TOKEN",
     "PREFILL",
 ]
@@ -83,6 +82,36 @@ FIRST_TOKEN = ("with_prefill", "separate")
 PREFILL = ("whole", "chunked")
 
 _FUTURE, _WAITING, _RUNNING, _DONE = 0, 1, 2, 3
+_NEVER = 1 << 62  # a round after every arrival
+
+
+def make_view(instance: Instance, i: int, info: str, theta: int | None = None) -> RequestView:
+    """The view of request ``i`` at information level ``info`` (model §5)."""
+    r = instance.requests[i]
+    if info == "full":
+        return RequestView(i, r.arrival, r.prompt, output=r.output)
+    if info == "one_bit":
+        if theta is None:
+            raise InputError("one_bit information needs a threshold theta")
+        if instance.classes is not None:  # a noisy classifier's bits (ratio.interop.noise)
+            if instance.class_theta != theta:
+                raise InputError(
+                    f"the instance's 1-bit classes are for theta = {instance.class_theta}, "
+                    f"the policy uses theta = {theta}"
+                )
+            return RequestView(i, r.arrival, r.prompt, long=instance.classes[i])
+        return RequestView(i, r.arrival, r.prompt, long=r.output > theta)
+    if info == "predicted":
+        if instance.predictions is None:
+            raise InputError(
+                "this policy needs predicted output lengths; the instance has none "
+                "(add 'predictions' to the trace or attach a noise model)"
+            )
+        iv = instance.intervals[i] if instance.intervals is not None else None
+        return RequestView(i, r.arrival, r.prompt, predicted=instance.predictions[i], interval=iv)
+    if info == "none":
+        return RequestView(i, r.arrival, r.prompt)
+    raise InputError(f"unknown information level {info!r}")
 
 
 def requests_of(instance: Instance) -> tuple[QRequest, ...]:
@@ -119,6 +148,7 @@ class ExtResult:
     instance: Instance | None = field(default=None, repr=False)
     convention: str = "model"
     block_size: int = 1
+    eviction: str = "restart"
 
     @property
     def evictions(self) -> int:
@@ -151,7 +181,7 @@ class ExtResult:
     def schedule(self) -> Schedule:
         if not self.complete:
             raise InputError("the run stopped before every request completed: no schedule")
-        return Schedule(self.starts, self.evicted)
+        return Schedule(self.starts, self.evicted, self.eviction)
 
     @cached_property
     def costs(self) -> Costs:
@@ -207,6 +237,29 @@ class ExtResult:
         return {j: last[j] - first[j] for j in sorted(done)}
 
 
+def run_rounds(
+    instance: Instance,
+    policy: Policy,
+    *,
+    convention: str = "model",
+    block_size: int = 1,
+    max_rounds: int | None = None,
+    eviction: str = "restart",
+) -> _Rounds:
+    """Run a base policy on the base model: the engine with every parameter at its default
+    (the :class:`_Rounds` layer). :func:`ratio.simulate` is the public entry; this returns the
+    finished layer (``schedule()``, ``admitted_order``)."""
+    if convention not in ("model", "engine"):
+        raise InputError(f"convention must be 'model' or 'engine', got {convention!r}")
+    if isinstance(block_size, bool) or not isinstance(block_size, int) or block_size < 1:
+        raise InputError(f"block_size must be an integer >= 1, got {block_size!r}")
+    if policy.admission not in ("lookahead", "reactive", "batch"):
+        raise InputError(f"policy {policy.spec!r} plans batches: run it with run_engine")
+    layer = _Rounds(instance, policy, convention, block_size, eviction)
+    _loop(layer, None, max_rounds)
+    return layer
+
+
 def run_engine(
     requests: Sequence[QRequest],
     policy: EnginePolicy,
@@ -254,9 +307,9 @@ def run_engine(
     fast
         With a base policy and the base model's parameters (one engine of the instance's
         capacity, unit time, no budget or request cap, whole prefill with the first token,
-        no jobs or pins, nothing recorded, no ``until``), the run takes the base model's loop
-        (:mod:`ratio.simulator`), the engine's fast path, and returns the same result as the
-        general loop. ``False`` forces the general loop (the tests cross-check the two).
+        no jobs or pins, nothing recorded, no ``until``), the loop runs the base model's
+        progress layer (:class:`_Rounds`) and reports the run as :class:`_Steps` would.
+        ``False`` forces :class:`_Steps` (the tests cross-check the two).
 
     Raises
     ------
@@ -265,13 +318,17 @@ def run_engine(
     StuckError
         Work remains, nothing more will arrive and the policy plans nothing.
     """
-    if fast and not initial and _base_fast_path(
+    if fast and not initial and _no_pauses(
         requests, policy, engines, prefill, first_token, block_size, instance, until,
         record_batches, record_backlog, on_batch,
     ):  # fmt: skip
         assert instance is not None
-        return _run_base(tuple(requests), instance, policy, convention, block_size, max_rounds)
-    sim = _Engine(
+        base = policy.base  # type: ignore[attr-defined]
+        layer = run_rounds(
+            instance, base, convention=convention, block_size=block_size, max_rounds=max_rounds
+        )
+        return _report_rounds(tuple(requests), instance, layer, convention, block_size)
+    steps = _Steps(
         requests,
         policy,
         list(engines) if engines else [EngineSpec()],
@@ -284,13 +341,15 @@ def run_engine(
         record_batches,
         record_backlog,
         on_batch,
+        instance,
     )
     if initial:
-        sim.warm_start(initial)
-    return sim.run(instance)
+        steps.warm_start(initial)
+    _loop(steps, until, max_rounds)
+    return steps.result()
 
 
-def _base_fast_path(
+def _no_pauses(
     requests: Sequence[QRequest],
     policy: EnginePolicy,
     engines: Sequence[EngineSpec] | None,
@@ -303,8 +362,9 @@ def _base_fast_path(
     record_backlog: bool,
     on_batch: Callable[[EngineState, list[Work]], None] | None,
 ) -> bool:
-    """Whether a run is the base model's: a base policy with every engine parameter at its
-    default, on the requests of ``instance`` itself."""
+    """Whether no request of the run can pause, so that the base model's progress layer
+    applies: a base policy with every engine parameter at its default, on the requests of
+    ``instance`` itself, and nothing asked that only :class:`_Steps` records."""
     from ratio.queueing.policy import BasePolicyAdapter
 
     if type(policy) is not BasePolicyAdapter or instance is None:
@@ -336,39 +396,33 @@ def _base_fast_path(
     )  # fmt: skip
 
 
-def _run_base(
+def _report_rounds(
     requests: tuple[QRequest, ...],
     instance: Instance,
-    policy: EnginePolicy,
+    layer: _Rounds,
     convention: str,
     block_size: int,
-    max_rounds: int | None,
 ) -> ExtResult:
-    """The fast path: the base model's loop, its schedule reported as the engine reports it
-    (every running request decodes each round: one step per round that runs a batch)."""
-    from ratio.queueing.policy import BasePolicyAdapter
-    from ratio.simulator import simulate
-
-    assert isinstance(policy, BasePolicyAdapter)
-    res = simulate(
-        instance, policy.base, convention=convention, block_size=block_size, max_rounds=max_rounds
-    )
+    """A :class:`_Rounds` run reported as :class:`_Steps` reports it (every running request
+    decodes each round: one step per round that runs a batch)."""
     n = instance.n
+    schedule = layer.schedule()
     prompts = [r.prompt for r in instance.requests]
     outputs = [r.output for r in instance.requests]
-    starts = res.schedule.starts
+    starts = schedule.starts
     completions = tuple(p + o for p, o in zip(starts, outputs, strict=True))
-    evicted = res.schedule.evicted
+    evicted = schedule.evicted
     # Each run holds memory and has one batch item per round; a run of k rounds processes its
     # prompt and k - 1 decode tokens (the first output comes with the prefill).
     tokens = sum(prompts) + sum(outputs) - n
     tokens += sum(prompts[r.request] + r.rounds - 1 for r in evicted)
     wasted = sum(prompts[r.request] + r.rounds for r in evicted)
     end = max(completions, default=0)
-    mem_rounds, steps = _steps(res, outputs, end)
+    memory = memory_trace(instance, schedule, convention=convention, block_size=block_size)
+    mem_rounds, steps = _step_records(schedule, memory, outputs, end)
     return ExtResult(
         requests,
-        policy.spec,
+        layer.pol.spec,
         starts,
         completions,
         tuple(r.arrival for r in instance.requests),
@@ -389,29 +443,399 @@ def _run_base(
     )
 
 
-def _steps(
-    res: SimResult, outputs: list[int], end: int
+def _step_records(
+    schedule: Schedule, memory: np.ndarray, outputs: list[int], end: int
 ) -> tuple[tuple[tuple[int, int, int], ...], int]:
-    """The general loop's memory records ``(round, engine, tokens)`` and step count for a base
+    """:class:`_Steps`'s memory records ``(round, engine, tokens)`` and step count for a base
     run that ends at ``end``: a step per round in which something runs, and one with no work
     where the cache empties before the end (the engine then idles until the next arrival)."""
     if not outputs:
         return (), 0
-    evicted = res.schedule.evicted
-    run_p = np.array([*res.starts, *(r.start for r in evicted)], dtype=np.int64)
+    evicted = schedule.evicted
+    run_p = np.array([*schedule.starts, *(r.start for r in evicted)], dtype=np.int64)
     run_k = np.array([*outputs, *(r.rounds for r in evicted)], dtype=np.int64)
     count = np.zeros(end + 1, dtype=np.int64)
     np.add.at(count, run_p, 1)
     np.add.at(count, run_p + run_k, -1)
     busy = np.cumsum(count)[:end] > 0
     rounds = np.flatnonzero(busy)
-    held = res.memory[rounds]
+    held = memory[rounds]
     mem_rounds = tuple(zip(rounds.tolist(), [0] * len(rounds), held.tolist(), strict=True))
     return mem_rounds, len(mem_rounds) + int(np.count_nonzero(busy[:-1] & ~busy[1:]))
 
 
-class _Engine:
-    """The loop's state. Internal: use :func:`run_engine`."""
+class _Rounds:
+    """The progress layer of the base model (``docs/model.md`` sections 2, 5-7): every running
+    request produces one token per round, so its progress is implied by its start round and
+    its completion ``p + o`` is known when it starts. Nothing per request is touched in a round
+    where nothing happens, and rounds in which nothing can change are skipped: an empty system
+    jumps to the next arrival; a reactive policy to the next arrival, completion or overflow;
+    a blocked look-ahead head to the first round its test could pass (``retry_at``).
+
+    The engine uses this layer when no request can pause: a base policy, one engine of the
+    instance's capacity, unit time, no token budget or request cap, whole prefill with the
+    first token, no jobs (:func:`run_engine`); otherwise :class:`_Steps`."""
+
+    def __init__(
+        self,
+        instance: Instance,
+        pol: Policy,
+        convention: str,
+        block_size: int,
+        eviction: str = "restart",
+    ) -> None:
+        self.inst = instance
+        self.eviction = eviction
+        self.pol = pol
+        self.M = instance.capacity
+        self.e = 1 if convention == "engine" else 0
+        self.B = block_size
+        # Prompt and output of each request's next run: under eviction=resume an eviction
+        # after j tokens moves j tokens from O to S (model §7); ``kept`` counts them.
+        self.S = [r.prompt for r in instance.requests]
+        self.O = [r.output for r in instance.requests]
+        self.kept = [0] * instance.n
+        self.A = [r.arrival for r in instance.requests]
+        for i in range(instance.n):
+            first = self.S[i] + 1 - self.e
+            top = self.S[i] + self.O[i] - self.e
+            if _blocks(max(first, top), self.B) > self.M:
+                raise InputError(
+                    f"request {i} needs {_blocks(top, self.B)} tokens in blocks of {self.B} "
+                    f"> M = {self.M}: it can never run"
+                )
+        self.info = pol.info
+        self.theta = getattr(pol, "theta", None)
+        self.exact = pol.info == "full"
+        self.reservation = pol.test == "reservation"
+        self.may_overflow = pol.admission == "reactive" or not self.exact
+        self.lookahead = pol.admission == "lookahead"
+        self.reactive = pol.admission == "reactive"
+        self.batch = pol.admission == "batch"
+        self.blocking = pol.blocking
+        # Running state (request index -> values); the look-ahead list is sorted by believed
+        # completion round, ascending.
+        self.start: dict[int, int] = {}
+        self.seq: dict[int, int] = {}
+        self.believed: dict[int, int] = {}
+        self.views: list[RequestView | None] = [None] * instance.n
+        self.la_C: list[int] = []
+        self.la_i: list[int] = []
+        self.la_b: list[int] = []  # b_j = s_j - p_j + 1 - e: member j holds b_j + t at round t
+        self.comp: list[tuple[int, int]] = []
+        self.sumB = 0  # sum over running of b_j = s_j - p_j + 1 - e
+        self.sumP = 0  # sum over running of believed peaks (reservation test)
+        self.next_seq = 0
+        # The earliest round at which the last failed look-ahead test could pass if the
+        # running set stays as it is (exact lengths, B = 1), else None.
+        self.retry_at: int | None = None
+        # The loop's state.
+        n = instance.n
+        self.n = n
+        self.order = sorted(range(n), key=lambda i: (self.A[i], i))
+        self.ptr = 0
+        self.keys: list[Any] = [None] * n
+        self.waiting: list[tuple[Any, int, int]] = []  # heap (blocking) or sorted list (skip)
+        self.final_start = [-1] * n
+        self.evicted: list[Run] = []
+        self.admitted_order: list[int] = []
+        self.done = 0
+        self.preempted = False
+        self.admitted_any = False
+        self.next_arrival = self.A[self.order[0]] if n else _NEVER
+
+    # --- memory ---------------------------------------------------------------------------
+    def _b(self, i: int) -> int:
+        return self.S[i] - self.start[i] + 1 - self.e
+
+    def mem_now(self, t: int) -> int:
+        if self.B == 1:
+            return self.sumB + len(self.start) * t
+        return sum(_blocks(self._b(i) + t, self.B) for i in self.start)
+
+    def try_admit(self, t: int, i: int) -> bool:
+        """Admit waiting request ``i`` at round ``t`` if the policy's admission test passes:
+        look-ahead or reservation (model §6) with the policy's planned output, or the current
+        round's memory (reactive, model §7); the tests are :mod:`ratio.admission`'s."""
+        pol, M, S, e, B = self.pol, self.M, self.S, self.e, self.B
+        cand = self.views[i]
+        assert cand is not None
+        if self.lookahead:
+            ob = pol.believed_output(cand, M)
+            if self.kept[i]:  # resumed: plan with what is left of the policy's belief
+                ob = max(1, min(ob - self.kept[i], M - S[i]))
+            peak = S[i] + ob - e
+            if B != 1:
+                peak = _blocks(peak, B)
+            if self.reservation:
+                ok = fits_reservation(self.sumP, peak, M)
+                self.retry_at = None
+            else:
+                fail = fits_lookahead(
+                    self.la_C, self.la_b, t, S[i] - t + 1 - e, t + ob, M, B, self.exact,
+                    self.sumP, peak,
+                )  # fmt: skip
+                ok = fail is None
+                self.retry_at = fail or None
+        else:
+            ob = self.O[i]
+            ok = fits_reactive(self.mem_now(t), _blocks(S[i] + 1 - e, B), M)
+            self.retry_at = None
+        if ok:
+            self.admit(t, i, ob)
+        return ok
+
+    # --- state changes --------------------------------------------------------------------
+    def admit(self, t: int, i: int, ob: int) -> None:
+        self.start[i] = t
+        self.final_start[i] = t
+        self.admitted_order.append(i)
+        self.seq[i] = self.next_seq
+        self.next_seq += 1
+        self.believed[i] = ob
+        C = t + ob
+        pos = bisect.bisect_right(self.la_C, C)
+        self.la_C.insert(pos, C)
+        self.la_i.insert(pos, i)
+        self.la_b.insert(pos, self.S[i] - t + 1 - self.e)
+        heapq.heappush(self.comp, (t + self.O[i], i))
+        self.sumB += self.S[i] - t + 1 - self.e
+        self.sumP += _blocks(self.S[i] + ob - self.e, self.B)
+
+    def remove(self, i: int) -> None:
+        p = self.start.pop(i)
+        self.seq.pop(i)
+        ob = self.believed.pop(i)
+        C = p + ob
+        lo = bisect.bisect_left(self.la_C, C)
+        k = self.la_i.index(i, lo)
+        del self.la_C[k]
+        del self.la_i[k]
+        del self.la_b[k]
+        self.sumB -= self.S[i] - p + 1 - self.e
+        self.sumP -= _blocks(self.S[i] + ob - self.e, self.B)
+
+    def running_views(self, t: int) -> list[RunningView]:
+        out = []
+        for i, p in self.start.items():
+            v = self.views[i]
+            assert v is not None
+            out.append(RunningView(v, p, self.kept[i] + t - p, self.seq[i]))
+        return out
+
+    def _enqueue(self, i: int) -> None:
+        entry = (self.keys[i], self.A[i], i)
+        if self.blocking:
+            heapq.heappush(self.waiting, entry)
+        else:
+            bisect.insort(self.waiting, entry)
+
+    # --- the loop's phases (run by :func:`_loop`) ------------------------------------------
+    def round(self, t: int) -> int:
+        return t
+
+    def begin(self) -> int:
+        return self.A[self.order[0]] if self.n else 0
+
+    def end_rounds(self, t: int) -> None:
+        """Phase 1: requests with ``C_i <= t`` complete."""
+        comp = self.comp
+        while comp and comp[0][0] <= t:
+            _, i = heapq.heappop(comp)
+            self.remove(i)
+            self.done += 1
+
+    def arrive(self, t: int) -> None:
+        """Phase 2: requests with ``a_i <= t`` join the waiting queue as views built for the
+        policy's information level (model §5), keyed once."""
+        if t < self.next_arrival:
+            return
+        order, A, n, ptr = self.order, self.A, self.n, self.ptr
+        while ptr < n and A[order[ptr]] <= t:
+            i = order[ptr]
+            v = make_view(self.inst, i, self.info, self.theta)
+            self.views[i] = v
+            self.keys[i] = self.pol.key(v) if not self.batch else ()
+            self._enqueue(i)
+            ptr += 1
+        self.ptr = ptr
+        self.next_arrival = A[order[ptr]] if ptr < n else _NEVER
+
+    def evict(self, t: int) -> None:
+        """Phase 3: on overflow, evict by the policy's victim rule (model §7)."""
+        self.preempted = False
+        if not self.may_overflow or not self.start or self.mem_now(t) <= self.M:
+            return
+        running = self.running_views(t)
+        running.sort(key=self.pol.victim_key, reverse=True)
+        for rv in running:
+            if self.mem_now(t) <= self.M:
+                break
+            i = rv.request.index
+            p = self.start[i]
+            self.remove(i)
+            self.comp.remove((p + self.O[i], i))
+            heapq.heapify(self.comp)
+            self.evicted.append(Run(i, p, t - p))
+            if self.eviction == "resume":
+                self.S[i] += t - p
+                self.O[i] -= t - p
+                self.kept[i] += t - p
+            self._enqueue(i)
+            self.preempted = True
+
+    def decide(self, t: int) -> None:
+        """Phases 4-5: the policy admits (head-of-line or skipping, model §6; reactive, §7;
+        or a batch ``decide``); every running request produces its next token."""
+        waiting = self.waiting
+        self.admitted_any = False
+        if self.batch:
+            self._decide_batch(t)
+        elif not (self.reactive and self.preempted):
+            if self.blocking:
+                while waiting and self.try_admit(t, waiting[0][2]):
+                    heapq.heappop(waiting)
+                    self.admitted_any = True
+            else:
+                keep = [w for w in waiting if not self.try_admit(t, w[2])]
+                self.admitted_any = len(keep) < len(waiting)
+                waiting[:] = keep
+
+    def _decide_batch(self, t: int) -> None:
+        waiting = self.waiting
+        state = SystemView(
+            t,
+            self.M,
+            tuple(self.views[w[2]] for w in sorted(waiting)),  # type: ignore[misc]
+            tuple(self.running_views(t)),
+            self.B,
+            self.e,
+        )
+        chosen = list(self.pol.decide(state))
+        if not chosen:
+            return
+        present = {w[2] for w in waiting}
+        bad = [i for i in chosen if i not in present]
+        if bad:
+            raise InputError(f"{self.pol.spec}: decided to start non-waiting {bad}")
+        cs = set(chosen)
+        waiting[:] = [w for w in waiting if w[2] not in cs]
+        heapq.heapify(waiting)
+        for i in chosen:
+            self.admit(t, i, self.O[i])
+        self.admitted_any = True
+        if self.mem_now(t) > self.M:
+            raise InputError(f"{self.pol.spec}: batch at round {t} overflows memory")
+
+    def next_time(self, t: int) -> int | None:
+        """Phase 6, the clock: the next round at which something can change; ``None`` when
+        requests wait on an empty cache and nothing else will arrive."""
+        waiting = self.waiting
+        next_arrival = self.next_arrival if self.ptr < self.n else None
+        if not self.start:
+            if waiting and not self.admitted_any and next_arrival is None:
+                return None
+            if not waiting:
+                assert next_arrival is not None
+                return max(t + 1, next_arrival)
+            return t + 1
+        if waiting and (self.lookahead or self.preempted):
+            # A blocked head can become admissible by waiting alone (model §6); after a
+            # preemption round, admission resumes in the next round. With blocking
+            # admission the head's failed test says how long it fails for sure while the
+            # running set stays (retry_at); arrivals and completions end that early.
+            nxt = t + 1
+            if self.blocking and self.lookahead and not self.preempted and self.retry_at:
+                nxt = min(self.retry_at, self.comp[0][0])
+                if next_arrival is not None:
+                    nxt = min(nxt, next_arrival)
+            return max(t + 1, nxt)
+        # Otherwise nothing changes before the next arrival, completion or overflow.
+        nxt = self.comp[0][0]
+        if next_arrival is not None:
+            nxt = min(nxt, next_arrival)
+        if self.may_overflow and self.B == 1:
+            over = (self.M - self.sumB) // len(self.start) + 1
+            nxt = min(nxt, over)
+        elif self.may_overflow or (waiting and not self.batch):
+            nxt = t + 1
+        return max(t + 1, nxt)
+
+    def stuck(self, t: int) -> StuckError:
+        return StuckError(
+            f"{self.pol.spec}: round {t}: {len(self.waiting)} request(s) wait on an empty "
+            "cache and nothing else will arrive",
+            round=t,
+            waiting=self.waiting_ids(),
+        )
+
+    def waiting_ids(self) -> list[int]:
+        return [w[2] for w in self.waiting]
+
+    def schedule(self) -> Schedule:
+        if any(p < 0 for p in self.final_start):
+            raise StuckError("internal: a request never started", round=-1, waiting=[])
+        return Schedule(tuple(self.final_start), tuple(self.evicted), self.eviction)
+
+
+class _Layer(Protocol):
+    """What the loop asks of a progress layer: its phases, in the loop's order. Time is a
+    round (an ``int``) in :class:`_Rounds` and an event time (:data:`Number`) in
+    :class:`_Steps`."""
+
+    pol: Any
+    n: int
+    done: int
+
+    def begin(self) -> Any: ...
+    def end_rounds(self, t: Any) -> None: ...
+    def arrive(self, t: Any) -> None: ...
+    def round(self, t: Any) -> int: ...
+    def evict(self, t: Any) -> None: ...
+    def decide(self, t: Any) -> None: ...
+    def next_time(self, t: Any) -> Any: ...
+    def stuck(self, t: Any) -> StuckError: ...
+    def waiting_ids(self) -> list[int]: ...
+
+
+def _loop(layer: _Layer, until: Number | None, max_rounds: int | None) -> None:
+    """The engine's round loop, the only one (``docs/model.md`` section 2, ``docs/queueing.md``
+    Q1-Q5): at each event time the layer ends the rounds that finished, admits arrivals to the
+    waiting queue, evicts on overflow, lets the policy decide and applies it, then its clock
+    says when the next event is. The layer is :class:`_Rounds` (implicit progress, the base
+    model) or :class:`_Steps` (per-request progress, engines, budgets, batch times, jobs)."""
+    t = layer.begin()
+    # The phases, bound once: the loop is the simulator's inner loop.
+    end_rounds, arrive, evict = layer.end_rounds, layer.arrive, layer.evict
+    decide, next_time = layer.decide, layer.next_time
+    n = layer.n
+    while True:
+        end_rounds(t)
+        arrive(t)
+        if layer.done == n or (until is not None and until <= t):
+            return
+        if max_rounds is not None and layer.round(t) > max_rounds:
+            raise StuckError(
+                f"{layer.pol.spec}: no completion of all requests by round {max_rounds}",
+                round=layer.round(t),
+                waiting=layer.waiting_ids(),
+            )
+        evict(t)
+        decide(t)
+        nxt = next_time(t)
+        if nxt is None:
+            if until is not None:
+                return
+            raise layer.stuck(t)
+        t = nxt
+
+
+class _Steps:
+    """The progress layer of the extended model (``docs/queueing.md`` Q1-Q5): per-request
+    prefill and decode progress, so a request can pause (left out of a batch), prefill in
+    chunks or produce its first token apart; one clock per engine (``free_at``) with its
+    batch-time model; token budgets and request caps; jobs released by completions; and
+    plans (:meth:`EnginePolicy.plan`) checked before they are applied."""
 
     def __init__(
         self,
@@ -427,6 +851,7 @@ class _Engine:
         record_batches: bool,
         record_backlog: bool,
         on_batch: Callable[[EngineState, list[Work]], None] | None,
+        instance: Instance | None = None,
     ) -> None:
         if prefill not in PREFILL:
             raise InputError(f"prefill must be one of {', '.join(PREFILL)}, got {prefill!r}")
@@ -454,7 +879,7 @@ class _Engine:
         self.record_backlog = record_backlog
         self.on_batch = on_batch
         self.unit_time = all(sp.tau.is_unit for sp in self.engines)
-        self.instance: Instance | None = None
+        self.instance = instance
         self.setup = EngineSetup(
             self.engines, prefill, first_token, convention, block_size, len(self.reqs)
         )
@@ -681,12 +1106,14 @@ class _Engine:
     def _round_of(self, T: Number) -> int:
         return int(T) if self.unit_time else self.r
 
-    # --- the loop -------------------------------------------------------------------------
-    def run(self, instance: Instance | None) -> ExtResult:
-        n = self.n
+    # --- the loop's phases (run by :func:`_loop`) ------------------------------------------
+    def round(self, t: Number) -> int:
+        return self.r
+
+    def begin(self) -> Number:
+        """Reset the policy, place the warm-started requests; the first event time."""
         self.done = 0
         pol = self.pol
-        self.instance = instance
         pol.reset(self.setup)
         for i, x, pf, pr in self.warm:
             self.arrival_round[i] = 0
@@ -703,11 +1130,10 @@ class _Engine:
             self.backlog_reqs += 1
             self.backlog_tokens += self.remaining_work(i)
             pol.on_admit(i, x)
-        engines = self.engines
-        k = len(engines)
-        free_at: list[Number] = [0] * k
+        self.free_at: list[Number] = [0] * len(self.engines)
         # In flight: (end time, engine, round index of the round, completing requests).
-        inflight: list[tuple[Any, int, int, list[int]]] = []
+        self.inflight: list[tuple[Any, int, int, list[int]]] = []
+        self.steps = 0
         T: Number = self.future[0][0] if self.future else 0
         if self.warm:
             T = 0
@@ -715,106 +1141,113 @@ class _Engine:
             T = _ceil(T)
         self.T = T
         self.r = self._round_of(T)
-        steps = 0
-        while True:
-            # 1. end rounds.
-            while inflight and inflight[0][0] <= T:
-                end, eng, _rnd, finishing = heapq.heappop(inflight)
-                for i in finishing:
-                    self._retire(i, end, self.r)
-            # 2. arrivals and released dependants.
-            fut = self.future
-            while fut and fut[0][0] <= T:
-                _, i = heapq.heappop(fut)
-                self.arrival_round[i] = self.r
-                self.views[i] = self._make_view(i)
-                self.backlog_reqs += 1
-                self.backlog_tokens += self.remaining_work(i)
-                self._enqueue(i)
-            if self.done == n:
-                break
-            if self.until is not None and self.until <= T:
-                break
-            if self.max_rounds is not None and self.r > self.max_rounds:
-                raise StuckError(
-                    f"{pol.spec}: no completion of all requests by round {self.max_rounds}",
-                    round=self.r,
-                    waiting=[w[2] for w in self.waiting],
-                )
-            ready = tuple(x for x in range(k) if free_at[x] <= T)
-            # 3. evictions (Q5).
-            preempted = {}
-            for x in ready:
-                cap = engines[x].capacity
-                victims: list[int] = []
-                if cap is not None and self.run_on[x] and self.memory(x, advance=True) > cap:
-                    victims = pol.evict(self._state(ready, {}), x)
-                    for i in victims:
-                        if self.status[i] != _RUNNING or self.engine_of[i] != x:
-                            raise InputError(
-                                f"{pol.spec}: evicted request {i}, not running on engine {x}"
-                            )
-                        self._evict(i)
-                    if self.memory(x, advance=True) > cap:
-                        raise InputError(
-                            f"{pol.spec}: round {self.r}: engine {x} still overflows after evicting"
-                        )
-                preempted[x] = bool(victims)
-            # 4. plan.
-            state = self._state(ready, preempted)
-            plan = list(pol.plan(state))
-            if self.on_batch is not None:
-                self.on_batch(state, plan)
-            # 5. apply.
-            self._apply(plan, ready, free_at, inflight)
-            steps += 1
-            if self.record_backlog:
-                self.backlog_rows.append((float(T), self.backlog_reqs, self.backlog_tokens))
-            # Next event.
-            nxt: Number | None = None
-            busy = [free_at[x] for x in range(k) if free_at[x] > T]
-            if busy:
-                nxt = min(busy)
-            idle = any(free_at[x] <= T for x in range(k))
-            if fut and (idle or not busy):
-                # Arrivals wake only an idle engine; a busy one sees them at its next round.
-                a = fut[0][0]
-                if self.unit_time:
-                    a = _ceil(a)
-                if nxt is None or a < nxt:
-                    nxt = a
-            # A policy that waits on purpose (WAIT pauses every request) may ask to be
-            # called again at a time of its choosing even if nothing happens by then.
-            wake = pol.wake_time(state)
-            if wake is not None and wake > T and (nxt is None or wake < nxt):
-                nxt = _ceil(wake) if self.unit_time else wake
-            if nxt is None:
-                if self.until is not None:
-                    break
-                raise StuckError(
-                    f"{pol.spec}: round {self.r}: {n - self.done} request(s) left, nothing "
-                    "running or arriving, and the policy plans no work",
-                    round=self.r,
-                    waiting=[w[2] for w in self.waiting],
-                )
-            for x in ready:
-                if free_at[x] <= T:
-                    free_at[x] = nxt  # idle until the next event
-            if self.unit_time:
-                self.r = int(nxt)
-            else:
-                self.r += 1
-            T = nxt
-            self.T = T
+        return T
 
-        starts = tuple(self.start)
+    def end_rounds(self, T: Number) -> None:
+        """Phase 1: requests whose last token's round ended by ``T`` complete (Q4)."""
+        inflight = self.inflight
+        while inflight and inflight[0][0] <= T:
+            end, _eng, _rnd, finishing = heapq.heappop(inflight)
+            for i in finishing:
+                self._retire(i, end, self.r)
+
+    def arrive(self, T: Number) -> None:
+        """Phase 2: arrivals and released dependants join the waiting queue (Q2, Q4)."""
+        fut = self.future
+        while fut and fut[0][0] <= T:
+            _, i = heapq.heappop(fut)
+            self.arrival_round[i] = self.r
+            self.views[i] = self._make_view(i)
+            self.backlog_reqs += 1
+            self.backlog_tokens += self.remaining_work(i)
+            self._enqueue(i)
+
+    def evict(self, T: Number) -> None:
+        """Phase 3: on each ready engine whose memory would overflow if every decoding request
+        advanced, evict by the policy's victim rule until it fits (Q5)."""
+        pol = self.pol
+        self.ready = tuple(x for x in range(len(self.engines)) if self.free_at[x] <= T)
+        self.preempted: dict[int, bool] = {}
+        for x in self.ready:
+            cap = self.engines[x].capacity
+            victims: list[int] = []
+            if cap is not None and self.run_on[x] and self.memory(x, advance=True) > cap:
+                victims = pol.evict(self._state(self.ready, {}), x)
+                for i in victims:
+                    if self.status[i] != _RUNNING or self.engine_of[i] != x:
+                        raise InputError(
+                            f"{pol.spec}: evicted request {i}, not running on engine {x}"
+                        )
+                    self._evict(i)
+                if self.memory(x, advance=True) > cap:
+                    raise InputError(
+                        f"{pol.spec}: round {self.r}: engine {x} still overflows after evicting"
+                    )
+            self.preempted[x] = bool(victims)
+
+    def decide(self, T: Number) -> None:
+        """Phases 4-5: the policy plans this step's work on the ready engines; the plan is
+        checked (budget, request cap, prefill mode, first token, memory) and applied."""
+        self.state = self._state(self.ready, self.preempted)
+        plan = list(self.pol.plan(self.state))
+        if self.on_batch is not None:
+            self.on_batch(self.state, plan)
+        self._apply(plan, self.ready, self.free_at, self.inflight)
+        self.steps += 1
+        if self.record_backlog:
+            self.backlog_rows.append((float(T), self.backlog_reqs, self.backlog_tokens))
+
+    def next_time(self, T: Number) -> Number | None:
+        """Phase 6, the clock: the next event (an engine's round ends, an arrival wakes an
+        idle engine, or the policy asks to be called); ``None`` if there is none."""
+        free_at = self.free_at
+        k = len(self.engines)
+        nxt: Number | None = None
+        busy = [free_at[x] for x in range(k) if free_at[x] > T]
+        if busy:
+            nxt = min(busy)
+        idle = any(free_at[x] <= T for x in range(k))
+        fut = self.future
+        if fut and (idle or not busy):
+            # Arrivals wake only an idle engine; a busy one sees them at its next round.
+            a = fut[0][0]
+            if self.unit_time:
+                a = _ceil(a)
+            if nxt is None or a < nxt:
+                nxt = a
+        # A policy that waits on purpose (WAIT pauses every request) may ask to be
+        # called again at a time of its choosing even if nothing happens by then.
+        wake = self.pol.wake_time(self.state)
+        if wake is not None and wake > T and (nxt is None or wake < nxt):
+            nxt = _ceil(wake) if self.unit_time else wake
+        if nxt is None:
+            return None
+        for x in self.ready:
+            if free_at[x] <= T:
+                free_at[x] = nxt  # idle until the next event
+        self.r = int(nxt) if self.unit_time else self.r + 1
+        self.T = nxt
+        return nxt
+
+    def stuck(self, t: Number) -> StuckError:
+        return StuckError(
+            f"{self.pol.spec}: round {self.r}: {self.n - self.done} request(s) left, nothing "
+            "running or arriving, and the policy plans no work",
+            round=self.r,
+            waiting=[w[2] for w in self.waiting],
+        )
+
+    def waiting_ids(self) -> list[int]:
+        return [w[2] for w in self.waiting]
+
+    def result(self) -> ExtResult:
         backlog = None
         if self.record_backlog:
             backlog = np.array(self.backlog_rows, dtype=float).reshape(-1, 3)
         return ExtResult(
             self.reqs,
-            pol.spec,
-            starts,
+            self.pol.spec,
+            tuple(self.start),
             tuple(self.completion),
             tuple(self.arrival_round),
             tuple(self.start_time),
@@ -822,13 +1255,13 @@ class _Engine:
             tuple(self.engine_of),
             tuple(self.evicted),
             self.wasted,
-            T,
-            steps,
+            self.T,
+            self.steps,
             self.tokens,
             tuple(self.mem_rounds),
             tuple(self.batches),
             backlog,
-            instance,
+            self.instance,
             self.convention,
             self.block,
         )
