@@ -85,13 +85,12 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         # paused requests.
         from ratio.queueing import simulate_extended
 
-        if args.eviction != "restart":
-            raise InputError(
-                f"--eviction {args.eviction}: the extended engine (ratio.queueing) restarts "
-                "evicted requests only"
-            )
         res = simulate_extended(
-            inst, args.policy, convention=args.convention, block_size=args.block_size
+            inst,
+            args.policy,
+            convention=args.convention,
+            block_size=args.block_size,
+            eviction=args.eviction,
         )
         if not res.complete:
             raise InputError(f"{res.policy}: the run ended before every request completed")

@@ -50,7 +50,7 @@ from ratio.admission import blocks as _blocks
 from ratio.admission import fits_lookahead, fits_reactive, fits_reservation
 from ratio.costs import Costs, compute_costs, memory_trace, summarise
 from ratio.errors import InputError, StuckError
-from ratio.model import Instance, Run, Schedule
+from ratio.model import Instance, Run, Schedule, check_eviction
 from ratio.policies.base import Policy, RequestView, RunningView, SystemView
 from ratio.queueing.views import (
     BatchRecord,
@@ -178,6 +178,17 @@ class ExtResult:
         )
 
     @cached_property
+    def uninterrupted(self) -> bool:
+        """Whether the run is a base-model schedule: complete, on one engine, and every run
+        of a request went on without a pause (its completion is the schedule's)."""
+        return (
+            self.instance is not None
+            and self.complete
+            and len(set(self.engine_of)) <= 1
+            and self.completions == self.schedule.completions(self.instance)
+        )
+
+    @cached_property
     def schedule(self) -> Schedule:
         if not self.complete:
             raise InputError("the run stopped before every request completed: no schedule")
@@ -196,11 +207,7 @@ class ExtResult:
         if self.instance is None:
             raise InputError("costs need the base instance (use simulate_extended)")
         inst = self.instance
-        uninterrupted = len(set(self.engine_of)) <= 1 and all(
-            c == p + r.output
-            for c, p, r in zip(self.completions, self.starts, inst.requests, strict=True)
-        )
-        if uninterrupted:
+        if self.uninterrupted:
             return compute_costs(
                 inst, self.schedule, convention=self.convention, block_size=self.block_size
             )
@@ -255,7 +262,7 @@ def run_rounds(
         raise InputError(f"block_size must be an integer >= 1, got {block_size!r}")
     if policy.admission not in ("lookahead", "reactive", "batch"):
         raise InputError(f"policy {policy.spec!r} plans batches: run it with run_engine")
-    layer = _Rounds(instance, policy, convention, block_size, eviction)
+    layer = _Rounds(instance, policy, convention, block_size, check_eviction(eviction))
     _loop(layer, None, max_rounds)
     return layer
 
@@ -277,6 +284,7 @@ def run_engine(
     instance: Instance | None = None,
     initial: dict[int, tuple[int, int, int]] | None = None,
     fast: bool = True,
+    eviction: str = "restart",
 ) -> ExtResult:
     """Run ``policy`` on ``requests`` (``docs/queueing.md`` Q1-Q5).
 
@@ -310,6 +318,11 @@ def run_engine(
         no jobs or pins, nothing recorded, no ``until``), the loop runs the base model's
         progress layer (:class:`_Rounds`) and reports the run as :class:`_Steps` would.
         ``False`` forces :class:`_Steps` (the tests cross-check the two).
+    eviction
+        What an evicted request keeps (``model.md`` section 7): ``"restart"`` (default) loses
+        its progress; ``"resume"`` keeps the ``j`` tokens produced, and the request comes back
+        as one with prompt ``s + j`` and ``o - j`` tokens left (its re-prefill is that of
+        ``s + j`` tokens).
 
     Raises
     ------
@@ -325,7 +338,12 @@ def run_engine(
         assert instance is not None
         base = policy.base  # type: ignore[attr-defined]
         layer = run_rounds(
-            instance, base, convention=convention, block_size=block_size, max_rounds=max_rounds
+            instance,
+            base,
+            convention=convention,
+            block_size=block_size,
+            max_rounds=max_rounds,
+            eviction=eviction,
         )
         return _report_rounds(tuple(requests), instance, layer, convention, block_size)
     steps = _Steps(
@@ -342,6 +360,7 @@ def run_engine(
         record_backlog,
         on_batch,
         instance,
+        check_eviction(eviction),
     )
     if initial:
         steps.warm_start(initial)
@@ -410,16 +429,24 @@ def _report_rounds(
     prompts = [r.prompt for r in instance.requests]
     outputs = [r.output for r in instance.requests]
     starts = schedule.starts
-    completions = tuple(p + o for p, o in zip(starts, outputs, strict=True))
+    completions = schedule.completions(instance)
     evicted = schedule.evicted
     # Each run holds memory and has one batch item per round; a run of k rounds processes its
-    # prompt and k - 1 decode tokens (the first output comes with the prefill).
+    # prompt (s, or s + j when it resumes j kept tokens) and k - 1 decode tokens (the first
+    # output comes with the prefill); an evicted run wastes its prompt and its k tokens.
+    kept = [0] * n
     tokens = sum(prompts) + sum(outputs) - n
-    tokens += sum(prompts[r.request] + r.rounds - 1 for r in evicted)
-    wasted = sum(prompts[r.request] + r.rounds for r in evicted)
+    wasted = 0
+    for r in evicted:  # in the order they happened
+        s_run = prompts[r.request] + kept[r.request]
+        tokens += s_run + r.rounds - 1
+        wasted += s_run + r.rounds
+        if schedule.eviction == "resume":
+            kept[r.request] += r.rounds
     end = max(completions, default=0)
     memory = memory_trace(instance, schedule, convention=convention, block_size=block_size)
-    mem_rounds, steps = _step_records(schedule, memory, outputs, end)
+    final = [c - p for c, p in zip(completions, starts, strict=True)]
+    mem_rounds, steps = _step_records(schedule, memory, final, end)
     return ExtResult(
         requests,
         layer.pol.spec,
@@ -440,20 +467,22 @@ def _report_rounds(
         instance,
         convention,
         block_size,
+        schedule.eviction,
     )
 
 
 def _step_records(
-    schedule: Schedule, memory: np.ndarray, outputs: list[int], end: int
+    schedule: Schedule, memory: np.ndarray, final: list[int], end: int
 ) -> tuple[tuple[tuple[int, int, int], ...], int]:
     """:class:`_Steps`'s memory records ``(round, engine, tokens)`` and step count for a base
-    run that ends at ``end``: a step per round in which something runs, and one with no work
-    where the cache empties before the end (the engine then idles until the next arrival)."""
-    if not outputs:
+    run that ends at ``end`` (``final``: each request's last run's rounds): a step per round in
+    which something runs, and one with no work where the cache empties before the end (the
+    engine then idles until the next arrival)."""
+    if not final:
         return (), 0
     evicted = schedule.evicted
     run_p = np.array([*schedule.starts, *(r.start for r in evicted)], dtype=np.int64)
-    run_k = np.array([*outputs, *(r.rounds for r in evicted)], dtype=np.int64)
+    run_k = np.array([*final, *(r.rounds for r in evicted)], dtype=np.int64)
     count = np.zeros(end + 1, dtype=np.int64)
     np.add.at(count, run_p, 1)
     np.add.at(count, run_p + run_k, -1)
@@ -852,6 +881,7 @@ class _Steps:
         record_backlog: bool,
         on_batch: Callable[[EngineState, list[Work]], None] | None,
         instance: Instance | None = None,
+        eviction: str = "restart",
     ) -> None:
         if prefill not in PREFILL:
             raise InputError(f"prefill must be one of {', '.join(PREFILL)}, got {prefill!r}")
@@ -885,8 +915,12 @@ class _Steps:
         )
         n = len(self.reqs)
         self.n = n
+        # Prompt and output of each request's next run: under eviction=resume an eviction
+        # after j tokens moves j tokens from O to S (model §7); ``kept`` counts them.
         self.S = [r.prompt for r in self.reqs]
         self.O = [r.output for r in self.reqs]
+        self.kept = [0] * n
+        self.eviction = eviction
         self._validate()
         self.status = [_FUTURE] * n
         self.prefilled = [0] * n
@@ -1064,8 +1098,11 @@ class _Steps:
                 f"policy {self.pol.spec!r}: information level {info!r} needs the base instance "
                 "(use simulate_extended)"
             )
-        out = r.output if info == "full" else None
-        return QView(i, r.arrival, r.prompt, out, r.job, r.cls, r.engine, self.avail[i], base)
+        out = self.O[i] if info == "full" else None
+        return QView(
+            i, r.arrival, self.S[i], out, r.job, r.cls, r.engine, self.avail[i], base,
+            self.kept[i],
+        )  # fmt: skip
 
     def _enqueue(self, i: int) -> None:
         self.status[i] = _WAITING
@@ -1081,9 +1118,15 @@ class _Steps:
             lost -= 1
         self.wasted += self.prefilled[i] + self.produced[i]
         self.backlog_tokens += lost
+        j = self.produced[i]
         self.prefilled[i] = 0
         self.produced[i] = 0
         self.engine_of[i] = -1
+        if self.eviction == "resume" and j:
+            self.S[i] += j
+            self.O[i] -= j
+            self.kept[i] += j
+            self.views[i] = self._make_view(i)
         self.pol.on_evict(i)
         self._enqueue(i)
 
@@ -1095,7 +1138,7 @@ class _Steps:
         self.completion_time[i] = end
         self.backlog_reqs -= 1
         self.done += 1
-        self.pol.on_complete(i, self.O[i])  # a completion reveals the length
+        self.pol.on_complete(i, self.reqs[i].output)  # a completion reveals the length
         for d in self.dependants[i]:
             self.unmet[d] -= 1
             if self.avail[d] < end:
@@ -1164,7 +1207,8 @@ class _Steps:
 
     def evict(self, T: Number) -> None:
         """Phase 3: on each ready engine whose memory would overflow if every decoding request
-        advanced, evict by the policy's victim rule until it fits (Q5)."""
+        advanced, the policy names its victims (Q5; by default its victim rule until every
+        decoder fits)."""
         pol = self.pol
         self.ready = tuple(x for x in range(len(self.engines)) if self.free_at[x] <= T)
         self.preempted: dict[int, bool] = {}
@@ -1179,10 +1223,8 @@ class _Steps:
                             f"{pol.spec}: evicted request {i}, not running on engine {x}"
                         )
                     self._evict(i)
-                if self.memory(x, advance=True) > cap:
-                    raise InputError(
-                        f"{pol.spec}: round {self.r}: engine {x} still overflows after evicting"
-                    )
+                # Evictions need not make room for every decoder: a policy may pause some
+                # (vLLM's priority stall, Q1); the batch it applies must fit (checked there).
             self.preempted[x] = bool(victims)
 
     def decide(self, T: Number) -> None:
@@ -1264,6 +1306,7 @@ class _Steps:
             self.instance,
             self.convention,
             self.block,
+            self.eviction,
         )
 
     def _apply(

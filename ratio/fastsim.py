@@ -5,11 +5,12 @@ same admission order, exact ints) for the policies the adversary search screens 
 ``sjf``, ``spf``, ``fcfs`` and ``mcsf`` (full information), blocking or not, with the
 look-ahead or the reservation test, in the ``model`` or ``engine`` convention, with
 ``block_size = 1``. It is the engine's round loop with its base-model layer
-(:class:`ratio.engine._Rounds`) for that case, the same steps in the same order, with the policy's key turned into one integer rank per request
-(key, then arrival, then index, as the simulator breaks ties) and the running set kept in
-arrays sorted by completion round. Anything else (other policies, predicted or 1-bit
-information, blocks, a round limit, values that could overflow int64, a run that would stop
-with an error, no numba) returns ``None``, and the caller runs :func:`ratio.simulate`.
+(:class:`ratio.engine._Rounds`) for that case, the same steps in the same order, with the
+policy's key turned into one integer rank per request (key, then arrival, then index, as the
+simulator breaks ties) and the running set kept in arrays sorted by completion round.
+Anything else (other policies, predicted or 1-bit information, blocks, a round limit, values
+that could overflow int64, a run that would stop with an error, no numba) returns ``None``,
+and the caller runs :func:`ratio.simulate`.
 
 At ``n = 10^4`` the Python loop spends about 60 ms in per-request object work (views, keys,
 heaps of tuples, lists shifted by ``bisect.insort``); this loop takes well under a millisecond

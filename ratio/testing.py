@@ -74,6 +74,11 @@ def _extended(res: Any) -> bool:
 
 def check_feasible(inst: Instance, policy: str | Policy, **engine: Any) -> Any:
     res = run_policy(inst, policy, **engine)
+    if _extended(res) and res.uninterrupted and not engine.get("engines"):
+        # A run without pauses is a base-model schedule: the independent checker sees it,
+        # in the run's eviction mode and convention.
+        verdict = check(inst, res.schedule, convention=res.convention, block_size=res.block_size)
+        assert verdict, f"{res.policy}: infeasible schedule: {verdict.reason}"
     if _extended(res):
         # The engine refuses a plan over memory; a paused run has no base-model schedule.
         caps = [sp.capacity for sp in engine.get("engines") or []] or [inst.capacity]

@@ -92,13 +92,17 @@ class Wait(EnginePolicy):
         self.last_run = 0
         self._thr: dict[tuple[int, int], int] | None = None
         self.arrival_round: dict[int, int] = {}
+        self.prefill: dict[int, int] = {}
         if self.fixed_types is not None:
             for t in self.fixed_types:
                 self.queues.setdefault((t.prompt, t.output), deque())
 
     def on_waiting(self, view: QView) -> None:
-        assert view.output is not None
-        key = (view.prompt, view.output)
+        # A request's type is that of its arrival; a request evicted under eviction=resume
+        # comes back with a longer prompt to prefill (``view.prompt``) but keeps its type.
+        assert view.base.output is not None
+        key = (view.base.prompt, view.base.output)
+        self.prefill[view.index] = view.prompt
         first = view.index not in self.arrival_round
         self.arrival_round[view.index] = view.base.arrival
         if self.fixed_types is None and first:
@@ -180,10 +184,11 @@ class Wait(EnginePolicy):
         for key, n in thr.items():
             q = self.queues[key]
             for _ in range(min(n, len(q))):
-                first = state.held_after(q[0], key[0], False)
+                s = self.prefill[q[0]]
+                first = state.held_after(q[0], s, False)
                 if room is not None and first > room:
                     break
-                work.append(Work(q.popleft(), 0, key[0]))
+                work.append(Work(q.popleft(), 0, s))
                 if room is not None:
                     room -= first
         if work:

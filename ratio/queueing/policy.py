@@ -104,7 +104,8 @@ class BasePolicyAdapter(EnginePolicy):
         self.believed.pop(index, None)
 
     def _running_view(self, p: Progress) -> RunningView:
-        return RunningView(p.request.base, p.start, p.produced, p.seq)
+        # ``produced`` counts the tokens kept from earlier runs too, as the base layer does.
+        return RunningView(p.request.base, p.start, p.request.kept + p.produced, p.seq)
 
     def engine_victim_key(self, progress: Progress) -> tuple[Any, ...]:
         return self.base.victim_key(self._running_view(progress))
@@ -206,6 +207,8 @@ class BasePolicyAdapter(EnginePolicy):
             s = v.prompt
             ok = v.engine is None or v.engine == x
             ob = self.base.believed_output(v.base, Mx)
+            if v.kept:  # resumed: plan with what is left of the policy's belief (model §7)
+                ob = max(1, min(ob - v.kept, Mx - s))
             peak = blocks(s + ob - e, B)
             if ok and M is not None:
                 if lookahead:

@@ -83,7 +83,11 @@ class EngineSpec:
 @dataclass(frozen=True, slots=True)
 class QView:
     """What a policy may know of a request (``model.md`` section 5): ``output`` only at the
-    ``full`` information level. ``base`` is the foundation's view, for base policies."""
+    ``full`` information level. ``base`` is the foundation's view, for base policies (the view
+    of the request's arrival, so its key stays put). Under ``eviction=resume`` (model §7) a
+    request evicted after producing ``j`` tokens is readmitted as a request with prompt
+    ``s + j`` and ``o - j`` tokens left: ``prompt`` and ``output`` are those of its next run,
+    and ``kept`` counts the tokens kept from earlier runs."""
 
     index: int
     arrival: Number
@@ -94,6 +98,7 @@ class QView:
     engine: int | None
     available: Number
     base: RequestView
+    kept: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -104,20 +104,36 @@ def test_defaults_reproduce_base_burst(inst: Instance, policy: str) -> None:
 @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])  # examples: the profile
 @given(
     inst=instances(n=(1, 8), regime="online", capacity=(4, 50)),
-    policy=st.sampled_from(["svf", "fcfs", "vllm_fcfs", "vllm_priority"]),
+    policy=st.sampled_from(["svf", "fcfs", "vllm_fcfs", "vllm_priority", "svf_1bit:theta=3"]),
     convention=st.sampled_from(["model", "engine"]),
     block=st.sampled_from([1, 2, 4]),
+    eviction=st.sampled_from(["restart", "resume"]),
 )
-def test_conventions_and_blocks(inst: Instance, policy: str, convention: str, block: int) -> None:
+def test_conventions_blocks_and_eviction(
+    inst: Instance, policy: str, convention: str, block: int, eviction: str
+) -> None:
+    kw: dict[str, Any] = {"convention": convention, "block_size": block, "eviction": eviction}
     try:
-        ratio.simulate(inst, policy, convention=convention, block_size=block)
+        ratio.simulate(inst, policy, **kw)
     except InputError:
         with pytest.raises(InputError):
-            simulate_extended(inst, policy, convention=convention, block_size=block)
+            simulate_extended(inst, policy, **kw)
         with pytest.raises(InputError):
-            simulate_extended(inst, policy, convention=convention, block_size=block, fast=False)
+            simulate_extended(inst, policy, fast=False, **kw)
         return
-    _same(inst, policy, convention=convention, block_size=block)
+    _same(inst, policy, **kw)
+
+
+@pytest.mark.parametrize("policy", ["vllm_fcfs", "vllm_priority", "svf_1bit:theta=4"])
+def test_resume_on_example_traces(policy: str) -> None:
+    """Both layers resume evicted requests alike (``model.md`` section 7); the traces evict."""
+    evicting = 0
+    for path in ("ratio/data/burst12.json", "ratio/data/poisson40.json"):
+        for block in (1, 4):
+            inst = load(path)
+            _same(inst, policy, convention="engine", block_size=block, eviction="resume")
+            evicting += ratio.simulate(inst, policy, block_size=block, eviction="resume").evictions
+    assert evicting > 0
 
 
 @pytest.mark.parametrize("policy", ["svf", "fcfs", "vllm_fcfs", "vllm_priority", "sorted_f"])

@@ -76,6 +76,14 @@ def test_battery_every_policy(spec: str, inst: Instance) -> None:
     run_battery(inst, pol, **engine)
 
 
+@pytest.mark.parametrize("spec", sorted(REGISTRY))
+@given(inst=instances(n=(1, 6), regime="online", capacity=(8, 40), **SMALL))
+def test_battery_every_policy_resume(spec: str, inst: Instance) -> None:
+    """``eviction=resume`` (``docs/model.md`` section 7) on every policy, either layer."""
+    pol, engine = _case(spec)
+    run_battery(inst, pol, eviction="resume", **engine)
+
+
 @pytest.mark.parametrize("spec", sorted(n for n, c in REGISTRY.items() if c.engine == "base"))
 @given(inst=instances(n=(1, 6), regime="all_at_zero", alpha_max=Fraction(1, 2), **SMALL))
 def test_battery_burst_base(spec: str, inst: Instance) -> None:
