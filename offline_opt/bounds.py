@@ -10,6 +10,19 @@ all-at-zero instances (``O(n^2)`` for the arrival-aware area bound).
 Notation: ``V_j = s_j o_j + o_j (o_j + 1)/2`` (volume, model §4); round ``r`` is the time
 interval ``[r, r + 1)``; request ``j`` started at ``p_j`` holds ``s_j + k`` tokens in round
 ``p_j + k - 1`` and completes at ``C_j = p_j + o_j`` (model §2).
+
+Resume schedules (model §7, ``eviction=resume``). A *resume* schedule may run a request in
+several runs; across them request ``j`` produces its tokens in order, its ``k``-th token in a
+round ``t_{j,k}`` (``a_j <= t_{j,1} < ... < t_{j,o_j}``) in which it holds ``s_j + k``
+tokens, whatever the gaps, and completes at ``C_j = t_{j,o_j} + 1``. Non-preemptive
+schedules are the resume schedules without gaps, so the resume optimum ``OPT_resume`` is at
+most ``OPT``, and can be smaller: ``M = 4`` with two requests ``(a, s, o) = (0, 1, 2)`` has
+``OPT = 6`` but ``OPT_resume = 5`` (both run in round 0, then one each in rounds 1 and 2).
+Each docstring below says whether its bound is also ``<= OPT_resume``; the serial, volume,
+mean-busy-time and subset bounds are (so :func:`lower_bound` and :func:`resume_lower_bound`
+are), the Lagrangian bound as computed here is not, and neither is a lower bound on ``OPT``
+proved by an exact method (``tests/offline_opt/test_resume_bounds.py`` holds the
+counter-examples). :data:`RESUME_VALID` names the valid ones.
 """
 
 from __future__ import annotations
@@ -31,8 +44,14 @@ __all__ = [
     "subset_mean_busy_time_lower_bound",
     "lagrangian_lower_bound",
     "lower_bound",
+    "resume_lower_bound",
+    "RESUME_VALID",
     "shape_offset",
 ]
+
+#: Names (as in :func:`offline_opt.bracket.lower_bounds`) of the bounds proved below to be
+#: lower bounds on the total latency of every *resume* schedule too (module docstring).
+RESUME_VALID: tuple[str, ...] = ("serial", "volume", "mean_busy_time", "mean_busy_time_subset")
 
 
 def _ceil_div(a: int, b: int) -> int:
@@ -40,7 +59,10 @@ def _ceil_div(a: int, b: int) -> int:
 
 
 def serial_lower_bound(instance: Instance) -> int:
-    """``sum_j o_j``: every request runs ``o_j`` rounds after its arrival, ``C_j - a_j >= o_j``."""
+    """``sum_j o_j``: every request runs ``o_j`` rounds after its arrival, ``C_j - a_j >= o_j``.
+
+    Valid against resume schedules: their ``o_j`` token rounds are distinct rounds at or after
+    ``a_j``, so ``C_j = t_{j,o_j} + 1 >= a_j + o_j`` still."""
     return sum(r.output for r in instance.requests)
 
 
@@ -77,6 +99,10 @@ def volume_lower_bound(instance: Instance) -> int:
     so this holds for an optimal one. QED.
 
     The spec's warning applies: summing the ``k`` *largest* volumes instead is false.
+
+    Valid against resume schedules: the proof uses only that ``j`` holds ``s_j + k`` tokens
+    in the round of its ``k``-th token, all inside ``theta .. C_j - 1`` (so its area there is
+    still ``V_j``, gaps or not), and ``C_j >= a_j + o_j`` (:func:`serial_lower_bound`).
     """
     reqs = instance.requests
     n = len(reqs)
@@ -131,6 +157,13 @@ def mean_busy_time_lower_bound(instance: Instance) -> int:
     bounds it: ``sum_j MBT_j >= sum_j MBT*_j``. Summing ``C_j - a_j = MBT_j + d_j - a_j`` and
     rounding up (``L`` is an integer) gives the bound for every feasible schedule, hence for
     the optimum. QED.
+
+    Valid against resume schedules, with ``=`` turned into ``>=``: put ``rate_j = s_j + k`` on
+    round ``t_{j,k}``; still ``int rate_j = V_j`` and ``sum_j rate_j <= M``, so the fluid
+    argument gives ``sum_j MBT_j >= sum_j MBT*_j``. As ``t_{j,k} <= C_j - 1 - (o_j - k)``
+    (the later tokens need distinct later rounds), ``MBT_j = sum_k (t_{j,k} + 1/2)(s_j + k)
+    / V_j`` is at most its value for the run ending at ``C_j`` without gaps, ``C_j - d_j``:
+    ``C_j >= MBT_j + d_j``, and the sum follows as before.
 
     Notes
     -----
@@ -234,6 +267,11 @@ def subset_mean_busy_time_lower_bound(instance: Instance, *, rounds: int = 6) ->
     the bound for every feasible schedule, hence for the optimum; ``L`` is an integer, so
     rounding down the (exactly computed, see :func:`_subset_value`) right side keeps it
     valid. QED.
+
+    Valid against resume schedules: put ``w_j = C_j - o_j - a_j``, which is ``>= 0`` by
+    :func:`serial_lower_bound`'s argument; deleting requests keeps a resume schedule
+    feasible, and ``C_j >= MBT_j + d_j`` (the resume paragraph of
+    :func:`mean_busy_time_lower_bound`) gives ``w_j >= MBT_j - c_j - a_j`` on ``S``.
 
     Choice of ``S`` (any choice is valid; this only affects strength): all arrivals at 0,
     ``B(S)`` is a sum over ``S`` in volume order in which adding ``j`` contributes
@@ -359,6 +397,13 @@ def lagrangian_lower_bound(
     ``p >= a_j`` is attained in ``a_j .. max(a_j, T)``, which is the range searched. ``L`` is
     an integer, so the bound rounds up. QED.
 
+    Not valid against resume schedules: a resume request may skip the rounds of high
+    ``lam_t`` (its tokens need not be consecutive), so the inner minimum over contiguous runs
+    can exceed what a resume schedule pays. With ``M = 4`` and two requests ``(0, 1, 2)`` the
+    bound reaches 6 while a resume schedule costs 5 (``tests/offline_opt/test_resume_bounds.py``);
+    replacing the inner minimum by one over increasing token rounds (a shortest path per
+    request) would restore validity, but is not implemented.
+
     It sees what the mean-busy-time fluid misses: a request's memory profile is fixed in
     shape, so when arrivals overlap some must wait (online traces near full load). The ascent
     runs in floats (Polyak steps towards ``ub``); the bound reported is recomputed exactly
@@ -437,7 +482,8 @@ def lower_bound(instance: Instance) -> int:
 
     Bounds: :func:`serial_lower_bound`, :func:`volume_lower_bound` (model §11 and its arrival
     extension) and :func:`mean_busy_time_lower_bound`. ``O(n log n)`` for all-at-zero
-    instances.
+    instances. Each is also a lower bound on every resume schedule (module docstring), so
+    this is too.
 
     Examples
     --------
@@ -452,3 +498,18 @@ def lower_bound(instance: Instance) -> int:
         volume_lower_bound(instance),
         mean_busy_time_lower_bound(instance),
     )
+
+
+def resume_lower_bound(instance: Instance) -> int:
+    """Maximum of the bounds valid against *resume* schedules (:data:`RESUME_VALID`): at most
+    the total latency of every feasible resume schedule (model §7), so at most ``OPT_resume``.
+
+    Examples
+    --------
+    >>> from ratio.model import Instance
+    >>> resume_lower_bound(Instance.from_tuples(4, [(0, 1, 2), (0, 1, 2)]))
+    5
+    """
+    if instance.n == 0:
+        return 0
+    return max(lower_bound(instance), subset_mean_busy_time_lower_bound(instance))
