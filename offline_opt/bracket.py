@@ -26,7 +26,8 @@ even past the deadline, and the cheap lower bounds take milliseconds at ``n = 10
 ``opt_over="resume"`` brackets the optimum over *resume* schedules instead (model §7; a
 request may be evicted and readmitted keeping its tokens): the lower end is the maximum of
 the cheap bounds proved valid for them only (:data:`offline_opt.bounds.RESUME_VALID`; the
-Lagrangian bound and the exact methods' bounds are not), the upper end the best
+Lagrangian bound and the exact methods' bounds are not) and of the Lagrangian bound's resume
+form (:func:`offline_opt.bounds.lagrangian_resume_lower_bound`), the upper end the best
 non-preemptive schedule (every one is a resume schedule) or an offered resume policy run,
 whichever is cheaper.
 
@@ -93,7 +94,7 @@ _BYTES_PER_REQUEST = 2_000
 #: The optima :func:`bracket` can bracket: over non-preemptive schedules (``OPT``, model §3)
 #: or over resume schedules (model §7; ``OPT_resume <= OPT``).
 OPT_OVER = ("nonpreemptive", "resume")
-#: Why the resume bracket does not run the exact methods and the Lagrangian bound.
+#: Why the resume bracket does not run the exact methods.
 _RESUME_SKIP = "they bound the non-preemptive optimum only (opt_over = resume)"
 
 
@@ -494,8 +495,9 @@ def bracket(
     opt_over
         ``"nonpreemptive"`` (default): bracket ``OPT``. ``"resume"``: bracket the optimum over
         resume schedules; only the bounds of :data:`offline_opt.bounds.RESUME_VALID` give the
-        lower end, the Lagrangian bound and the exact methods are skipped
-        (``exact_skipped`` says so).
+        lower end (the Lagrangian stage runs the resume form,
+        :func:`offline_opt.bounds.lagrangian_resume_lower_bound`), the exact methods are
+        skipped (``exact_skipped`` says so).
 
     Returns
     -------
@@ -569,12 +571,13 @@ def bracket(
             ubs[name] = cost
             if cost < upper:
                 upper, sched, upper_method = cost, rs, name
-    if upper > lower and lagrangian and not resume:
-        lag = _lagrangian_stage(instance, sched, lower, upper, heur_deadline, say)
+    if upper > lower and lagrangian:
+        lag = _lagrangian_stage(instance, sched, lower, upper, heur_deadline, say, resume=resume)
         if lag is not None:
-            lbs["lagrangian"] = lag
+            name = "lagrangian_resume" if resume else "lagrangian"
+            lbs[name] = lag
             if lag > lower:
-                lower, lower_method = lag, "lagrangian"
+                lower, lower_method = lag, name
     exact_status: str | None = None
     exact_solver: str | None = None
     skipped = ""
@@ -637,18 +640,26 @@ def _lagrangian_stage(
     upper: int,
     deadline: float,
     say: Callable[[str], None],
+    *,
+    resume: bool = False,
 ) -> int | None:
     """The Lagrangian lower bound over the upper schedule's horizon, or ``None`` when fewer
-    than three of its iterations fit before ``deadline``."""
-    horizon = max(p + r.output for p, r in zip(sched.starts, instance.requests, strict=True))
-    cells = instance.n * (horizon + 1)
+    than three of its iterations fit before ``deadline``. ``resume``: its form valid against
+    resume schedules (:func:`offline_opt.bounds.lagrangian_resume_lower_bound`)."""
+    horizon = max(sched.completions(instance))
     lag_left = deadline - time.perf_counter()
-    # one iteration costs about 5 ns per (request, round) plus 20 us per request
-    per_iter = cells * 5e-9 + instance.n * 2e-5
+    if resume:
+        # one iteration: about 15 ns per (token, round of the window) plus 10 us per token
+        sum_o = sum(r.output for r in instance.requests)
+        per_iter = sum_o * (horizon + 1) * 1.5e-8 + sum_o * 1e-5
+    else:
+        # one iteration costs about 5 ns per (request, round) plus 20 us per request
+        per_iter = instance.n * (horizon + 1) * 5e-9 + instance.n * 2e-5
     if lag_left <= 3 * per_iter:
         return None
     say(f"OPT in [{lower}, {upper}]; Lagrangian lower bound")
-    return _bounds.lagrangian_lower_bound(instance, horizon, ub=upper, deadline=deadline, iters=200)
+    fn = _bounds.lagrangian_resume_lower_bound if resume else _bounds.lagrangian_lower_bound
+    return fn(instance, horizon, ub=upper, deadline=deadline, iters=200)
 
 
 def _exact_stage(
