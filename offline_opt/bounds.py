@@ -10,6 +10,20 @@ all-at-zero instances (``O(n^2)`` for the arrival-aware area bound).
 Notation: ``V_j = s_j o_j + o_j (o_j + 1)/2`` (volume, model §4); round ``r`` is the time
 interval ``[r, r + 1)``; request ``j`` started at ``p_j`` holds ``s_j + k`` tokens in round
 ``p_j + k - 1`` and completes at ``C_j = p_j + o_j`` (model §2).
+
+Resume schedules (model §7, ``eviction=resume``). A *resume* schedule may run a request in
+several runs; across them request ``j`` produces its tokens in order, its ``k``-th token in a
+round ``t_{j,k}`` (``a_j <= t_{j,1} < ... < t_{j,o_j}``) in which it holds ``s_j + k``
+tokens, whatever the gaps, and completes at ``C_j = t_{j,o_j} + 1``. Non-preemptive
+schedules are the resume schedules without gaps, so the resume optimum ``OPT_resume`` is at
+most ``OPT``, and can be smaller: ``M = 4`` with two requests ``(a, s, o) = (0, 1, 2)`` has
+``OPT = 6`` but ``OPT_resume = 5`` (both run in round 0, then one each in rounds 1 and 2).
+Each docstring below says whether its bound is also ``<= OPT_resume``; the serial, volume,
+mean-busy-time and subset bounds are (so :func:`lower_bound` and :func:`resume_lower_bound`
+are), the Lagrangian bound as :func:`lagrangian_lower_bound` computes it is not (its resume
+form :func:`lagrangian_resume_lower_bound` is), and neither is a lower bound on ``OPT``
+proved by an exact method (``tests/offline_opt/test_resume_bounds.py`` holds the
+counter-examples). :data:`RESUME_VALID` names the valid ones.
 """
 
 from __future__ import annotations
@@ -31,8 +45,21 @@ __all__ = [
     "subset_mean_busy_time_lower_bound",
     "lagrangian_lower_bound",
     "lower_bound",
+    "resume_lower_bound",
+    "lagrangian_resume_lower_bound",
+    "RESUME_VALID",
     "shape_offset",
 ]
+
+#: Names (as in :func:`offline_opt.bracket.lower_bounds`) of the bounds proved below to be
+#: lower bounds on the total latency of every *resume* schedule too (module docstring).
+RESUME_VALID: tuple[str, ...] = (
+    "serial",
+    "volume",
+    "mean_busy_time",
+    "mean_busy_time_subset",
+    "lagrangian_resume",
+)
 
 
 def _ceil_div(a: int, b: int) -> int:
@@ -40,7 +67,10 @@ def _ceil_div(a: int, b: int) -> int:
 
 
 def serial_lower_bound(instance: Instance) -> int:
-    """``sum_j o_j``: every request runs ``o_j`` rounds after its arrival, ``C_j - a_j >= o_j``."""
+    """``sum_j o_j``: every request runs ``o_j`` rounds after its arrival, ``C_j - a_j >= o_j``.
+
+    Valid against resume schedules: their ``o_j`` token rounds are distinct rounds at or after
+    ``a_j``, so ``C_j = t_{j,o_j} + 1 >= a_j + o_j`` still."""
     return sum(r.output for r in instance.requests)
 
 
@@ -77,6 +107,10 @@ def volume_lower_bound(instance: Instance) -> int:
     so this holds for an optimal one. QED.
 
     The spec's warning applies: summing the ``k`` *largest* volumes instead is false.
+
+    Valid against resume schedules: the proof uses only that ``j`` holds ``s_j + k`` tokens
+    in the round of its ``k``-th token, all inside ``theta .. C_j - 1`` (so its area there is
+    still ``V_j``, gaps or not), and ``C_j >= a_j + o_j`` (:func:`serial_lower_bound`).
     """
     reqs = instance.requests
     n = len(reqs)
@@ -131,6 +165,13 @@ def mean_busy_time_lower_bound(instance: Instance) -> int:
     bounds it: ``sum_j MBT_j >= sum_j MBT*_j``. Summing ``C_j - a_j = MBT_j + d_j - a_j`` and
     rounding up (``L`` is an integer) gives the bound for every feasible schedule, hence for
     the optimum. QED.
+
+    Valid against resume schedules, with ``=`` turned into ``>=``: put ``rate_j = s_j + k`` on
+    round ``t_{j,k}``; still ``int rate_j = V_j`` and ``sum_j rate_j <= M``, so the fluid
+    argument gives ``sum_j MBT_j >= sum_j MBT*_j``. As ``t_{j,k} <= C_j - 1 - (o_j - k)``
+    (the later tokens need distinct later rounds), ``MBT_j = sum_k (t_{j,k} + 1/2)(s_j + k)
+    / V_j`` is at most its value for the run ending at ``C_j`` without gaps, ``C_j - d_j``:
+    ``C_j >= MBT_j + d_j``, and the sum follows as before.
 
     Notes
     -----
@@ -234,6 +275,11 @@ def subset_mean_busy_time_lower_bound(instance: Instance, *, rounds: int = 6) ->
     the bound for every feasible schedule, hence for the optimum; ``L`` is an integer, so
     rounding down the (exactly computed, see :func:`_subset_value`) right side keeps it
     valid. QED.
+
+    Valid against resume schedules: put ``w_j = C_j - o_j - a_j``, which is ``>= 0`` by
+    :func:`serial_lower_bound`'s argument; deleting requests keeps a resume schedule
+    feasible, and ``C_j >= MBT_j + d_j`` (the resume paragraph of
+    :func:`mean_busy_time_lower_bound`) gives ``w_j >= MBT_j - c_j - a_j`` on ``S``.
 
     Choice of ``S`` (any choice is valid; this only affects strength): all arrivals at 0,
     ``B(S)`` is a sum over ``S`` in volume order in which adding ``j`` contributes
@@ -359,6 +405,13 @@ def lagrangian_lower_bound(
     ``p >= a_j`` is attained in ``a_j .. max(a_j, T)``, which is the range searched. ``L`` is
     an integer, so the bound rounds up. QED.
 
+    Not valid against resume schedules: a resume request may skip the rounds of high
+    ``lam_t`` (its tokens need not be consecutive), so the inner minimum over contiguous runs
+    can exceed what a resume schedule pays. With ``M = 4`` and two requests ``(0, 1, 2)`` the
+    bound reaches 6 while a resume schedule costs 5 (``tests/offline_opt/test_resume_bounds.py``).
+    :func:`lagrangian_resume_lower_bound` takes the inner minimum over increasing token rounds
+    instead, which restores validity.
+
     It sees what the mean-busy-time fluid misses: a request's memory profile is fixed in
     shape, so when arrivals overlap some must wait (online traces near full load). The ascent
     runs in floats (Polyak steps towards ``ub``); the bound reported is recomputed exactly
@@ -437,7 +490,8 @@ def lower_bound(instance: Instance) -> int:
 
     Bounds: :func:`serial_lower_bound`, :func:`volume_lower_bound` (model §11 and its arrival
     extension) and :func:`mean_busy_time_lower_bound`. ``O(n log n)`` for all-at-zero
-    instances.
+    instances. Each is also a lower bound on every resume schedule (module docstring), so
+    this is too.
 
     Examples
     --------
@@ -452,3 +506,157 @@ def lower_bound(instance: Instance) -> int:
         volume_lower_bound(instance),
         mean_busy_time_lower_bound(instance),
     )
+
+
+def resume_lower_bound(instance: Instance) -> int:
+    """Maximum of the bounds valid against *resume* schedules (:data:`RESUME_VALID`): at most
+    the total latency of every feasible resume schedule (model §7), so at most ``OPT_resume``.
+
+    Examples
+    --------
+    >>> from ratio.model import Instance
+    >>> resume_lower_bound(Instance.from_tuples(4, [(0, 1, 2), (0, 1, 2)]))
+    5
+    """
+    if instance.n == 0:
+        return 0
+    return max(lower_bound(instance), subset_mean_busy_time_lower_bound(instance))
+
+
+def _resume_job_dp(lamw: Any, s: int, o: int, step: Any, big: Any) -> tuple[Any, list[Any]]:
+    """Costs ``D_o(t) + step (t + 1)`` over the window, and the tables ``D_1 .. D_o``:
+    ``D_k(t)`` is the least ``sum_{q <= k} lamw[t_q] (s + q)`` over ``t_1 < ... < t_k = t``
+    (``big`` where no such rounds exist). ``lamw`` is float64 or int64; so is the result."""
+    import numpy as np
+
+    L = lamw.shape[0]
+    tables = []
+    d = lamw * (s + 1)
+    tables.append(d)
+    for k in range(2, o + 1):
+        prev = np.empty(L, dtype=d.dtype)
+        prev[0] = big
+        np.minimum.accumulate(d[:-1], out=prev[1:])
+        d = np.minimum(lamw * (s + k) + prev, big)
+        tables.append(d)
+    idx = np.arange(1, L + 1, dtype=d.dtype)
+    return d + step * idx, tables
+
+
+def _resume_window(a: int, o: int, T: int) -> tuple[int, int]:
+    """Rounds ``a .. end - 1`` searched for a request: past ``T`` the multipliers are 0, so
+    tokens placed there are best placed consecutively right after the last one before ``T``."""
+    return a, max(a, T) + o
+
+
+def _lagrangian_resume_exact(instance: Instance, lam: Any, scale: int) -> int:
+    """:func:`lagrangian_resume_lower_bound` for non-negative integer multipliers ``lam`` (per
+    round ``0..T-1``, in units of ``1 / scale``), exactly: int64 where the caller checked the
+    headroom, Python ints for the sums."""
+    import numpy as np
+
+    T = len(lam)
+    reqs = instance.requests
+    span = max(T, max(r.arrival for r in reqs)) + max(r.output for r in reqs) + 1
+    lam_p = np.zeros(span, dtype=np.int64)
+    lam_p[:T] = lam
+    big = np.int64(1 << 61)
+    total = -instance.capacity * int(lam_p.sum())
+    for r in reqs:
+        lo, hi = _resume_window(r.arrival, r.output, T)
+        cost, _ = _resume_job_dp(lam_p[lo:hi], r.prompt, r.output, np.int64(scale), big)
+        total += int(cost.min())
+    return -(-total // scale)
+
+
+def lagrangian_resume_lower_bound(
+    instance: Instance,
+    horizon: int,
+    *,
+    ub: int | None = None,
+    deadline: float | None = None,
+    iters: int = 200,
+) -> int:
+    """The Lagrangian bound made valid against resume schedules (model §7).
+
+    For multipliers ``lam_t >= 0`` on rounds ``0 .. T-1`` (``T = horizon``; 0 beyond)::
+
+        OPT_resume >= sum_j min_{a_j <= t_1 < ... < t_{o_j}} (t_{o_j} + 1 - a_j
+                      + sum_k lam_{t_k} (s_j + k)) - M sum_t lam_t
+
+    Proof. Fix a resume schedule; request ``j`` produces its ``k``-th token in round
+    ``t_{j,k}`` (increasing in ``k``, ``>= a_j``), holding ``s_j + k`` tokens, and
+    ``C_j = t_{j,o_j} + 1``. With memory ``mem_t <= M`` and ``lam_t >= 0``,
+    ``L >= L + sum_t lam_t (mem_t - M) = sum_j (C_j - a_j + sum_k lam_{t_{j,k}} (s_j + k))
+    - M sum_t lam_t``, and each request's term is at least the minimum over all increasing
+    token rounds. Tokens placed at or past ``T`` cost no multiplier, so moving them to the
+    rounds right after the request's last token before ``T`` (or after ``a_j``) never raises
+    the term: the minimum is attained inside rounds ``a_j .. max(a_j, T) + o_j - 1``, the
+    window searched. ``L`` is an integer, so the bound rounds up. QED. Non-preemptive
+    schedules are resume schedules, so this is also ``<= OPT``, and it is at most
+    :func:`lagrangian_lower_bound` for the same multipliers (its minimum runs over more
+    sequences).
+
+    The minimum per request is a dynamic program over (token ``k``, round ``t``) with prefix
+    minima, ``O(o_j x window)`` per request and iteration (so ``O(sum_j o_j x T)``: for
+    small and medium instances; :func:`offline_opt.bracket.bracket` runs it only where
+    iterations fit its time). Subgradient ascent in floats with Polyak steps towards ``ub``;
+    the reported bound is recomputed exactly for the best multipliers rounded down to
+    integers over a power-of-two scale chosen so that nothing overflows int64.
+    """
+    # long: the subgradient ascent and the exact re-evaluation share the arrays
+    import time as _time
+
+    import numpy as np
+
+    reqs = instance.requests
+    n = len(reqs)
+    if n == 0:
+        return 0
+    T = max(int(horizon), 1)
+    M = instance.capacity
+    omax = max(r.output for r in reqs)
+    span = max(T, max(r.arrival for r in reqs)) + omax + 1
+    lam = np.zeros(span)
+    target = float(ub) if ub is not None else float(serial_lower_bound(instance)) * 1.2
+    theta = 1.0
+    best_val, best_lam = -math.inf, lam[:T].copy()
+    since = 0
+    dt = 0.0
+    for _ in range(iters):
+        now = _time.perf_counter()
+        if deadline is not None and now + 2 * dt > deadline:
+            break
+        val = -M * float(lam[:T].sum())
+        mem = np.zeros(span)
+        for r in reqs:
+            lo, hi = _resume_window(r.arrival, r.output, T)
+            cost, tables = _resume_job_dp(lam[lo:hi], r.prompt, r.output, 1.0, math.inf)
+            t = int(np.argmin(cost))
+            val += float(cost[t])
+            # walk back: the k-th token at t, the (k-1)-th at the best round before it
+            for k in range(r.output, 0, -1):
+                mem[lo + t] += r.prompt + k
+                if k > 1:
+                    t = int(np.argmin(tables[k - 2][:t]))
+        if val > best_val + 1e-9:
+            best_val, best_lam, since = val, lam[:T].copy(), 0
+        else:
+            since += 1
+            if since >= 10:
+                theta, since = theta / 2, 0
+        g = mem[:T] - M
+        norm = float(g @ g)
+        if norm == 0.0 or target <= val:
+            break
+        lam[:T] = np.maximum(0.0, lam[:T] + theta * (target - val) / norm * g)
+        dt = _time.perf_counter() - now
+    lmax = float(best_lam.max()) if best_val > -math.inf else 0.0
+    if lmax <= 0.0:
+        return _lagrangian_resume_exact(instance, np.zeros(T, dtype=np.int64), 1)
+    # int64 headroom: a request's DP value is at most lmax scale V_j + scale span
+    vmax = max(r.volume for r in reqs)
+    worst = lmax * vmax + span + 1
+    scale = 1 << min(40, max(0, int(math.floor(math.log2((1 << 59) / worst)))))
+    lam_int = np.floor(best_lam * scale).astype(np.int64)
+    return _lagrangian_resume_exact(instance, lam_int, scale)

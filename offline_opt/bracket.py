@@ -23,6 +23,14 @@ start, local search and model building included) it
 There is always an answer: the first upper bound (a policy or a list schedule) completes
 even past the deadline, and the cheap lower bounds take milliseconds at ``n = 10^4``.
 
+``opt_over="resume"`` brackets the optimum over *resume* schedules instead (model §7; a
+request may be evicted and readmitted keeping its tokens): the lower end is the maximum of
+the cheap bounds proved valid for them only (:data:`offline_opt.bounds.RESUME_VALID`; the
+Lagrangian bound and the exact methods' bounds are not) and of the Lagrangian bound's resume
+form (:func:`offline_opt.bounds.lagrangian_resume_lower_bound`), the upper end the best
+non-preemptive schedule (every one is a resume schedule) or an offered resume policy run,
+whichever is cheaper.
+
 Instances whose working memory would not fit (:func:`memory_estimate` above
 :func:`memory_limit`) are refused up front with one :class:`~ratio.errors.InputError` line.
 """
@@ -54,6 +62,7 @@ from ratio.model import Instance, Schedule
 
 __all__ = [
     "Bracket",
+    "OPT_OVER",
     "UpperResult",
     "bracket",
     "opt_result",
@@ -82,6 +91,11 @@ _CHECK_SECONDS_PER_ROUND = 1.2e-6
 _BYTES_PER_ROUND = 120
 #: Rough bytes per request (requests, schedules, orders, policy runs).
 _BYTES_PER_REQUEST = 2_000
+#: The optima :func:`bracket` can bracket: over non-preemptive schedules (``OPT``, model §3)
+#: or over resume schedules (model §7; ``OPT_resume <= OPT``).
+OPT_OVER = ("nonpreemptive", "resume")
+#: Why the resume bracket does not run the exact methods.
+_RESUME_SKIP = "they bound the non-preemptive optimum only (opt_over = resume)"
 
 
 @dataclass(frozen=True)
@@ -120,6 +134,9 @@ class Bracket:
         Why the exact methods did not run (empty when they did or were not needed).
     seconds
         Wall-clock seconds of the whole call, the final check included.
+    opt_over
+        Which optimum is bracketed: ``"nonpreemptive"`` (``OPT``) or ``"resume"`` (the
+        least total latency over resume schedules, model §7).
     """
 
     lower: int
@@ -133,6 +150,7 @@ class Bracket:
     exact_skipped: str
     seconds: float
     exact_solver: str | None = None
+    opt_over: str = "nonpreemptive"
 
     @property
     def optimal(self) -> bool:
@@ -153,6 +171,7 @@ class Bracket:
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "opt_over": self.opt_over,
             "lower": self.lower,
             "upper": self.upper,
             "lower_method": self.lower_method,
@@ -440,6 +459,7 @@ def bracket(
     seed: int = 0,
     max_evals: int | None = None,
     lagrangian: bool = True,
+    opt_over: str = "nonpreemptive",
 ) -> Bracket:
     """Certified ``LB <= OPT <= UB`` within ``time_limit`` seconds (issue 15, item 1).
 
@@ -455,7 +475,10 @@ def bracket(
         completes, so a tiny limit may be overrun by that much.
     policy_runs
         Policy spec -> :class:`ratio.simulator.SimResult` already simulated on ``instance``;
-        reused as upper bounds instead of simulating that policy again.
+        reused as upper bounds instead of simulating that policy again. A run in resume mode
+        with evicted runs is not a non-preemptive schedule: with ``opt_over="resume"`` it is
+        an upper candidate as it is (named ``policy:<spec>:resume``), otherwise it is
+        ignored.
     progress
         Called with a one-line status now and then (e.g. :class:`TerminalProgress`).
     exact
@@ -469,6 +492,12 @@ def bracket(
     lagrangian
         Run :func:`offline_opt.bounds.lagrangian_lower_bound` (over the best schedule's
         makespan) in the last 40 % of the time (at most 200 iterations).
+    opt_over
+        ``"nonpreemptive"`` (default): bracket ``OPT``. ``"resume"``: bracket the optimum over
+        resume schedules; only the bounds of :data:`offline_opt.bounds.RESUME_VALID` give the
+        lower end (the Lagrangian stage runs the resume form,
+        :func:`offline_opt.bounds.lagrangian_resume_lower_bound`), the exact methods are
+        skipped (``exact_skipped`` says so).
 
     Returns
     -------
@@ -478,7 +507,7 @@ def bracket(
     Raises
     ------
     InputError
-        Bad time limit, or an instance too large for memory (one line, see
+        Bad time limit or ``opt_over``, or an instance too large for memory (one line, see
         :func:`check_memory`).
 
     Examples
@@ -487,14 +516,24 @@ def bracket(
     >>> b = bracket(inst, time_limit=5)
     >>> (b.lower, b.upper, b.optimal)
     (9, 9, True)
+    >>> two = Instance.from_tuples(4, [(0, 1, 2), (0, 1, 2)])
+    >>> b = bracket(two, time_limit=5, opt_over="resume")
+    >>> (b.lower, b.upper, b.lower_method, b.opt_over)
+    (5, 6, 'mean_busy_time', 'resume')
     """
     # long: the stages in order under one deadline; each is a helper, these lines merge bounds
     t0 = time.perf_counter()
     if time_limit is not None and not time_limit > 0:
         raise InputError(f"time limit must be > 0 seconds, got {time_limit}")
+    if opt_over not in OPT_OVER:
+        raise InputError(f"opt_over must be one of {', '.join(OPT_OVER)}, got {opt_over!r}")
+    resume = opt_over == "resume"
     check_memory(instance)
     if instance.n == 0:
-        return Bracket(0, 0, "empty", "empty", Schedule(()), {}, {}, None, "", 0.0)
+        return Bracket(
+            0, 0, "empty", "empty", Schedule(()), {}, {}, None, "", 0.0, opt_over=opt_over
+        )
+    np_runs, resume_runs = _split_runs(instance, policy_runs)
     sum_o = sum(r.output for r in instance.requests)
     reserve = sum_o * _CHECK_SECONDS_PER_ROUND + 0.02
     deadline = None
@@ -507,6 +546,8 @@ def bracket(
 
     say("lower bounds")
     lbs = lower_bounds(instance, deadline=deadline)
+    if resume:
+        lbs = {k: v for k, v in lbs.items() if k in _bounds.RESUME_VALID}
     lower_method = max(lbs, key=lambda k: (lbs[k], k == "mean_busy_time"))
     lower = lbs[lower_method]
     say(f"OPT >= {lower} ({lower_method}); simulating policies")
@@ -519,22 +560,30 @@ def bracket(
         deadline=up_deadline,
         seed=seed,
         max_evals=max_evals,
-        runs=policy_runs,
+        runs=np_runs,
         progress=progress,
         lower=lower,
     )
     ubs = dict(up.candidates)
     upper, sched, upper_method = up.cost, up.schedule, up.method
+    if resume:
+        for name, (cost, rs) in resume_runs.items():
+            ubs[name] = cost
+            if cost < upper:
+                upper, sched, upper_method = cost, rs, name
     if upper > lower and lagrangian:
-        lag = _lagrangian_stage(instance, sched, lower, upper, heur_deadline, say)
+        lag = _lagrangian_stage(instance, sched, lower, upper, heur_deadline, say, resume=resume)
         if lag is not None:
-            lbs["lagrangian"] = lag
+            name = "lagrangian_resume" if resume else "lagrangian"
+            lbs[name] = lag
             if lag > lower:
-                lower, lower_method = lag, "lagrangian"
+                lower, lower_method = lag, name
     exact_status: str | None = None
     exact_solver: str | None = None
     skipped = ""
-    if upper > lower and exact:
+    if upper > lower and exact and resume:
+        skipped = _RESUME_SKIP
+    elif upper > lower and exact:
         skipped, res = _exact_stage(instance, solver, deadline, lower, upper, sched, say)
         if res is not None:
             exact_status = res.status
@@ -560,7 +609,28 @@ def bracket(
         exact_skipped=skipped,
         seconds=time.perf_counter() - t0,
         exact_solver=exact_solver,
+        opt_over=opt_over,
     )
+
+
+def _split_runs(
+    instance: Instance, runs: dict[str, Any] | None
+) -> tuple[dict[str, Any] | None, dict[str, tuple[int, Schedule]]]:
+    """Offered policy runs -> (the non-preemptive ones, for :func:`upper_search`; the resume
+    runs with evicted runs, as ``policy:<spec>:resume`` -> (cost, schedule)). Dropping a
+    resume run's evicted runs would leave a final run that produces only the tokens left, so
+    such a run is never read as a non-preemptive schedule."""
+    if not runs:
+        return runs, {}
+    plain: dict[str, Any] = {}
+    resumed: dict[str, tuple[int, Schedule]] = {}
+    for spec, res in runs.items():
+        sch = res.schedule
+        if sch.evicted and sch.eviction == "resume":
+            resumed[f"policy:{res.policy}:resume"] = (sch.total_latency(instance), sch)
+        else:
+            plain[spec] = res
+    return plain, resumed
 
 
 def _lagrangian_stage(
@@ -570,18 +640,26 @@ def _lagrangian_stage(
     upper: int,
     deadline: float,
     say: Callable[[str], None],
+    *,
+    resume: bool = False,
 ) -> int | None:
     """The Lagrangian lower bound over the upper schedule's horizon, or ``None`` when fewer
-    than three of its iterations fit before ``deadline``."""
-    horizon = max(p + r.output for p, r in zip(sched.starts, instance.requests, strict=True))
-    cells = instance.n * (horizon + 1)
+    than three of its iterations fit before ``deadline``. ``resume``: its form valid against
+    resume schedules (:func:`offline_opt.bounds.lagrangian_resume_lower_bound`)."""
+    horizon = max(sched.completions(instance))
     lag_left = deadline - time.perf_counter()
-    # one iteration costs about 5 ns per (request, round) plus 20 us per request
-    per_iter = cells * 5e-9 + instance.n * 2e-5
+    if resume:
+        # one iteration: about 15 ns per (token, round of the window) plus 10 us per token
+        sum_o = sum(r.output for r in instance.requests)
+        per_iter = sum_o * (horizon + 1) * 1.5e-8 + sum_o * 1e-5
+    else:
+        # one iteration costs about 5 ns per (request, round) plus 20 us per request
+        per_iter = instance.n * (horizon + 1) * 5e-9 + instance.n * 2e-5
     if lag_left <= 3 * per_iter:
         return None
     say(f"OPT in [{lower}, {upper}]; Lagrangian lower bound")
-    return _bounds.lagrangian_lower_bound(instance, horizon, ub=upper, deadline=deadline, iters=200)
+    fn = _bounds.lagrangian_resume_lower_bound if resume else _bounds.lagrangian_lower_bound
+    return fn(instance, horizon, ub=upper, deadline=deadline, iters=200)
 
 
 def _exact_stage(

@@ -88,22 +88,75 @@ def _cmd_opt(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ratio_resume(args: argparse.Namespace, inst: Any, prog: Any) -> tuple[Any, Any]:
+    """``ratio --eviction resume``: the policy's resume run, checked, against the bracket on
+    the optimum over resume schedules (:func:`offline_opt.bracket.bracket`, ``opt_over``)."""
+    import time
+    from fractions import Fraction
+
+    from offline_opt.bracket import bracket, opt_result
+    from offline_opt.certificate import CertifiedRatio
+    from ratio.check import check
+    from ratio.errors import InputError
+    from ratio.policies import needs_extended_engine
+    from ratio.simulator import simulate
+
+    if needs_extended_engine(args.policy):  # unknown names fail here, with the list
+        raise InputError(
+            f"--eviction resume: {args.policy} runs on the extended engine (ratio.queueing), "
+            "which restarts evicted requests only"
+        )
+    t0 = time.perf_counter()
+    sim = simulate(inst, args.policy, eviction="resume")
+    verdict = check(inst, sim.schedule)
+    if not verdict:
+        raise AssertionError(f"{sim.policy}: resume schedule failed the checker: {verdict.reason}")
+    left = max(args.time_limit - (time.perf_counter() - t0), 0.01)
+    br = bracket(
+        inst,
+        time_limit=left,
+        policy_runs={sim.policy: sim},
+        progress=prog,
+        solver=args.solver,
+        opt_over="resume",
+    )
+    cost, ub, lb = sim.total_latency, br.upper, br.lower
+    lo = Fraction(cost, ub) if ub else Fraction(1)
+    hi = (Fraction(cost, lb) if lb > 0 else Fraction(cost)) if ub else Fraction(1)
+    cr = CertifiedRatio(sim.policy, cost, ub, lb, lo, hi, ub == lb, opt_result(br))
+    return cr, br
+
+
 def _cmd_ratio(args: argparse.Namespace) -> int:
     from offline_opt import ratio_of
     from ratio.cli import emit
     from ratio.traceops import sliced
 
     inst = sliced(args, _load(args.trace))
+    resume = args.eviction == "resume"
     prog = _progress(args)
+    br = None
     try:
         with quiet_stdout():
-            cr = ratio_of(
-                args.policy, inst, time_limit=args.time_limit, solver=args.solver, progress=prog
-            )
+            if resume:
+                cr, br = _ratio_resume(args, inst, prog)
+            else:
+                cr = ratio_of(
+                    args.policy,
+                    inst,
+                    time_limit=args.time_limit,
+                    solver=args.solver,
+                    progress=prog,
+                )
     finally:
         prog.close()
     obj = cr.to_dict()
     obj.update({"n": inst.n, "M": inst.capacity, "alpha": str(inst.alpha)})
+    obj["eviction"] = args.eviction
+    obj["opt_over"] = "resume" if resume else "nonpreemptive"
+    if br is not None:
+        obj["opt_evicted"] = [[r.request, r.start, r.rounds] for r in br.schedule.evicted]
+        obj["bracket"] = br.to_dict()
     if cr.opt is not None:
         obj["seconds"] = round(cr.opt.seconds, 4)
     lo, hi = cr.ratio_lower, cr.ratio_upper
@@ -118,19 +171,26 @@ def _cmd_ratio(args: argparse.Namespace) -> int:
     lo_s = str(lo) if len(str(lo)) <= 40 else f"{float(lo):.6f} (exact fraction in --json)"
     lines = [
         f"policy {cr.policy} on {args.trace} (n = {inst.n}, M = {inst.capacity}, "
-        f"alpha = {inst.alpha})",
+        f"alpha = {inst.alpha})" + ("; eviction = resume" if resume else ""),
         f"policy cost   {cr.policy_cost}",
         f"OPT in        [{cr.opt_lower}, {cr.opt_upper}]{how}",
         f"ratio         {span}",
         "claimable lower bound on the competitive ratio: L / UB = " + lo_s,
     ]
+    if resume:
+        lines.insert(
+            3,
+            "              OPT over resume schedules (docs/offline_opt.md: the bounds valid "
+            "for them only)",
+        )
     lines += _ratio_seconds(args, inst, obj)
     # SVF's burst theorem and the sharper bound, where they apply (model §10)
     from ratio.theory import bound_at_alpha, sharper_bound
 
     regime = "all_at_zero" if inst.all_at_zero else "online"
-    bound = bound_at_alpha(inst.alpha, cr.policy, regime)
-    sharper = sharper_bound(inst, cr.policy, regime)
+    # the theorems compare with the non-preemptive OPT, not the resume optimum
+    bound = None if resume else bound_at_alpha(inst.alpha, cr.policy, regime)
+    sharper = None if resume else sharper_bound(inst, cr.policy, regime)
     obj["bound_at_alpha"] = None if bound is None else str(bound)
     obj["sharper_bound"] = None if sharper is None else str(sharper)
     if bound is not None or sharper is not None:
@@ -152,7 +212,7 @@ def _ratio_seconds(args: argparse.Namespace, inst: Any, obj: dict[str, Any]) -> 
     if time_base_ms(inst, args.round_ms) is None:
         wallclock(args, inst, None, obj)  # the slice report only
         return []
-    run = simulate(inst, args.policy)
+    run = simulate(inst, args.policy, eviction=args.eviction)
     rows = wallclock(args, inst, run.costs, obj)
     return [f"{k:<30}{v}" for k, v in rows]
 
@@ -173,6 +233,13 @@ def register(subparsers: Any) -> None:
     p.add_argument("--policy", default="svf", help="NAME[:key=value,...]")
     p.add_argument("--solver", choices=_SOLVERS, default="auto")
     p.add_argument("--time-limit", type=_time_limit, default=60.0, metavar="S")
+    p.add_argument(
+        "--eviction",
+        choices=("restart", "resume"),
+        default="restart",
+        help="what an evicted request keeps (docs/model.md section 7); resume brackets the "
+        "optimum over resume schedules",
+    )
     from ratio.traceops import add_slice_args
 
     add_slice_args(p)

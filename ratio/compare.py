@@ -8,6 +8,12 @@ upper bound) and shared: policy ``P`` with total latency ``L_P`` gets the certif
 ``[L_P / UB, L_P / LB]`` (exact when ``UB = LB``). The bracket's own schedule is re-checked by
 ``bracket`` before it is returned. When the trace is too large for the bracket's memory guard,
 the results carry ``bracket: null`` and the reason.
+
+With ``eviction="resume"`` (model §7) every policy runs in resume mode, each schedule is checked
+in that mode, and the bracket is on the optimum over resume schedules (``opt_over: "resume"``
+in the JSON; :func:`offline_opt.bracket.bracket`): its lower end uses only the bounds valid
+against them, its upper end may be a policy's resume run. Extended-engine policies restart
+evicted requests only and are refused.
 """
 
 from __future__ import annotations
@@ -51,6 +57,7 @@ class CompareResult:
     bracket: Any | None  # offline_opt.bracket.Bracket
     bracket_skipped: str
     round_ms: float | None
+    eviction: str = "restart"
 
     def results(self) -> list[dict[str, Any]]:
         from ratio.traceops import seconds_fields
@@ -61,6 +68,7 @@ class CompareResult:
             lat = np.asarray(run.completions, dtype=np.int64) - self.instance.arrivals
             d: dict[str, Any] = {
                 "policy": run.policy,
+                "eviction": run.schedule.eviction,
                 "total_latency": run.total_latency,
                 "mean_latency": c.mean_latency,
                 "p50_latency": c.p50_latency,
@@ -93,6 +101,8 @@ class CompareResult:
             "M": inst.capacity,
             "alpha": str(inst.alpha),
             "round_ms": self.round_ms,
+            "eviction": self.eviction,
+            "opt_over": None if self.bracket is None else self.bracket.opt_over,
             "opt_lower": None if self.bracket is None else self.bracket.lower,
             "opt_upper": None if self.bracket is None else self.bracket.upper,
             "bracket": None if self.bracket is None else self.bracket.to_dict(),
@@ -109,12 +119,19 @@ def compare(
     round_ms: float | None = None,
     certify: bool = True,
     progress: Callable[[str], None] | None = None,
+    eviction: str = "restart",
 ) -> CompareResult:
-    """Simulate and check every policy, then bracket OPT once (module docstring)."""
+    """Simulate and check every policy, then bracket OPT once (module docstring).
+
+    ``eviction`` (model §7): ``"restart"`` (default) or ``"resume"``; with ``"resume"`` the
+    bracket is on the optimum over resume schedules.
+    """
     from ratio.check import check
-    from ratio.policies import REGISTRY, parse_spec
+    from ratio.model import check_eviction
+    from ratio.policies import REGISTRY, needs_extended_engine, parse_spec
     from ratio.simulator import simulate
 
+    eviction = check_eviction(eviction)
     runs = []
     for spec in policies:
         name = parse_spec(spec)[0]
@@ -123,9 +140,14 @@ def compare(
                 f"compare runs base-model policies (the ones OPT is defined for); unknown "
                 f"{name!r} (valid: {', '.join(sorted(REGISTRY))})"
             )
+        if eviction == "resume" and needs_extended_engine(spec):
+            raise InputError(
+                f"--eviction resume: {spec} runs on the extended engine (ratio.queueing), "
+                "which restarts evicted requests only"
+            )
         if progress is not None:
             progress(f"simulating {spec}")
-        run = simulate(instance, spec)
+        run = simulate(instance, spec, eviction=eviction)
         verdict = check(instance, run.schedule)
         if not verdict:
             raise AssertionError(
@@ -140,16 +162,22 @@ def compare(
         from offline_opt.bracket import bracket
         from ratio.quiet import quiet_stdout
 
-        offered = {r.policy: r for r in runs if not r.schedule.evicted}
+        resume = eviction == "resume"
+        # a resume run with evicted runs is an upper candidate of the resume bracket only
+        offered = {r.policy: r for r in runs if resume or not r.schedule.evicted}
         try:
             with quiet_stdout():
                 br = bracket(
-                    instance, time_limit=time_limit, policy_runs=offered, progress=progress
+                    instance,
+                    time_limit=time_limit,
+                    policy_runs=offered,
+                    progress=progress,
+                    opt_over="resume" if resume else "nonpreemptive",
                 )
         except InputError as e:  # the memory guard: too large to bracket here
             skipped = str(e)
             br = None
-    return CompareResult(instance, tuple(runs), br, skipped, round_ms)
+    return CompareResult(instance, tuple(runs), br, skipped, round_ms, eviction)
 
 
 def table_text(res: CompareResult, trace: str) -> str:
@@ -192,14 +220,17 @@ def table_text(res: CompareResult, trace: str) -> str:
         f"{len(res.runs)} policies on {trace} (n = {inst.n}, M = {inst.capacity}, "
         f"alpha = {inst.alpha} = {float(inst.alpha):.4f}); latencies in rounds"
         + (f", seconds at {res.round_ms:g} ms per round" if secs else "")
+        + ("; eviction = resume" if res.eviction == "resume" else "")
     )
     lines = [head, table(rows, header)]
     if res.bracket is not None:
         b = res.bracket
+        opt = "OPT over resume schedules" if b.opt_over == "resume" else "OPT"
         lines.append(
-            f"OPT in [{b.lower}, {b.upper}] (lower: {b.lower_method}; upper: {b.upper_method}; "
-            f"{b.seconds:.1f} s), one bracket shared by every policy; schedules verified by "
-            "ratio.check"
+            f"{opt} in [{b.lower}, {b.upper}] (lower: {b.lower_method}; upper: "
+            f"{b.upper_method}; {b.seconds:.1f} s), one bracket shared by every policy; "
+            "schedules verified by ratio.check"
+            + (" in resume mode" if res.eviction == "resume" else "")
         )
     else:
         lines.append(f"no bracket on OPT: {res.bracket_skipped}")

@@ -456,6 +456,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
             round_ms=time_base_ms(inst, args.round_ms),
             certify=not args.no_bracket,
             progress=prog,
+            eviction=args.eviction,
         )
     finally:
         prog.close()
@@ -498,6 +499,13 @@ def _register_compare(sub: argparse._SubParsersAction) -> None:
         help="seconds for the one bracket on OPT (default 10)",
     )
     p.add_argument("--no-bracket", action="store_true", help="skip the bracket on OPT")
+    p.add_argument(
+        "--eviction",
+        choices=("restart", "resume"),
+        default="restart",
+        help="what an evicted request keeps (docs/model.md section 7); resume also brackets "
+        "the optimum over resume schedules",
+    )
     p.add_argument("--plot", metavar="PNG", help="latency CDF and memory over time")
     add_slice_args(p)
     _cli().add_json_flag(p)
