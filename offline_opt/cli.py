@@ -103,8 +103,9 @@ def _ratio_resume(args: argparse.Namespace, inst: Any, prog: Any) -> tuple[Any, 
 
     if needs_extended_engine(args.policy):  # unknown names fail here, with the list
         raise InputError(
-            f"--eviction resume: {args.policy} runs on the extended engine (ratio.queueing), "
-            "which restarts evicted requests only"
+            f"{args.policy} runs on the extended engine (pauses, token budgets): its runs are "
+            "not base-model schedules, which OPT's bracket is for (kvratio simulate runs it, "
+            "with --eviction resume too)"
         )
     t0 = time.perf_counter()
     sim = simulate(inst, args.policy, eviction="resume")

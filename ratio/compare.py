@@ -12,8 +12,8 @@ the results carry ``bracket: null`` and the reason.
 With ``eviction="resume"`` (model §7) every policy runs in resume mode, each schedule is checked
 in that mode, and the bracket is on the optimum over resume schedules (``opt_over: "resume"``
 in the JSON; :func:`offline_opt.bracket.bracket`): its lower end uses only the bounds valid
-against them, its upper end may be a policy's resume run. Extended-engine policies restart
-evicted requests only and are refused.
+against them, its upper end may be a policy's resume run. Extended-engine policies (pauses,
+token budgets) are refused in either mode: their runs are not base-model schedules.
 """
 
 from __future__ import annotations
@@ -140,10 +140,11 @@ def compare(
                 f"compare runs base-model policies (the ones OPT is defined for); unknown "
                 f"{name!r} (valid: {', '.join(sorted(REGISTRY))})"
             )
-        if eviction == "resume" and needs_extended_engine(spec):
+        if needs_extended_engine(spec):
             raise InputError(
-                f"--eviction resume: {spec} runs on the extended engine (ratio.queueing), "
-                "which restarts evicted requests only"
+                f"{spec} runs on the extended engine (pauses, token budgets): its runs are not "
+                "base-model schedules, which OPT's bracket is for (kvratio simulate runs it, "
+                "with --eviction resume too)"
             )
         if progress is not None:
             progress(f"simulating {spec}")
