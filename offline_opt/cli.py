@@ -185,24 +185,29 @@ def _cmd_ratio(args: argparse.Namespace) -> int:
             "for them only)",
         )
     lines += _ratio_seconds(args, inst, obj)
-    # SVF's burst theorem and the sharper bound, where they apply (model §10)
+    lines += _theorem_bounds(inst, cr.policy, resume, obj)
+    emit(args, obj, "\n".join(lines))
+    return 0
+
+
+def _theorem_bounds(inst: Any, policy: str, resume: bool, obj: dict[str, Any]) -> list[str]:
+    """SVF's burst theorem and the sharper bound, where they apply (model §10); none in
+    resume mode, since the theorems compare with the non-preemptive OPT."""
     from ratio.theory import bound_at_alpha, sharper_bound
 
     regime = "all_at_zero" if inst.all_at_zero else "online"
-    # the theorems compare with the non-preemptive OPT, not the resume optimum
-    bound = None if resume else bound_at_alpha(inst.alpha, cr.policy, regime)
-    sharper = None if resume else sharper_bound(inst, cr.policy, regime)
+    bound = None if resume else bound_at_alpha(inst.alpha, policy, regime)
+    sharper = None if resume else sharper_bound(inst, policy, regime)
     obj["bound_at_alpha"] = None if bound is None else str(bound)
     obj["sharper_bound"] = None if sharper is None else str(sharper)
-    if bound is not None or sharper is not None:
-        lines.append(
-            "bounds        "
-            + (f"theorem 1 + 2/(1 - alpha) = {float(bound):.4f}" if bound is not None else "")
-            + ("; " if bound is not None and sharper is not None else "")
-            + (f"sharper bound at (P - 1)/M = {float(sharper):.4f}" if sharper is not None else "")
-        )
-    emit(args, obj, "\n".join(lines))
-    return 0
+    if bound is None and sharper is None:
+        return []
+    return [
+        "bounds        "
+        + (f"theorem 1 + 2/(1 - alpha) = {float(bound):.4f}" if bound is not None else "")
+        + ("; " if bound is not None and sharper is not None else "")
+        + (f"sharper bound at (P - 1)/M = {float(sharper):.4f}" if sharper is not None else "")
+    ]
 
 
 def _ratio_seconds(args: argparse.Namespace, inst: Any, obj: dict[str, Any]) -> list[str]:

@@ -111,27 +111,18 @@ class CompareResult:
         }
 
 
-def compare(
+def _run_policies(
     instance: Instance,
     policies: Sequence[str],
-    *,
-    time_limit: float | None = 10.0,
-    round_ms: float | None = None,
-    certify: bool = True,
-    progress: Callable[[str], None] | None = None,
-    eviction: str = "restart",
-) -> CompareResult:
-    """Simulate and check every policy, then bracket OPT once (module docstring).
-
-    ``eviction`` (model §7): ``"restart"`` (default) or ``"resume"``; with ``"resume"`` the
-    bracket is on the optimum over resume schedules.
-    """
+    eviction: str,
+    progress: Callable[[str], None] | None,
+) -> list[Any]:
+    """Simulate each base-model policy in ``eviction`` mode and verify its schedule with the
+    independent checker."""
     from ratio.check import check
-    from ratio.model import check_eviction
     from ratio.policies import REGISTRY, needs_extended_engine, parse_spec
     from ratio.simulator import simulate
 
-    eviction = check_eviction(eviction)
     runs = []
     for spec in policies:
         name = parse_spec(spec)[0]
@@ -155,6 +146,28 @@ def compare(
                 f"{run.policy}: simulated schedule failed the checker: {verdict.reason}"
             )
         runs.append(run)
+    return runs
+
+
+def compare(
+    instance: Instance,
+    policies: Sequence[str],
+    *,
+    time_limit: float | None = 10.0,
+    round_ms: float | None = None,
+    certify: bool = True,
+    progress: Callable[[str], None] | None = None,
+    eviction: str = "restart",
+) -> CompareResult:
+    """Simulate and check every policy, then bracket OPT once (module docstring).
+
+    ``eviction`` (model §7): ``"restart"`` (default) or ``"resume"``; with ``"resume"`` the
+    bracket is on the optimum over resume schedules.
+    """
+    from ratio.model import check_eviction
+
+    eviction = check_eviction(eviction)
+    runs = _run_policies(instance, policies, eviction, progress)
     br = None
     skipped = ""
     if not certify:
