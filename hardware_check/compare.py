@@ -9,17 +9,23 @@ Three layers, from strictest to loosest:
    exactly ``o`` steps, and it completes the step after its last one.  Volume sums follow.
 2. **Schedule vs the toolkit** (policies with a reactive twin: ``vllm_priority``, ``vllm_fcfs``,
    and ``svf``/``sjf``/``spf``/``fcfs`` whose vLLM run *is* that twin, see
-   :func:`hardware_check.mapping.reference_policy`).  The twin is simulated with
-   ``ratio.simulate(inst, twin, convention="engine", block_size=B, eviction=E)``, ``E`` =
-   ``"resume"`` by default (what vLLM 0.32 does, model §7, §9) or ``"restart"``; per step the
-   set of running requests and the blocks of each must equal vLLM's, and per request the
-   completion round.  Every differing step or completion is a *mismatch*; the first is reported.
-3. **Explanation.**  :func:`hardware_check.mirror.mirror` restates vLLM's rules with two
-   switches.  If vLLM equals the mirror with ``resume="keep", stall=True`` step for step and the
-   toolkit equals it with the model's switches (``resume`` as ``E``, ``stall=False``), every
-   mismatch of layer 2 is accounted for by the documented rules that differ (the priority stall
-   of model §9, and under ``E = "restart"`` vLLM's keeping of produced tokens): the verdict is
-   ``explained``.  Otherwise the mismatches are *unexplained* and the verdict ``mismatch``.
+   :func:`hardware_check.mapping.reference_policy`).  Under ``eviction="resume"`` (default,
+   what vLLM 0.32 does, model §7, §9) a priority plan's twin is :func:`stall_twin`,
+   ``vllm_v1`` with the same key on the extended engine
+   (``simulate_extended(inst, "vllm_v1:...", convention="engine", block_size=B,
+   eviction="resume")``): vLLM's rules with its priority stall, a pause of queueing Q1.
+   Otherwise (FCFS plans, or ``eviction="restart"``) the twin is
+   ``ratio.simulate(inst, twin, convention="engine", block_size=B, eviction=E)``.  Per step
+   the set of running requests and the blocks of each must equal vLLM's, and per request the
+   completion round.  Every differing step or completion is a *mismatch*; the first is
+   reported.
+3. **Explanation** (base twin only).  :func:`hardware_check.mirror.mirror` restates vLLM's
+   rules with two switches.  If vLLM equals the mirror with ``resume="keep", stall=True`` step
+   for step and the toolkit equals it with the model's switches (``resume`` as ``E``,
+   ``stall=False``), every mismatch of layer 2 is accounted for by the documented rules that
+   differ (the priority stall, and under ``E = "restart"`` vLLM's keeping of produced tokens):
+   the verdict is ``explained``.  Otherwise the mismatches are *unexplained* and the verdict
+   ``mismatch``.  The stall twin has both rules, so a mismatch against it is unexplained.
    ``match`` means no mismatch and no accounting difference at all.
 """
 

@@ -38,8 +38,8 @@ class VLLMV1(EnginePolicy):
     Without a stall the run is ``vllm_priority`` (or ``vllm_fcfs``) of the base model, in the
     same eviction mode; with one, the skipped requests pause, which the base model cannot
     express (``tests/queueing/test_vllm_stall.py`` checks both, and that the run equals the
-    mirror step for step). One engine per step is planned at a time; on several engines each
-    ready engine is served in turn from the shared waiting queue.
+    mirror step for step). On several engines each ready engine runs these rules on its own
+    running list, and admits in turn from the shared waiting queue.
 
     References: vLLM v1 scheduler (``vllm/v1/core/sched/scheduler.py``, ``schedule()``: the
     running loop's preemption and ``break``, ``request_queue.py``); ``docs/hardware_check.md``,
