@@ -25,7 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Replay TRACE through vLLM 0.32 (its scheduler alone with a fake model output, or "
             "the full engine on CPU/CUDA with dummy weights), record blocks per request per "
-            "step, and compare with ratio.simulate (docs/model.md sections 2, 7, 9)."
+            "step, and compare with the model: ratio.simulate, or the vllm_v1 policy for "
+            "priority scheduling with --eviction resume (docs/model.md sections 2, 7, 9)."
         ),
     )
     p.add_argument("trace", help="kvratio-trace/1 JSON file")

@@ -9,17 +9,23 @@ Three layers, from strictest to loosest:
    exactly ``o`` steps, and it completes the step after its last one.  Volume sums follow.
 2. **Schedule vs the toolkit** (policies with a reactive twin: ``vllm_priority``, ``vllm_fcfs``,
    and ``svf``/``sjf``/``spf``/``fcfs`` whose vLLM run *is* that twin, see
-   :func:`hardware_check.mapping.reference_policy`).  The twin is simulated with
-   ``ratio.simulate(inst, twin, convention="engine", block_size=B, eviction=E)``, ``E`` =
-   ``"resume"`` by default (what vLLM 0.32 does, model §7, §9) or ``"restart"``; per step the
-   set of running requests and the blocks of each must equal vLLM's, and per request the
-   completion round.  Every differing step or completion is a *mismatch*; the first is reported.
-3. **Explanation.**  :func:`hardware_check.mirror.mirror` restates vLLM's rules with two
-   switches.  If vLLM equals the mirror with ``resume="keep", stall=True`` step for step and the
-   toolkit equals it with the model's switches (``resume`` as ``E``, ``stall=False``), every
-   mismatch of layer 2 is accounted for by the documented rules that differ (the priority stall
-   of model §9, and under ``E = "restart"`` vLLM's keeping of produced tokens): the verdict is
-   ``explained``.  Otherwise the mismatches are *unexplained* and the verdict ``mismatch``.
+   :func:`hardware_check.mapping.reference_policy`).  Under ``eviction="resume"`` (default,
+   what vLLM 0.32 does, model §7, §9) a priority plan's twin is :func:`stall_twin`,
+   ``vllm_v1`` with the same key on the extended engine
+   (``simulate_extended(inst, "vllm_v1:...", convention="engine", block_size=B,
+   eviction="resume")``): vLLM's rules with its priority stall, a pause of queueing Q1.
+   Otherwise (FCFS plans, or ``eviction="restart"``) the twin is
+   ``ratio.simulate(inst, twin, convention="engine", block_size=B, eviction=E)``.  Per step
+   the set of running requests and the blocks of each must equal vLLM's, and per request the
+   completion round.  Every differing step or completion is a *mismatch*; the first is
+   reported.
+3. **Explanation** (base twin only).  :func:`hardware_check.mirror.mirror` restates vLLM's
+   rules with two switches.  If vLLM equals the mirror with ``resume="keep", stall=True`` step
+   for step and the toolkit equals it with the model's switches (``resume`` as ``E``,
+   ``stall=False``), every mismatch of layer 2 is accounted for by the documented rules that
+   differ (the priority stall, and under ``E = "restart"`` vLLM's keeping of produced tokens):
+   the verdict is ``explained``.  Otherwise the mismatches are *unexplained* and the verdict
+   ``mismatch``.  The stall twin has both rules, so a mismatch against it is unexplained.
    ``match`` means no mismatch and no accounting difference at all.
 """
 
@@ -34,10 +40,20 @@ from hardware_check.mapping import ReplayPlan
 from hardware_check.mirror import MirrorRun, mirror
 from hardware_check.observe import EngineRun
 from ratio.costs import memory_trace
+from ratio.engine import ExtResult
 from ratio.model import Run, Schedule, check_eviction
+from ratio.policies import get_policy
 from ratio.simulator import SimResult, simulate
 
-__all__ = ["Mismatch", "Comparison", "compare", "engine_schedule", "plot_comparison"]
+__all__ = [
+    "Mismatch",
+    "Comparison",
+    "compare",
+    "engine_schedule",
+    "plot_comparison",
+    "stall_twin",
+    "twin_steps",
+]
 
 RESUME_NOTE = (
     "vLLM keeps a preempted request's outputs and resumes it with s + j tokens (model §7 "
@@ -87,6 +103,10 @@ class Comparison:
     engine_memory: np.ndarray = field(repr=False)
     mirror_run: MirrorRun = field(repr=False)
     eviction: str = "resume"
+    #: the policy spec the schedule was compared with (``plan.reference`` or its
+    #: :func:`stall_twin`), and the twin's engine run when it is the stall twin
+    twin: str | None = None
+    twin_run: ExtResult | None = field(default=None, repr=False)
 
     @property
     def verdict(self) -> str:
@@ -107,11 +127,12 @@ class Comparison:
         steps = len(self.run.steps)
         ref = self.plan.reference
         if self.verdict == "match":
-            what = (
-                f"ratio.simulate({ref!r}, eviction={self.eviction!r})"
-                if ref
-                else "the model's accounting"
-            )
+            if self.twin_run is not None:
+                what = f"simulate_extended({self.twin!r}, eviction={self.eviction!r})"
+            elif ref:
+                what = f"ratio.simulate({ref!r}, eviction={self.eviction!r})"
+            else:
+                what = "the model's accounting"
             return f"verdict: match - vLLM agrees with {what} in all {steps} steps"
         fm = self.first_mismatch
         assert fm is not None
@@ -142,6 +163,7 @@ class Comparison:
             "eviction": self.eviction,
             "policy": self.plan.policy,
             "reference": self.plan.reference,
+            "twin": self.twin,
             "engine": self.run.engine,
             "device": self.run.device,
             "vllm_version": self.run.vllm_version,
@@ -245,9 +267,89 @@ def _sim_steps(inst: Any, sim: SimResult, B: int) -> dict[int, dict[int, int]]:
     return steps
 
 
-def _schedule_mismatches(plan: ReplayPlan, run: EngineRun, ref: SimResult) -> list[Mismatch]:
-    inst = plan.instance
-    model = _sim_steps(inst, ref, plan.block_size)
+def twin_steps(res: ExtResult, B: int) -> dict[int, dict[int, int]]:
+    """Per round: request -> blocks held, from an engine run's batches (``record_batches``,
+    engine convention, whole prefill with the first token): a run that starts with a prompt
+    of ``s`` tokens (``s + j`` when it resumes) holds ``ceil((s + k - 1) / B)`` blocks in the
+    round that produces its k-th token of the run. A paused request is in no batch."""
+    prompt: dict[int, int] = {}
+    made: dict[int, int] = {}
+    steps: dict[int, dict[int, int]] = {}
+    for b in res.batches:
+        row = steps.setdefault(b.round, {})
+        for w in b.work:
+            i = w.request
+            if w.prefill:
+                prompt[i], made[i] = w.prefill, 0
+            row[i] = -(-(prompt[i] + made[i]) // B)
+            made[i] += 1
+    return steps
+
+
+@dataclass(frozen=True)
+class _Twin:
+    """What the comparison reads of the model's twin, from either engine layer."""
+
+    spec: str
+    steps: dict[int, dict[int, int]]
+    starts: tuple[int, ...]
+    completions: tuple[int, ...]
+    evictions: int
+    memory: np.ndarray
+    total_latency: int
+    paused: int  # request-rounds a running request spent outside the batch
+
+
+def _twin_of_sim(spec: str, inst: Any, sim: SimResult, B: int) -> _Twin:
+    return _Twin(
+        spec,
+        _sim_steps(inst, sim, B),
+        tuple(sim.starts),
+        tuple(sim.completions),
+        sim.evictions,
+        sim.memory,
+        sim.total_latency,
+        0,
+    )
+
+
+def _twin_of_run(spec: str, inst: Any, res: ExtResult, B: int) -> _Twin:
+    steps = twin_steps(res, B)
+    # Memory as the replay records vLLM's: blocks of the requests scheduled in the step (a
+    # paused request's blocks are held but not counted, on either side).
+    memory = np.zeros(max(steps, default=-1) + 1, dtype=np.int64)
+    for r, row in steps.items():
+        memory[r] = sum(row.values()) * B
+    running = sum(r.rounds for r in res.evicted) + sum(
+        c - p for c, p in zip(res.completions, res.starts, strict=True)
+    )
+    return _Twin(
+        spec,
+        steps,
+        tuple(res.starts),
+        tuple(res.completions),
+        res.evictions,
+        memory,
+        res.total_latency,
+        running - sum(len(row) for row in steps.values()),
+    )
+
+
+def stall_twin(plan: ReplayPlan) -> str | None:
+    """The ``vllm_v1`` spec (vLLM's v1 rules with the priority stall, an extended-engine
+    policy) for a plan that runs vLLM's priority scheduling with a reactive twin
+    ``vllm_priority:priority=P``; ``None`` for FCFS plans (the stall cannot fire there: the
+    request that preempts itself is the last of the running list) and plans without a twin."""
+    if plan.reference is None or plan.scheduling_policy != "priority":
+        return None
+    ref = get_policy(plan.reference)
+    if ref.name != "vllm_priority":
+        return None
+    return get_policy("vllm_v1", priority=ref.params["priority"]).spec
+
+
+def _schedule_mismatches(plan: ReplayPlan, run: EngineRun, twin: _Twin) -> list[Mismatch]:
+    model = twin.steps
     last = max([len(run.steps) - 1, *model.keys()]) if model else len(run.steps) - 1
     engine = {st.step: st.blocks for st in run.steps}
     out: list[Mismatch] = []
@@ -263,7 +365,7 @@ def _schedule_mismatches(plan: ReplayPlan, run: EngineRun, ref: SimResult) -> li
             out.append(
                 Mismatch(t, "blocks", diff[0], e[diff[0]], m[diff[0]], "blocks held in the step")
             )
-    for i, c in enumerate(ref.completions):
+    for i, c in enumerate(twin.completions):
         if run.completion[i] != c:
             out.append(
                 Mismatch(
@@ -298,7 +400,9 @@ def compare(plan: ReplayPlan, run: EngineRun, *, eviction: str = "resume") -> Co
     """Compare ``run`` (from either replay path) with the model; see the module docstring.
 
     ``eviction`` is the model's mode for the twin (model §7): ``"resume"`` (default, vLLM's
-    rule) or ``"restart"``."""
+    rule) or ``"restart"``. Under ``"resume"`` a priority plan is compared with its
+    :func:`stall_twin` (``vllm_v1`` on the extended engine), which also pauses the requests
+    that vLLM's priority stall skips; otherwise with ``ratio.simulate(plan.reference)``."""
     # long: one comparison per quantity of the module docstring, in its order, into one report
     eviction = check_eviction(eviction)
     inst = plan.instance
@@ -312,23 +416,45 @@ def compare(plan: ReplayPlan, run: EngineRun, *, eviction: str = "resume") -> Co
         if plan.reference
         else None
     )
-    mismatches = _schedule_mismatches(plan, run, ref) if ref is not None else []
     mir = mirror(plan, resume="keep", stall=True)
     vllm_is_mirror = _mirror_equal(run, mir)
+    stall_spec = stall_twin(plan) if eviction == "resume" else None
+    twin_run: ExtResult | None = None
+    twin: _Twin | None = None
     toolkit_is_mirror = True
-    if ref is not None:
+    if stall_spec is not None:
+        from ratio.queueing import simulate_extended
+
+        twin_run = simulate_extended(
+            inst,
+            stall_spec,
+            convention="engine",
+            block_size=B,
+            eviction="resume",
+            record_batches=True,
+        )
+        twin = _twin_of_run(stall_spec, inst, twin_run, B)
+    elif ref is not None:
+        assert plan.reference is not None
+        twin = _twin_of_sim(plan.reference, inst, ref, B)
         m2 = mirror(plan, resume="keep" if eviction == "resume" else "restart", stall=False)
         toolkit_is_mirror = (
             tuple(m2.runs[i][-1][0] for i in range(n)) == ref.starts
             and sum(m2.preemptions.values()) == ref.evictions
             and tuple(m2.completion[i] for i in range(n)) == ref.completions
         )
+    mismatches = _schedule_mismatches(plan, run, twin) if twin is not None else []
     explanations: list[str] = []
-    if run.total_preemptions and eviction == "restart":
-        explanations.append(RESUME_NOTE)
-    if mir.stalls:
-        explanations.append(f"{STALL_NOTE} ({mir.stalls} request-steps skipped)")
-    unexplained = [] if (vllm_is_mirror and toolkit_is_mirror) else list(mismatches)
+    if twin_run is None:
+        # The base twin has neither of vLLM's two rules that differ from the model's
+        # defaults; the stall twin has both, so nothing is left to explain there.
+        if run.total_preemptions and eviction == "restart":
+            explanations.append(RESUME_NOTE)
+        if mir.stalls:
+            explanations.append(f"{STALL_NOTE} ({mir.stalls} request-steps skipped)")
+    unexplained = (
+        [] if (vllm_is_mirror and toolkit_is_mirror and explanations) else list(mismatches)
+    )
     if not vllm_is_mirror and not mismatches:
         unexplained.append(
             Mismatch(
@@ -341,7 +467,7 @@ def compare(plan: ReplayPlan, run: EngineRun, *, eviction: str = "resume") -> Co
     eng_tokens = [sum(st.computed.values()) for st in run.steps]
     lat_engine = sum(run.completion[i] - inst.requests[i].arrival for i in range(n))
     vol_engine_conv = sum(v - r.output for v, r in zip(inst.volumes, inst.requests, strict=True))
-    sim_for_memory = ref if ref is not None else policy_sim
+    mem_model: Any = twin if twin is not None else policy_sim
     figures: list[tuple[str, Any, Any]] = [
         ("requests", n, n),
         (
@@ -351,15 +477,15 @@ def compare(plan: ReplayPlan, run: EngineRun, *, eviction: str = "resume") -> Co
         ),
         (f"total latency ({plan.policy}, model conv.)", policy_sim.total_latency, lat_engine),
     ]
-    if ref is not None and plan.reference != plan.policy:
-        figures.append((f"total latency ({plan.reference}, model)", ref.total_latency, lat_engine))
+    if twin is not None and twin.spec != plan.policy:
+        figures.append((f"total latency ({twin.spec}, model)", twin.total_latency, lat_engine))
     figures += [
-        ("makespan", int(max(sim_for_memory.completions)), int(max(run.completion.values()))),
-        ("preemptions", sim_for_memory.evictions, run.total_preemptions),
+        ("makespan", int(max(mem_model.completions)), int(max(run.completion.values()))),
+        ("preemptions", mem_model.evictions, run.total_preemptions),
         ("steps with a preemption", None, sum(1 for st in run.steps if st.preempted)),
         (
             "peak memory (tokens, blocks x B)",
-            int(sim_for_memory.memory.max(initial=0)),
+            int(mem_model.memory.max(initial=0)),
             int(eng_blocks.max(initial=0)),
         ),
         (
@@ -370,16 +496,20 @@ def compare(plan: ReplayPlan, run: EngineRun, *, eviction: str = "resume") -> Co
         ("volume, engine convention sum (V_i - o_i)", int(vol_engine_conv), sum(eng_tokens)),
         (
             "volume in blocks x B (engine conv.)",
-            int(sim_for_memory.memory.sum()),
+            int(mem_model.memory.sum()),
             int(eng_blocks.sum()),
         ),
         (
             "completion rounds equal to the model",
             None,
-            sum(1 for i in range(n) if run.completion[i] == sim_for_memory.completions[i]),
+            sum(1 for i in range(n) if run.completion[i] == mem_model.completions[i]),
         ),
         ("vLLM = mirror(resume=keep, stall)", None, vllm_is_mirror),
-        ("stalled request-steps (mirror)", 0, mir.stalls),
+        (
+            "stalled request-steps (model twin | mirror of vLLM)",
+            twin.paused if twin is not None else 0,
+            mir.stalls,
+        ),
     ]
     if not mir.stalls:
         # The engine's own runs, in the toolkit's accounting (resume mode, model §7), must give
@@ -415,6 +545,8 @@ def compare(plan: ReplayPlan, run: EngineRun, *, eviction: str = "resume") -> Co
         engine_memory=eng_blocks,
         mirror_run=mir,
         eviction=eviction,
+        twin=twin.spec if twin is not None else None,
+        twin_run=twin_run,
     )
 
 
@@ -438,16 +570,20 @@ def plot_comparison(cmp: Comparison, path: str | None = None, ax: Any = None) ->
         color="black",
         label=f"vLLM {cmp.run.engine} ({cmp.run.device}), blocks x {cmp.plan.block_size}",
     )
-    if cmp.reference_sim is not None:
-        mem = cmp.reference_sim.memory
+    twin_mem = None
+    if cmp.twin_run is not None and cmp.twin is not None:
+        twin_mem = _twin_of_run(cmp.twin, inst, cmp.twin_run, cmp.plan.block_size).memory
+    elif cmp.reference_sim is not None:
+        twin_mem = cmp.reference_sim.memory
+    if twin_mem is not None:
         ax.step(
-            range(len(mem)),
-            mem,
+            range(len(twin_mem)),
+            twin_mem,
             where="post",
             lw=1.2,
             ls="--",
             color="tab:orange",
-            label=f"model {cmp.plan.reference} (engine conv., blocks)",
+            label=f"model {cmp.twin} (engine conv., blocks)",
         )
     own = cmp.policy_sim.memory
     ax.step(

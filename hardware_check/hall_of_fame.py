@@ -67,6 +67,7 @@ def replay_hall_of_fame(
                     "line": f"{path.name}:{k}",
                     "policy": entry["policy"],
                     "reference": plan.reference,
+                    "twin": cmp.twin,
                     "n": inst.n,
                     "M": inst.capacity,
                     "steps": d["steps"],

@@ -36,6 +36,7 @@ from ratio.policies.svf_1bit import SVF1Bit
 from ratio.policies.vllm_fcfs import VLLMFCFS
 from ratio.policies.vllm_prefill_first import VLLMPrefillFirst
 from ratio.policies.vllm_priority import VLLMPriority
+from ratio.policies.vllm_v1 import VLLMV1
 from ratio.policies.wait import Wait
 
 __all__ = [
@@ -71,6 +72,7 @@ REGISTRY: dict[str, type[Policy]] = {
     "nested_wait": NestedWait,
     "greedy_evict": GreedyEvict,
     "gate_and_route": GateAndRoute,
+    "vllm_v1": VLLMV1,
 }
 
 

@@ -63,17 +63,17 @@ def random_traces(
 
 
 def check(plan: Any, run: Any, *, expect_match: bool | None = None) -> Any:
-    """Compare in the default resume mode (model §7): without the priority stall vLLM and the
-    model agree step for step, preemptions or not; with it, every difference is explained."""
+    """Compare in the default resume mode (model §7): vLLM and the model agree step for step,
+    preemptions and priority stalls included (priority plans are compared with ``vllm_v1``,
+    which pauses the requests the stall skips, queueing Q1)."""
     cmp = compare(plan, run)
     assert cmp.eviction == "resume"
     assert not cmp.accounting, cmp.accounting[:3]
     assert not cmp.unexplained, cmp.unexplained[:3]
     assert dict(cmp.run.completion) == cmp.mirror_run.completion
-    if cmp.mirror_run.stalls == 0:
-        assert cmp.verdict == "match", cmp.verdict_line()
-    else:
-        assert cmp.verdict in ("match", "explained"), cmp.verdict_line()
+    assert cmp.verdict == "match", cmp.verdict_line()
+    if plan.scheduling_policy == "priority" and plan.reference is not None:
+        assert cmp.twin is not None and cmp.twin.startswith("vllm_v1")
     if expect_match is not None:
         assert (cmp.verdict == "match") == expect_match
     return cmp
@@ -82,14 +82,34 @@ def check(plan: Any, run: Any, *, expect_match: bool | None = None) -> Any:
 # --- scheduler alone ------------------------------------------------------------------------
 @pytest.mark.parametrize("policy", ["vllm_priority", "vllm_fcfs", "svf"])
 def test_scheduler_replays_random_traces(policy: str) -> None:
-    preempted = 0
+    preempted = stalls = 0
     for inst in random_traces(20, capacity=64, prompt=(1, 24), output=(1, 16)):
         for B in (1, 4):
             plan = plan_replay(inst, policy, block_size=B)
             run = replay_scheduler(plan)
-            check(plan, run)
+            stalls += check(plan, run).mirror_run.stalls
             preempted += run.total_preemptions
     assert preempted > 0  # the family does exercise eviction
+    if policy != "vllm_fcfs":
+        assert stalls > 0  # and the priority stall
+
+
+@pytest.mark.parametrize("B", [1, 4])
+@pytest.mark.parametrize("policy", ["vllm_priority", "svf"])
+def test_scheduler_poisson40_stalls_and_matches(policy: str, B: int) -> None:
+    """vLLM's priority stall (8 skipped request-steps at B = 1, 6 at B = 4) is a pause of
+    ``vllm_v1`` (queueing Q1): match with 0 mismatches. Against the base twin, which cannot
+    pause (``--eviction restart``), every difference is explained by the stall and resume."""
+    inst = load(ROOT / "ratio" / "data" / "poisson40.json")
+    plan = plan_replay(inst, policy, block_size=B)
+    run = replay_scheduler(plan)
+    cmp = check(plan, run, expect_match=True)
+    assert cmp.mirror_run.stalls == {1: 8, 4: 6}[B] and run.total_preemptions > 0
+    assert cmp.to_dict()["mismatches"] == 0 and cmp.first_mismatch is None
+    assert cmp.twin == "vllm_v1"
+    old = compare(plan, run, eviction="restart")
+    assert old.twin == plan.reference and old.verdict == "explained" and not old.unexplained
+    assert len(old.explanations) == 2
 
 
 def test_scheduler_trace_with_preemptions_matches_in_resume_mode() -> None:
