@@ -149,6 +149,9 @@ class ExtResult:
     convention: str = "model"
     block_size: int = 1
     eviction: str = "restart"
+    #: Whether some evicted run paused (made fewer tokens than it had rounds): its ``Run``
+    #: then does not read as a base-model run.
+    evicted_paused: bool = False
 
     @property
     def evictions(self) -> int:
@@ -180,10 +183,12 @@ class ExtResult:
     @cached_property
     def uninterrupted(self) -> bool:
         """Whether the run is a base-model schedule: complete, on one engine, and every run
-        of a request went on without a pause (its completion is the schedule's)."""
+        of a request went on without a pause (an evicted run made a token in each of its
+        rounds, and each completion is the schedule's)."""
         return (
             self.instance is not None
             and self.complete
+            and not self.evicted_paused
             and len(set(self.engine_of)) <= 1
             and self.completions == self.schedule.completions(self.instance)
         )
@@ -921,6 +926,7 @@ class _Steps:
         self.O = [r.output for r in self.reqs]
         self.kept = [0] * n
         self.eviction = eviction
+        self.evicted_paused = False
         self._validate()
         self.status = [_FUTURE] * n
         self.prefilled = [0] * n
@@ -1119,6 +1125,8 @@ class _Steps:
         self.wasted += self.prefilled[i] + self.produced[i]
         self.backlog_tokens += lost
         j = self.produced[i]
+        if self.r - self.start[i] != j:
+            self.evicted_paused = True
         self.prefilled[i] = 0
         self.produced[i] = 0
         self.engine_of[i] = -1
@@ -1307,6 +1315,7 @@ class _Steps:
             self.convention,
             self.block,
             self.eviction,
+            self.evicted_paused,
         )
 
     def _apply(

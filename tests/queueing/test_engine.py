@@ -266,3 +266,24 @@ def test_cli_bad_input_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str
     assert main(["stability", *argv, "--horizon", "10"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "error" in err
+
+
+def test_a_paused_run_is_not_read_as_a_base_model_schedule() -> None:
+    """vLLM's priority stall (``vllm_v1``) pauses running requests; on this trace a paused run
+    is evicted later. Such a run is no base-model schedule (``uninterrupted`` is False), so its
+    costs come from the engine's own records, and the schedule the checker would read is not
+    offered as one (read as uninterrupted runs it overflows M)."""
+    from ratio.check import check
+    from ratio.model import Instance
+    from ratio.queueing import simulate_extended
+
+    inst = Instance.from_tuples(
+        30,
+        [(0, 8, 11), (1, 6, 1), (3, 6, 6), (4, 8, 10), (7, 5, 2), (7, 7, 10), (8, 7, 2),
+         (9, 2, 6), (9, 1, 10), (9, 3, 4), (10, 3, 5), (11, 7, 4)],
+    )  # fmt: skip
+    res = simulate_extended(inst, "vllm_v1", convention="engine", eviction="restart")
+    assert res.complete and res.evictions > 0
+    assert res.evicted_paused and not res.uninterrupted
+    assert not check(inst, res.schedule, convention="engine")
+    assert max(m for _, _, m in res.memory_rounds) <= 30
