@@ -1,12 +1,12 @@
-"""Base simulator vs extended engine on the same trace (issues 8 and 18: keep the base model's
-speed; the extended engine costs only where its features are used).
+"""``ratio.simulate`` vs the engine's extended entry on the same trace (issues 8 and 18: keep
+the base model's speed; the extended features cost only where they are used).
 
 Uses the trace of ``benchmarks/bench_simulator.py`` (log-normal chat lengths, Poisson at 0.5
 per round, M = 24,576). For each policy it times :func:`ratio.simulate` and
-:func:`ratio.queueing.simulate_extended` with default parameters (the engine's fast path, the
-base model's loop) on the same instance in the same process, checks that the schedules are
-identical, and reports both times and their ratio. ``--general`` also times the engine's
-general loop (``fast=False``, what any extended parameter runs) on the same trace.
+:func:`ratio.queueing.simulate_extended` with default parameters (the engine's base-model layer, plus the extended report) on the same
+instance in the same process, checks that the schedules are identical, and reports both times
+and their ratio. ``--general`` also times the engine's per-request layer (``fast=False``, what
+any extended parameter runs) on the same trace.
 
 Run: ``python benchmarks/bench_queueing.py [--n 100000] [--policies fcfs,svf] [--general]
 [--json]``
@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--policies", default="fcfs,svf,vllm_fcfs")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--general", action="store_true", help="also time the general loop")
+    ap.add_argument("--general", action="store_true", help="also time the per-request layer")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     inst = make_trace(args.n, args.seed)
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         for r in rows:
             general = ""
             if "general_seconds" in r:
-                general = f"general loop {r['general_seconds']:.2f}s ({r['general_ratio']}x)  "
+                general = f"per-request layer {r['general_seconds']:.2f}s ({r['general_ratio']}x)  "
             print(
                 f"{r['policy']:<12} n={r['n']}  base {r['base_seconds']:.2f}s  "
                 f"extended {r['extended_seconds']:.2f}s  ({r['ratio']}x)  {general}"

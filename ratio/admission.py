@@ -1,7 +1,8 @@
 """The admission tests of ``docs/model.md`` sections 6-7, written once.
 
-Both round loops call these functions: :mod:`ratio.simulator` (the base model's fast path) and
-the base-policy adapter of the extended engine (:mod:`ratio.queueing.policy`). They are pure:
+Both progress layers of the round engine (:mod:`ratio.engine`) call these functions: the
+base model's layer (``_Rounds``, what :func:`ratio.simulate` runs) and, through the base-policy
+adapter (:mod:`ratio.queueing.policy`), the per-request layer (``_Steps``). They are pure:
 the caller passes the running set as the look-ahead members, sorted by believed completion.
 
 A member ``j`` that started at ``p_j`` and believes it completes at ``C_j`` holds

@@ -395,7 +395,7 @@ def _no_pauses(
         return False
     if policy.base.admission == "batch" and block_size != 1:
         # A batch policy chooses in tokens; in blocks its batch can outgrow M later, which
-        # only the general loop checks (it evicts).
+        # only the per-request layer checks (it evicts).
         return False
     if until is not None or record_batches or record_backlog or on_batch is not None:
         return False

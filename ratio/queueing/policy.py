@@ -5,7 +5,7 @@ Every policy is in :data:`ratio.policies.REGISTRY`. An extended one
 (:class:`~ratio.policies.extended.EnginePolicy`) runs on the engine as it is; a base one (key
 + look-ahead / reservation / reactive, or batch ``decide``) runs through
 :class:`BasePolicyAdapter`, which applies the admission tests of ``model.md`` sections 6-7 from
-:mod:`ratio.admission`, the same functions the base simulator calls.
+:mod:`ratio.admission`, the same functions the engine's base-model layer calls.
 """
 
 from __future__ import annotations

@@ -1,9 +1,8 @@
-"""The extended engine with default parameters reproduces the base simulator bit for bit
-(``docs/queueing.md``: "a property test checks that the defaults give identical schedules and
-costs on random instances"). Two independent implementations checking each other: the
-engine's general loop (``fast=False``) against the base model's loop, which the engine itself
-runs as its fast path for these parameters; the fast path's result must equal the general
-loop's in every field."""
+"""The engine's two progress layers agree on the base model bit for bit (``docs/queueing.md``,
+"The engine": the defaults give identical schedules and costs on random instances). Two
+independent implementations checking each other in the one loop: the per-request layer
+(``fast=False``) against the base model's layer, which ``ratio.simulate`` and the extended
+entry run for these parameters; every reported field must be equal, in both eviction modes."""
 
 from __future__ import annotations
 
