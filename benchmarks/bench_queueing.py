@@ -3,10 +3,11 @@ the base model's speed; the extended features cost only where they are used).
 
 Uses the trace of ``benchmarks/bench_simulator.py`` (log-normal chat lengths, Poisson at 0.5
 per round, M = 24,576). For each policy it times :func:`ratio.simulate` and
-:func:`ratio.queueing.simulate_extended` with default parameters (the engine's base-model layer, plus the extended report) on the same
-instance in the same process, checks that the schedules are identical, and reports both times
-and their ratio. ``--general`` also times the engine's per-request layer (``fast=False``, what
-any extended parameter runs) on the same trace.
+:func:`ratio.queueing.simulate_extended` with default parameters (the engine's base-model
+layer, plus the extended report) on the same instance in the same process, checks that the
+schedules are identical, and reports both times and their ratio. ``--general`` also times
+the engine's per-request layer (``fast=False``, what any extended parameter runs) on the same
+trace.
 
 Run: ``python benchmarks/bench_queueing.py [--n 100000] [--policies fcfs,svf] [--general]
 [--json]``
