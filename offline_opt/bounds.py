@@ -29,6 +29,7 @@ counter-examples). :data:`RESUME_VALID` names the valid ones.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from fractions import Fraction
 from itertools import accumulate
 from typing import Any
@@ -378,6 +379,54 @@ def _lagrangian_exact(instance: Instance, lam: Any, scale: int) -> int:
     return -(-total // scale)
 
 
+def _subgradient_ascent(
+    instance: Instance,
+    T: int,
+    span: int,
+    ub: int | None,
+    deadline: float | None,
+    iters: int,
+    evaluate: Callable[[Any], tuple[float, Any]],
+) -> tuple[float, Any]:
+    """Subgradient ascent on the multipliers ``lam_0 .. lam_{T-1}`` of a Lagrangian bound
+    (shared by :func:`lagrangian_lower_bound` and :func:`lagrangian_resume_lower_bound`):
+    ``evaluate(lam)`` gives the relaxation's value and the memory per round of its minimiser
+    (arrays of length ``span``). Polyak steps towards ``ub`` (else 1.2 x the serial bound),
+    the step halved after 10 iterations without progress; stops after ``iters`` iterations, at
+    a zero subgradient, on reaching the target, or when another iteration (and the caller's
+    exact pass, about as long) would pass ``deadline``. Returns the best value and its
+    multipliers (``-inf`` and zeros when no iteration ran)."""
+    import time as _time
+
+    import numpy as np
+
+    M = instance.capacity
+    lam = np.zeros(span)
+    target = float(ub) if ub is not None else float(serial_lower_bound(instance)) * 1.2
+    theta = 1.0
+    best_val, best_lam = -math.inf, lam[:T].copy()
+    since = 0
+    dt = 0.0  # seconds of one iteration (the exact pass at the end costs about as much)
+    for _ in range(iters):
+        now = _time.perf_counter()
+        if deadline is not None and now + 2 * dt > deadline:
+            break
+        val, mem = evaluate(lam)
+        if val > best_val + 1e-9:
+            best_val, best_lam, since = val, lam[:T].copy(), 0
+        else:
+            since += 1
+            if since >= 10:
+                theta, since = theta / 2, 0
+        g = mem[:T] - M
+        norm = float(g @ g)
+        if norm == 0.0 or target <= val:
+            break
+        lam[:T] = np.maximum(0.0, lam[:T] + theta * (target - val) / norm * g)
+        dt = _time.perf_counter() - now
+    return best_val, best_lam
+
+
 def lagrangian_lower_bound(
     instance: Instance,
     horizon: int,
@@ -419,9 +468,6 @@ def lagrangian_lower_bound(
     that nothing overflows int64. ``O(n x T)`` per iteration; stops after ``iters``
     iterations or at ``deadline``.
     """
-    # long: the subgradient ascent and the exact re-evaluation share the arrays
-    import time as _time
-
     import numpy as np
 
     reqs = instance.requests
@@ -433,16 +479,9 @@ def lagrangian_lower_bound(
     omax = max(r.output for r in reqs)
     span = max(T, max(r.arrival for r in reqs)) + omax + 1
     tt = np.arange(span, dtype=np.float64)
-    lam = np.zeros(span)
-    target = float(ub) if ub is not None else float(serial_lower_bound(instance)) * 1.2
-    theta = 1.0
-    best_val, best_lam = -math.inf, lam[:T].copy()
-    since = 0
-    dt = 0.0  # seconds of one iteration (the exact pass at the end costs about as much)
-    for _ in range(iters):
-        now = _time.perf_counter()
-        if deadline is not None and now + 2 * dt > deadline:
-            break
+
+    def evaluate(lam: Any) -> tuple[float, Any]:
+        """The relaxation's value at ``lam`` and the memory of its minimising starts."""
         P0 = np.concatenate([[0.0], np.cumsum(lam)])
         P1 = np.concatenate([[0.0], np.cumsum(lam * tt)])
         val = -M * float(P0[T])
@@ -453,18 +492,9 @@ def lagrangian_lower_bound(
             val += float(c[k])
             pj = int(p[k])
             mem[pj : pj + r.output] += r.prompt + tt[1 : r.output + 1]
-        if val > best_val + 1e-9:
-            best_val, best_lam, since = val, lam[:T].copy(), 0
-        else:
-            since += 1
-            if since >= 10:
-                theta, since = theta / 2, 0
-        g = mem[:T] - M
-        norm = float(g @ g)
-        if norm == 0.0 or target <= val:
-            break
-        lam[:T] = np.maximum(0.0, lam[:T] + theta * (target - val) / norm * g)
-        dt = _time.perf_counter() - now
+        return val, mem
+
+    best_val, best_lam = _subgradient_ascent(instance, T, span, ub, deadline, iters, evaluate)
     if best_val == -math.inf:
         return serial_lower_bound(instance)
     lmax = float(best_lam.max())
@@ -604,9 +634,6 @@ def lagrangian_resume_lower_bound(
     the reported bound is recomputed exactly for the best multipliers rounded down to
     integers over a power-of-two scale chosen so that nothing overflows int64.
     """
-    # long: the subgradient ascent and the exact re-evaluation share the arrays
-    import time as _time
-
     import numpy as np
 
     reqs = instance.requests
@@ -617,16 +644,9 @@ def lagrangian_resume_lower_bound(
     M = instance.capacity
     omax = max(r.output for r in reqs)
     span = max(T, max(r.arrival for r in reqs)) + omax + 1
-    lam = np.zeros(span)
-    target = float(ub) if ub is not None else float(serial_lower_bound(instance)) * 1.2
-    theta = 1.0
-    best_val, best_lam = -math.inf, lam[:T].copy()
-    since = 0
-    dt = 0.0
-    for _ in range(iters):
-        now = _time.perf_counter()
-        if deadline is not None and now + 2 * dt > deadline:
-            break
+
+    def evaluate(lam: Any) -> tuple[float, Any]:
+        """The relaxation's value at ``lam`` and the memory of its minimising token rounds."""
         val = -M * float(lam[:T].sum())
         mem = np.zeros(span)
         for r in reqs:
@@ -639,18 +659,9 @@ def lagrangian_resume_lower_bound(
                 mem[lo + t] += r.prompt + k
                 if k > 1:
                     t = int(np.argmin(tables[k - 2][:t]))
-        if val > best_val + 1e-9:
-            best_val, best_lam, since = val, lam[:T].copy(), 0
-        else:
-            since += 1
-            if since >= 10:
-                theta, since = theta / 2, 0
-        g = mem[:T] - M
-        norm = float(g @ g)
-        if norm == 0.0 or target <= val:
-            break
-        lam[:T] = np.maximum(0.0, lam[:T] + theta * (target - val) / norm * g)
-        dt = _time.perf_counter() - now
+        return val, mem
+
+    best_val, best_lam = _subgradient_ascent(instance, T, span, ub, deadline, iters, evaluate)
     lmax = float(best_lam.max()) if best_val > -math.inf else 0.0
     if lmax <= 0.0:
         return _lagrangian_resume_exact(instance, np.zeros(T, dtype=np.int64), 1)
