@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from ratio.model import Instance, Request
 
-__all__ = ["instances", "requests", "REGIMES"]
+__all__ = ["instances", "requests", "crowded_instances", "REGIMES"]
 
 REGIMES = ("all_at_zero", "online")
 
@@ -112,3 +112,18 @@ def instances(
         m = max(m, math.ceil(Fraction(top) / cap))
     reqs = [Request(r.arrival, r.prompt, r.output, f"r{i}") for i, r in enumerate(reqs)]
     return Instance(m, tuple(reqs), {"generator": "ratio.strategies.instances", "regime": regime})
+
+
+@st.composite
+def crowded_instances(draw: st.DrawFn) -> Instance:
+    """Small ``M`` (a multiple of 4, so of block sizes 1, 2 and 4) and 1-10 requests arriving in
+    rounds 0-12, each fitting ``M`` alone: crowded, so that reactive policies preempt often (the
+    vLLM mirror and stall tests draw from it)."""
+    M = 4 * draw(st.integers(2, 12))
+    n = draw(st.integers(1, 10))
+    reqs = []
+    for _ in range(n):
+        s = draw(st.integers(1, M // 2))
+        o = draw(st.integers(1, max(1, M - s)))
+        reqs.append((draw(st.integers(0, 12)), s, o))
+    return Instance.from_tuples(M, reqs)

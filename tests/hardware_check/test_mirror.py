@@ -16,18 +16,9 @@ from ratio.errors import InputError
 from ratio.model import Instance
 from ratio.policies import get_policy
 from ratio.simulator import simulate
+from ratio.strategies import crowded_instances
 
-
-@st.composite
-def traces(draw: st.DrawFn) -> Instance:
-    M = 4 * draw(st.integers(2, 12))  # a multiple of every block size used below
-    n = draw(st.integers(1, 10))
-    reqs = []
-    for _ in range(n):
-        s = draw(st.integers(1, M // 2))
-        o = draw(st.integers(1, max(1, M - s)))
-        reqs.append((draw(st.integers(0, 12)), s, o))
-    return Instance.from_tuples(M, reqs)
+traces = crowded_instances  # small M, crowded arrivals: preemptions and stalls
 
 
 POLICIES = ["vllm_priority", "vllm_fcfs", "vllm_priority:priority=output", "svf", "fcfs"]

@@ -28,23 +28,13 @@ from ratio.policies import get_policy
 from ratio.policies.vllm_v1 import VLLMV1
 from ratio.queueing import simulate_extended
 from ratio.simulator import simulate
+from ratio.strategies import crowded_instances
 from ratio.testing import run_battery
 
 ROOT_DATA = Path(__file__).resolve().parents[2] / "ratio" / "data"
 
 
-@st.composite
-def traces(draw: st.DrawFn) -> Instance:
-    """As ``tests/hardware_check/test_mirror.py``: small M, crowded arrivals, so that
-    preemptions and stalls are common."""
-    M = 4 * draw(st.integers(2, 12))
-    n = draw(st.integers(1, 10))
-    reqs = []
-    for _ in range(n):
-        s = draw(st.integers(1, M // 2))
-        o = draw(st.integers(1, max(1, M - s)))
-        reqs.append((draw(st.integers(0, 12)), s, o))
-    return Instance.from_tuples(M, reqs)
+traces = crowded_instances  # small M, crowded arrivals: preemptions and stalls
 
 
 POLICIES = ["vllm_priority", "svf", "vllm_priority:priority=output", "vllm_fcfs", "fcfs"]
