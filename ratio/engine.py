@@ -249,6 +249,15 @@ class ExtResult:
         return {j: last[j] - first[j] for j in sorted(done)}
 
 
+def _check_counting(convention: str, block_size: int) -> None:
+    """Memory counting as ``docs/model.md`` sections 2 and 9 define it: the ``model`` or
+    ``engine`` convention, whole blocks of ``block_size >= 1`` tokens."""
+    if convention not in ("model", "engine"):
+        raise InputError(f"convention must be 'model' or 'engine', got {convention!r}")
+    if isinstance(block_size, bool) or not isinstance(block_size, int) or block_size < 1:
+        raise InputError(f"block_size must be an integer >= 1, got {block_size!r}")
+
+
 def run_rounds(
     instance: Instance,
     policy: Policy,
@@ -261,12 +270,12 @@ def run_rounds(
     """Run a base policy on the base model: the engine with every parameter at its default
     (the :class:`_Rounds` layer). :func:`ratio.simulate` is the public entry; this returns the
     finished layer (``schedule()``, ``admitted_order``)."""
-    if convention not in ("model", "engine"):
-        raise InputError(f"convention must be 'model' or 'engine', got {convention!r}")
-    if isinstance(block_size, bool) or not isinstance(block_size, int) or block_size < 1:
-        raise InputError(f"block_size must be an integer >= 1, got {block_size!r}")
+    _check_counting(convention, block_size)
     if policy.admission not in ("lookahead", "reactive", "batch"):
-        raise InputError(f"policy {policy.spec!r} plans batches: run it with run_engine")
+        raise InputError(
+            f"policy {policy.spec!r} needs the extended engine (ratio.queueing), "
+            "not the base simulator"
+        )
     layer = _Rounds(instance, policy, convention, block_size, check_eviction(eviction))
     _loop(layer, None, max_rounds)
     return layer
@@ -894,10 +903,7 @@ class _Steps:
             raise InputError(
                 f"first_token must be one of {', '.join(FIRST_TOKEN)}, got {first_token!r}"
             )
-        if convention not in ("model", "engine"):
-            raise InputError(f"convention must be 'model' or 'engine', got {convention!r}")
-        if isinstance(block_size, bool) or not isinstance(block_size, int) or block_size < 1:
-            raise InputError(f"block_size must be an integer >= 1, got {block_size!r}")
+        _check_counting(convention, block_size)
         self.reqs = tuple(requests)
         self.pol = policy
         self.engines = tuple(engines)

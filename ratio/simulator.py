@@ -20,7 +20,6 @@ import numpy as np
 
 from ratio.costs import Costs, compute_costs, memory_trace
 from ratio.engine import make_view, run_rounds
-from ratio.errors import InputError
 from ratio.model import Instance, Schedule, check_eviction
 from ratio.policies import Policy, get_policy
 
@@ -129,16 +128,7 @@ def simulate(
     """
     pol = get_policy(policy)
     eviction = check_eviction(eviction)
-    if convention not in ("model", "engine"):
-        raise InputError(f"convention must be 'model' or 'engine', got {convention!r}")
-    if isinstance(block_size, bool) or not isinstance(block_size, int) or block_size < 1:
-        raise InputError(f"block_size must be an integer >= 1, got {block_size!r}")
-    if pol.admission not in ("lookahead", "reactive", "batch"):
-        raise InputError(
-            f"policy {pol.spec!r} needs the extended engine (ratio.queueing), "
-            "not the base simulator"
-        )
-    layer = run_rounds(
+    layer = run_rounds(  # checks the convention, the block size and the policy's kind
         instance,
         pol,
         convention=convention,
