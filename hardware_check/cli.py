@@ -33,13 +33,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--policy", default="vllm_priority", help="policy under test (default %(default)s)"
     )
-    p.add_argument("--engine", choices=("scheduler", "full"), default="scheduler")
+    p.add_argument(
+        "--engine",
+        choices=("scheduler", "full", "paged"),
+        default="scheduler",
+        help=(
+            "vLLM's scheduler alone, the full vLLM engine, or transformers' continuous batching "
+            "(a paged-KV engine with its own FIFO scheduler: --policy does not apply, and the "
+            "check is of memory accounting; hardware_check/paged_replay.py)"
+        ),
+    )
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     p.add_argument(
         "--block-size",
         type=int,
         default=None,
-        help="KV block size B (default: 1 for --engine scheduler, 32 on CPU, 16 on CUDA)",
+        help=(
+            "KV block size B (default: 1 for --engine scheduler, 4 for paged, and for full "
+            "32 on CPU, 16 on CUDA)"
+        ),
     )
     p.add_argument(
         "--eviction",
@@ -62,6 +74,8 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     from ratio.cli import emit, table
     from ratio.io import load
 
+    if args.engine == "paged":
+        return _cmd_replay_paged(args)
     if importlib.util.find_spec("vllm") is None:
         raise InputError(
             "vLLM is not installed: run `bash hardware_check/install_cpu.sh` (kvratio[vllm])"
@@ -118,6 +132,65 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     if args.plot:
         text += f"plot written to {args.plot}\n"
     text += cmp.verdict_line()
+    print(f"replay: {len(run.steps)} steps in {run.seconds:.1f} s", file=sys.stderr)
+    emit(args, obj, text)
+    return 0
+
+
+def _cmd_replay_paged(args: argparse.Namespace) -> int:
+    """``kvratio replay --engine paged``: transformers' continuous batching, accounting check."""
+    from ratio.cli import emit, table
+    from ratio.io import load
+
+    if importlib.util.find_spec("transformers") is None:
+        raise InputError(
+            "transformers is not installed: run `bash hardware_check/install_cpu.sh` "
+            "(kvratio[vllm])"
+        )
+    if args.eviction != "resume":
+        raise InputError(
+            "--engine paged: transformers' engine resumes an evicted request (its soft reset "
+            "keeps the generated tokens), so only --eviction resume applies"
+        )
+    model = Path(args.model) if args.model else None
+    if model is not None and not (model / "config.json").is_file():
+        raise InputError(f"--model {model}: no config.json there")
+    from hardware_check.paged_replay import TINY_MODEL, plot_paged, replay_paged
+
+    inst = load(args.trace)
+    run = replay_paged(
+        inst,
+        block_size=args.block_size or 4,
+        model=model or TINY_MODEL,
+        device=args.device,
+        dtype="float32" if args.device == "cpu" else "bfloat16",
+        source=args.trace,
+    )
+    obj = run.to_dict()
+    if args.plot:
+        plot_paged(run, args.plot)
+        obj["plot"] = args.plot
+    if args.records:
+        Path(args.records).write_text(json.dumps(run.to_dict(steps=True)))
+        obj["records"] = args.records
+    keys = (
+        "steps",
+        "busy_steps",
+        "evictions",
+        "paused_request_steps",
+        "peak_blocks",
+        "makespan",
+        "total_latency",
+    )
+    text = (
+        f"replay of {args.trace}: {run.engine} ({run.device}, attention {run.attention}), "
+        f"B = {run.block_size}, {run.blocks} blocks, {len(run.steps)} steps, "
+        f"{run.seconds:.1f} s\n"
+    )
+    text += table([(k, obj[k]) for k in keys], ("figure", "engine")) + "\n"
+    if args.plot:
+        text += f"plot written to {args.plot}\n"
+    text += run.verdict_line()
     print(f"replay: {len(run.steps)} steps in {run.seconds:.1f} s", file=sys.stderr)
     emit(args, obj, text)
     return 0
