@@ -173,21 +173,20 @@ def _cmd_replay_paged(args: argparse.Namespace) -> int:
     if args.records:
         Path(args.records).write_text(json.dumps(run.to_dict(steps=True)))
         obj["records"] = args.records
-    keys = (
-        "steps",
-        "busy_steps",
-        "evictions",
-        "paused_request_steps",
-        "peak_blocks",
-        "makespan",
-        "total_latency",
-    )
+    rows = [
+        ("evictions", obj["evictions"], obj["twin_evictions"]),
+        ("paused request-steps", obj["paused_request_steps"], obj["twin_paused_request_steps"]),
+        ("steps (busy)", f"{obj['steps']} ({obj['busy_steps']})", ""),
+        ("peak blocks", obj["peak_blocks"], ""),
+        ("makespan", obj["makespan"], ""),
+        ("total latency", obj["total_latency"], ""),
+    ]
     text = (
         f"replay of {args.trace}: {run.engine} ({run.device}, attention {run.attention}), "
         f"B = {run.block_size}, {run.blocks} blocks, {len(run.steps)} steps, "
         f"{run.seconds:.1f} s\n"
     )
-    text += table([(k, obj[k]) for k in keys], ("figure", "engine")) + "\n"
+    text += table(rows, ("figure", "engine", f"model ({obj['twin']})")) + "\n"
     if args.plot:
         text += f"plot written to {args.plot}\n"
     text += run.verdict_line()

@@ -58,6 +58,9 @@ __all__ = ["PagedRun", "PagedStep", "load_model", "replay_paged", "plot_paged", 
 #: A model folder with only a config.json (2 layers, hidden 128); weights are random.
 TINY_MODEL = Path(__file__).with_name("models") / "tiny-llama"
 
+#: The model policy that restates the engine's scheduling rules (``ratio/policies/hf_fifo.py``).
+TWIN = "hf_fifo"
+
 #: An end-of-sequence id no model samples, so every request produces exactly ``o`` tokens.
 NO_EOS = -1
 
@@ -105,7 +108,10 @@ class PagedRun:
     steps: tuple[PagedStep, ...]
     finish: tuple[int, ...]  # step in which each request produced its last token
     produced: tuple[int, ...]
-    mismatches: tuple[dict[str, Any], ...]
+    mismatches: tuple[dict[str, Any], ...]  # accounting (sections 2, 7, 9)
+    schedule_mismatches: tuple[dict[str, Any], ...]  # against the twin policy, hf_fifo
+    twin_evictions: int
+    twin_paused: int
     engine: str
     device: str
     model: str
@@ -115,7 +121,7 @@ class PagedRun:
 
     @property
     def verdict(self) -> str:
-        return "match" if not self.mismatches else "mismatch"
+        return "match" if not (self.mismatches or self.schedule_mismatches) else "mismatch"
 
     @property
     def evictions(self) -> int:
@@ -127,12 +133,14 @@ class PagedRun:
 
     def verdict_line(self) -> str:
         head = (
-            f"verdict: {self.verdict} ({len(self.mismatches)} accounting mismatches in "
+            f"verdict: {self.verdict} ({len(self.mismatches)} accounting and "
+            f"{len(self.schedule_mismatches)} schedule mismatches against {TWIN} in "
             f"{len(self.steps)} steps; {self.evictions} evictions, "
             f"{self.paused_request_steps} paused request-steps)"
         )
-        if self.mismatches:
-            head += f"; first: {json.dumps(self.mismatches[0])}"
+        first = (self.mismatches or self.schedule_mismatches or (None,))[0]
+        if first is not None:
+            head += f"; first: {json.dumps(first)}"
         return head
 
     def to_dict(self, *, steps: bool = False) -> dict[str, Any]:
@@ -155,8 +163,13 @@ class PagedRun:
             "makespan": max(self.finish, default=-1) + 1,
             "total_latency": sum(self.finish) + len(self.finish),
             "verdict": self.verdict,
-            "mismatches": len(self.mismatches),
-            "first_mismatch": self.mismatches[0] if self.mismatches else None,
+            "mismatches": len(self.mismatches) + len(self.schedule_mismatches),
+            "accounting_mismatches": len(self.mismatches),
+            "schedule_mismatches": len(self.schedule_mismatches),
+            "first_mismatch": (self.mismatches or self.schedule_mismatches or (None,))[0],
+            "twin": TWIN,
+            "twin_evictions": self.twin_evictions,
+            "twin_paused_request_steps": self.twin_paused,
             "seconds": self.seconds,
             "step_fit": self.step_fit,
         }
@@ -311,6 +324,7 @@ def replay_paged(
         if produced[i] != r.output:
             mismatches.append({"request": i, "produced": produced[i], "output": r.output})
     _release(manager)
+    schedule, twin_evictions, twin_paused = _against_twin(inst, block_size, steps, finish)
     from hardware_check.gpu_check import fit_step_times
 
     busy = [s for s in steps if s.batch][3:]  # the first steps include warm-up
@@ -326,6 +340,9 @@ def replay_paged(
         finish=tuple(finish),
         produced=tuple(produced),
         mismatches=tuple(mismatches),
+        schedule_mismatches=tuple(schedule),
+        twin_evictions=twin_evictions,
+        twin_paused=twin_paused,
         engine=f"transformers {transformers.__version__} continuous batching",
         device=device,
         model=str(model),
@@ -333,6 +350,48 @@ def replay_paged(
         seconds=time.perf_counter() - t0,
         step_fit=fit_step_times([s.tokens for s in busy], [s.seconds for s in busy]),
     )
+
+
+def _against_twin(
+    inst: Instance, block_size: int, steps: list[PagedStep], finish: list[int]
+) -> tuple[list[dict[str, Any]], int, int]:
+    """The engine's run against the model's twin :data:`TWIN` on the extended engine (engine
+    convention, blocks of ``block_size``, ``eviction=resume``): the same requests computed with
+    the same blocks in every step, and the same completion rounds. Returns the differences, and
+    the twin's evictions and paused request-steps."""
+    from hardware_check.compare import twin_steps
+    from ratio.queueing import simulate_extended
+
+    res = simulate_extended(
+        inst,
+        TWIN,
+        convention="engine",
+        block_size=block_size,
+        eviction="resume",
+        record_batches=True,
+    )
+    model = twin_steps(res, block_size)
+    out: list[dict[str, Any]] = []
+    engine_rounds = {s.step for s in steps if s.batch}
+    for r in sorted(engine_rounds | set(model)):
+        step = steps[r] if r < len(steps) else None
+        eng = {i: step.held[i] for i in step.batch} if step is not None else {}
+        mod = model.get(r, {})
+        if eng != mod:
+            out.append(
+                {
+                    "step": r,
+                    "engine": {str(k): v for k, v in sorted(eng.items())},
+                    "model": {str(k): v for k, v in sorted(mod.items())},
+                }
+            )
+    for i, (f, c) in enumerate(zip(finish, res.completions, strict=True)):
+        if f + 1 != c:
+            out.append({"request": i, "engine_completion": f + 1, "model_completion": c})
+    running = sum(r.rounds for r in res.evicted) + sum(
+        c - p for c, p in zip(res.completions, res.starts, strict=True)
+    )
+    return out, res.evictions, running - sum(len(row) for row in model.values())
 
 
 def _drive(
@@ -626,7 +685,7 @@ def main(argv: list[str] | None = None) -> int:
                 r.evictions,
                 r.paused_request_steps,
                 r.verdict,
-                len(r.mismatches),
+                len(r.mismatches) + len(r.schedule_mismatches),
             )
             for r in runs
         ]

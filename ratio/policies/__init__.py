@@ -24,6 +24,7 @@ from ratio.policies.fastertransformer import FasterTransformer
 from ratio.policies.fcfs import FCFS
 from ratio.policies.gate_and_route import GateAndRoute
 from ratio.policies.greedy_evict import GreedyEvict
+from ratio.policies.hf_fifo import HFFifo
 from ratio.policies.mcsf import MCSF
 from ratio.policies.nested_wait import NestedWait
 from ratio.policies.orca import Orca
@@ -73,6 +74,7 @@ REGISTRY: dict[str, type[Policy]] = {
     "greedy_evict": GreedyEvict,
     "gate_and_route": GateAndRoute,
     "vllm_v1": VLLMV1,
+    "hf_fifo": HFFifo,
 }
 
 

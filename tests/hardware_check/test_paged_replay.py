@@ -26,6 +26,9 @@ except Exception as exc:  # pragma: no cover - depends on the environment
         allow_module_level=True,
     )
 
+from hypothesis import HealthCheck, assume, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
 from hardware_check.paged_replay import (  # noqa: E402
     PagedStep,
     _accounting,
@@ -35,6 +38,8 @@ from hardware_check.paged_replay import (  # noqa: E402
 from ratio.errors import InputError  # noqa: E402
 from ratio.io import load  # noqa: E402
 from ratio.model import Instance, Request  # noqa: E402
+from ratio.policies.hf_fifo import HFFifo  # noqa: E402
+from ratio.strategies import crowded_instances  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "ratio" / "data"
 TINY = Path(__file__).resolve().parents[2] / "hardware_check" / "models" / "tiny-llama"
@@ -174,3 +179,61 @@ def test_gpu_check_script_runs_on_cpu(tmp_path: Path) -> None:
     assert res["hall_of_fame_mismatched"] == 0 and len(res["hall_of_fame"]) >= 20
     assert res["timing"]["verdict"] == "match" and res["timing"]["busy"]
     assert res["timing"]["decode_seconds_by_batch"]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(inst=crowded_instances(), block_size=st.sampled_from([1, 2, 4]))
+def test_the_twin_is_the_engine_on_crowded_traces(inst: Instance, block_size: int) -> None:
+    """hf_fifo (ratio/policies/hf_fifo.py) computes what the engine computes, step for step."""
+    from hardware_check.paged_replay import load_model, too_large
+
+    assume(not too_large(inst, block_size))
+    global _MODEL
+    if _MODEL is None:
+        _MODEL = load_model(TINY, "cpu", "float32", 0)
+    run = replay_paged(inst, block_size=block_size, torch_model=_MODEL)
+    assert run.verdict == "match", (run.mismatches or run.schedule_mismatches)[:2]
+    assert run.twin_evictions == run.evictions
+    assert run.twin_paused == run.paused_request_steps
+
+
+_MODEL = None
+
+
+class _HeadOfLine(HFFifo):
+    def _schedule(self, state, engine, free, gone):  # type: ignore[no-untyped-def]
+        served, starved, free = super()._schedule(state, engine, free, gone)
+        waiting = [i for i in self._queue]
+        admitted = [i for i in served if i in waiting]
+        # keep only the admissions before the first waiting request that was skipped
+        kept = []
+        for i in waiting:
+            if i not in admitted:
+                break
+            kept.append(i)
+        for i in admitted[len(kept) :]:
+            v = state.view(i)
+            free += state.held_after(i, v.prompt, False)
+        return [i for i in served if i not in admitted or i in kept], starved, free
+
+
+class _OldestStarved(HFFifo):
+    def _offload(self, state, engine, starved, free, active):  # type: ignore[no-untyped-def]
+        return super()._offload(state, engine, starved[::-1], free, active)
+
+
+class _NeverBlocks(HFFifo):
+    def _offload(self, state, engine, starved, free, active):  # type: ignore[no-untyped-def]
+        out = super()._offload(state, engine, starved, free, active)
+        self._blocked = False
+        return out
+
+
+@pytest.mark.parametrize("variant", [_HeadOfLine, _OldestStarved, _NeverBlocks])
+def test_a_wrong_twin_is_a_mismatch(variant: type, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ratio.policies import REGISTRY
+
+    monkeypatch.setitem(REGISTRY, "hf_fifo", variant)
+    run = replay_paged(load(DATA / "poisson40.json"), block_size=1)
+    assert run.mismatches == ()  # the engine's accounting is untouched
+    assert run.schedule_mismatches and run.verdict == "mismatch"
