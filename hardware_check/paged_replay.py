@@ -17,8 +17,9 @@ against the model's (``docs/model.md`` sections 2, 7 and 9):
   the paged attention is written in PyTorch).
 * **Settings that keep the engine's decisions memory-bound:** the FIFO scheduler with
   ``safety_margin=0`` (its default reserves 15 % of the blocks), a token budget of ``M + n``
-  (no prompt is split), no prefix sharing, no decode fast path, and no CPU offload space, so an
-  evicted request is "soft reset": requeued with its generated tokens as prompt, which is
+  (no prompt is split), no prefix sharing, no decode fast path, no CUDA graphs, no asynchronous
+  batching, SDPA attention everywhere, and no CPU offload space, so an evicted request is "soft
+  reset": requeued with its generated tokens as prompt, which is
   ``eviction=resume`` of model section 7.
 * **What is compared, per step and per request,** with counts kept here, not read from the
   engine: a request computed in the step that produces its token ``j + 1`` holds
@@ -30,9 +31,10 @@ against the model's (``docs/model.md`` sections 2, 7 and 9):
   stay within ``M // B``.  Each request must produce exactly ``o`` tokens.
 
 The engine's scheduling is its own (decode first, then waiting requests in arrival order,
-skipping those that do not fit; starved requests are evicted newest first).  The comparison
-is of memory accounting, which every schedule must satisfy; which requests run is recorded,
-not judged.
+skipping those that do not fit; starved requests are evicted newest first), and the model
+states it as the extended-engine policy ``hf_fifo`` (``ratio/policies/hf_fifo.py``): the replay
+also runs that twin and requires the same requests, with the same blocks, in every step, and the
+same completion rounds.
 
 Each busy step's wall time is recorded with its batch size and token count, and fitted to
 ``c0 + c1 * tokens`` (:func:`hardware_check.gpu_check.fit_step_times`), to calibrate the batch
@@ -181,6 +183,8 @@ class PagedRun:
 def too_large(inst: Instance, block_size: int) -> str | None:
     """Why ``inst`` cannot run with blocks of ``block_size`` (a request's peak, section 9,
     needs more than ``M // B`` blocks), or None."""
+    if block_size < 1:
+        return f"the block size must be at least 1, got {block_size}"
     blocks = inst.capacity // block_size
     for i, r in enumerate(inst.requests):
         need = math.ceil((r.prompt + r.output - 1) / block_size)
@@ -229,6 +233,8 @@ def _build(inst: Instance, block_size: int, model: Any, seed: int) -> tuple[Any,
         safety_margin=0.0,
         max_blocks_per_request=0,
         use_cuda_graph=False,
+        use_async_batching=False,  # one step is computed and applied before the next
+        auto_switch_to_flash=False,  # the same attention on every machine
         allow_block_sharing=False,
         cpu_offload_space=0,
         seed=seed,
@@ -301,15 +307,13 @@ def replay_paged(
     ratio.errors.InputError
         If a request is larger than ``M`` or ``M < B``.
     """
-    from ratio.errors import InputError
-
-    if block_size < 1:
-        raise InputError(f"the block size must be at least 1, got {block_size}")
-    blocks = inst.capacity // block_size
-    reqs = inst.requests
     why = too_large(inst, block_size)
     if why:
+        from ratio.errors import InputError
+
         raise InputError(why)
+    blocks = inst.capacity // block_size
+    reqs = inst.requests
     t0 = time.perf_counter()
     if torch_model is None:
         torch_model = load_model(model, device, dtype, seed)
