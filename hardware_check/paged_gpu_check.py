@@ -96,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"B={B} {name}: {run.verdict_line()}", flush=True)
         result["hall_of_fame"] = hof
         result["hall_of_fame_mismatched"] = sum(d.get("verdict") == "mismatch" for d in hof)
+        result["status"] = "partial: hall of fame done, timing trace running"
+        (out / "paged_check.json").write_text(json.dumps(result, indent=1, default=str))
         inst = generate(
             args.n,
             capacity=args.capacity,
