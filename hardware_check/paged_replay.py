@@ -74,9 +74,8 @@ class PagedStep:
     step: int
     batch: tuple[int, ...]  # requests computed in the step
     tokens: int  # query tokens computed
-    held: dict[
-        int, int
-    ]  # blocks each request holds during the step (requests holding none left out)
+    # blocks each request holds during the step (requests holding none left out)
+    held: dict[int, int]
     expected: dict[int, int]  # the model's blocks for the same requests (section 9)
     pool_used: int  # used blocks as the engine's pool counts them
     evicted: tuple[int, ...]  # requests soft reset in the step
@@ -100,7 +99,7 @@ class PagedStep:
 
 @dataclass(frozen=True)
 class PagedRun:
-    """A replay's record and its accounting verdict."""
+    """A replay's record and its verdict (accounting, and schedule against the twin)."""
 
     source: str
     n: int
