@@ -286,6 +286,16 @@ def twin_steps(res: ExtResult, B: int) -> dict[int, dict[int, int]]:
     return steps
 
 
+def paused_request_steps(res: ExtResult, steps: dict[int, dict[int, int]]) -> int:
+    """Request-rounds a running request of ``res`` spent outside the batch: the rounds its runs
+    span (evicted runs and the last one) less the rounds ``steps`` (:func:`twin_steps`) has it
+    computing."""
+    running = sum(r.rounds for r in res.evicted) + sum(
+        c - p for c, p in zip(res.completions, res.starts, strict=True)
+    )
+    return running - sum(len(row) for row in steps.values())
+
+
 @dataclass(frozen=True)
 class _Twin:
     """What the comparison reads of the model's twin, from either engine layer."""
@@ -320,9 +330,6 @@ def _twin_of_run(spec: str, inst: Any, res: ExtResult, B: int) -> _Twin:
     memory = np.zeros(max(steps, default=-1) + 1, dtype=np.int64)
     for r, row in steps.items():
         memory[r] = sum(row.values()) * B
-    running = sum(r.rounds for r in res.evicted) + sum(
-        c - p for c, p in zip(res.completions, res.starts, strict=True)
-    )
     return _Twin(
         spec,
         steps,
@@ -331,7 +338,7 @@ def _twin_of_run(spec: str, inst: Any, res: ExtResult, B: int) -> _Twin:
         res.evictions,
         memory,
         res.total_latency,
-        running - sum(len(row) for row in steps.values()),
+        paused_request_steps(res, steps),
     )
 
 

@@ -46,6 +46,22 @@ def fit_step_times(tokens: list[int], seconds: list[float]) -> dict[str, Any]:
     }
 
 
+def timing_trace(n: int, capacity: int, seed: int) -> Any:
+    """The GPU checks' seeded Poisson trace: ``n`` requests at rate 2 per round, prompts
+    64-1024, outputs 16-256, ``M = capacity``."""
+    from ratio.gen import generate
+
+    return generate(
+        n,
+        capacity=capacity,
+        arrivals="poisson",
+        rate=2.0,
+        prompt_range=(64, 1024),
+        output_range=(16, 256),
+        seed=seed,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     # long: a standalone script's main: checks the GPU, runs the grid and prints each result
     ap = argparse.ArgumentParser(description=__doc__)
@@ -66,17 +82,8 @@ def main(argv: list[str] | None = None) -> int:
         from hardware_check.compare import compare
         from hardware_check.engine_replay import replay_engine
         from hardware_check.mapping import plan_replay
-        from ratio.gen import generate
 
-        inst = generate(
-            args.n,
-            capacity=args.capacity,
-            arrivals="poisson",
-            rate=2.0,
-            prompt_range=(64, 1024),
-            output_range=(16, 256),
-            seed=args.seed,
-        )
+        inst = timing_trace(args.n, args.capacity, args.seed)
         plan = plan_replay(inst, args.policy, block_size=args.block_size)
         t0 = time.perf_counter()
         run = replay_engine(plan, model=args.model, device=args.device, dtype=args.dtype)

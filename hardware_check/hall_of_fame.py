@@ -20,7 +20,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 HOF = ROOT / "adversaries" / "hall_of_fame"
 
-__all__ = ["replay_hall_of_fame", "replayable"]
+__all__ = ["replay_hall_of_fame", "replayable", "replayable_lines"]
 
 #: The replay's limits: vLLM's ``max_model_len`` for the stub model (8192 tokens), and a size
 #: that keeps the replay of the whole hall of fame to minutes. The structured families'
@@ -33,6 +33,19 @@ def replayable(entry: dict[str, Any]) -> bool:
     """Is this hall-of-fame line within the replay's limits?"""
     reqs = entry["trace"]["requests"]
     return len(reqs) <= MAX_REPLAY_N and entry["trace"]["M"] <= MAX_REPLAY_TOKENS
+
+
+def replayable_lines(directory: Path = HOF) -> list[tuple[str, dict[str, Any]]]:
+    """Every hall-of-fame line within :func:`replayable`, as ``("file.jsonl:k", entry)``, in
+    file and line order."""
+    out = []
+    for path in sorted(Path(directory).glob("*.jsonl")):
+        for k, line in enumerate(path.read_text().splitlines(), start=1):
+            if line.strip():
+                entry = json.loads(line)
+                if replayable(entry):
+                    out.append((f"{path.name}:{k}", entry))
+    return out
 
 
 def replay_hall_of_fame(
@@ -49,37 +62,33 @@ def replay_hall_of_fame(
 
     rows = []
     seen: set[str] = set()
-    for path in sorted(Path(directory).glob("*.jsonl")):
-        for k, line in enumerate(path.read_text().splitlines(), start=1):
-            if not line.strip():
-                continue
-            entry = json.loads(line)
-            key = json.dumps([entry["policy"], entry["trace"]], sort_keys=True)
-            if not replayable(entry) or key in seen:
-                continue
-            seen.add(key)
-            inst = from_dict(entry["trace"], source=f"{path.name}:{k}")
-            plan = plan_replay(inst, entry["policy"], block_size=block_size)
-            cmp = compare(plan, replay_scheduler(plan), eviction=eviction)
-            d = cmp.to_dict()
-            rows.append(
-                {
-                    "line": f"{path.name}:{k}",
-                    "policy": entry["policy"],
-                    "reference": plan.reference,
-                    "twin": cmp.twin,
-                    "n": inst.n,
-                    "M": inst.capacity,
-                    "steps": d["steps"],
-                    "preemptions": sum(d["preemptions"]),
-                    "verdict": d["verdict"],
-                    "mismatches": d["mismatches"],
-                    "accounting_mismatches": d["accounting_mismatches"],
-                    "unexplained": d["unexplained"],
-                    "explanations": d["explanations"],
-                    "stalls": cmp.mirror_run.stalls,
-                }
-            )
+    for name, entry in replayable_lines(directory):
+        key = json.dumps([entry["policy"], entry["trace"]], sort_keys=True)
+        if key in seen:
+            continue
+        seen.add(key)
+        inst = from_dict(entry["trace"], source=name)
+        plan = plan_replay(inst, entry["policy"], block_size=block_size)
+        cmp = compare(plan, replay_scheduler(plan), eviction=eviction)
+        d = cmp.to_dict()
+        rows.append(
+            {
+                "line": name,
+                "policy": entry["policy"],
+                "reference": plan.reference,
+                "twin": cmp.twin,
+                "n": inst.n,
+                "M": inst.capacity,
+                "steps": d["steps"],
+                "preemptions": sum(d["preemptions"]),
+                "verdict": d["verdict"],
+                "mismatches": d["mismatches"],
+                "accounting_mismatches": d["accounting_mismatches"],
+                "unexplained": d["unexplained"],
+                "explanations": d["explanations"],
+                "stalls": cmp.mirror_run.stalls,
+            }
+        )
     return rows
 
 

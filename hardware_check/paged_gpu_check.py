@@ -63,13 +63,13 @@ def main(argv: list[str] | None = None) -> int:
         import torch
         import transformers
 
+        from hardware_check.gpu_check import timing_trace
         from hardware_check.paged_replay import (
             _hall_of_fame_traces,
             load_model,
             replay_paged,
             too_large,
         )
-        from ratio.gen import generate
 
         result["versions"] = {"torch": torch.__version__, "transformers": transformers.__version__}
         result["gpu"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
@@ -98,15 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         result["hall_of_fame_mismatched"] = sum(d.get("verdict") == "mismatch" for d in hof)
         result["status"] = "partial: hall of fame done, timing trace running"
         (out / "paged_check.json").write_text(json.dumps(result, indent=1, default=str))
-        inst = generate(
-            args.n,
-            capacity=args.capacity,
-            arrivals="poisson",
-            rate=2.0,
-            prompt_range=(64, 1024),
-            output_range=(16, 256),
-            seed=args.seed,
-        )
+        inst = timing_trace(args.n, args.capacity, args.seed)
         run = replay_paged(
             inst,
             block_size=args.block_size,

@@ -362,7 +362,7 @@ def _against_twin(
     convention, blocks of ``block_size``, ``eviction=resume``): the same requests computed with
     the same blocks in every step, and the same completion rounds. Returns the differences, and
     the twin's evictions and paused request-steps."""
-    from hardware_check.compare import twin_steps
+    from hardware_check.compare import paused_request_steps, twin_steps
     from ratio.queueing import simulate_extended
 
     res = simulate_extended(
@@ -391,10 +391,7 @@ def _against_twin(
     for i, (f, c) in enumerate(zip(finish, res.completions, strict=True)):
         if f + 1 != c:
             out.append({"request": i, "engine_completion": f + 1, "model_completion": c})
-    running = sum(r.rounds for r in res.evicted) + sum(
-        c - p for c, p in zip(res.completions, res.starts, strict=True)
-    )
-    return out, res.evictions, running - sum(len(row) for row in model.values())
+    return out, res.evictions, paused_request_steps(res, model)
 
 
 def _drive(
@@ -605,20 +602,16 @@ def plot_paged(run: PagedRun, path: str | None = None, ax: Any = None) -> Any:
 
 def _hall_of_fame_traces() -> list[tuple[str, Instance]]:
     """Every distinct trace of the hall of fame within the vLLM replay's limits."""
-    from hardware_check.hall_of_fame import HOF, replayable
+    from hardware_check.hall_of_fame import replayable_lines
     from ratio.io import from_dict
 
     out: list[tuple[str, Instance]] = []
     seen: set[str] = set()
-    for path in sorted(HOF.glob("*.jsonl")):
-        for k, line in enumerate(path.read_text().splitlines(), start=1):
-            if not line.strip():
-                continue
-            entry = json.loads(line)
-            key = json.dumps(entry["trace"], sort_keys=True)
-            if replayable(entry) and key not in seen:
-                seen.add(key)
-                out.append((f"{path.name}:{k}", from_dict(entry["trace"], source=path.name)))
+    for name, entry in replayable_lines():
+        key = json.dumps(entry["trace"], sort_keys=True)
+        if key not in seen:
+            seen.add(key)
+            out.append((name, from_dict(entry["trace"], source=name.split(":")[0])))
     return out
 
 
